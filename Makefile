@@ -1,0 +1,46 @@
+# agentperf — build, test, demo, bench. Every install step lives here or in
+# scripts/; a fresh machine needs only Go, Node.js/npm and apt (see README).
+
+GO        ?= go
+BIN       := bin/agentperf
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+FUZZTIME  ?= 4s
+DEMO_DIR  ?= out/demo
+
+.PHONY: all build test test-setup test-go fuzz lint demo bench clean
+
+all: build
+
+## build: the static binary at bin/agentperf
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/agentperf
+
+## test: everything CI runs — setup, lint, race tests, a short run of every fuzz target
+test: test-setup lint test-go fuzz
+
+## test-setup: install the real npm clients and Chromium the end-to-end tests use
+test-setup:
+	./scripts/test-setup.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -race -timeout 20m ./...
+
+## fuzz: run each go test -fuzz target for FUZZTIME
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+## demo: the main job on the embedded default, ending in the capacity table
+demo: build
+	./scripts/demo.sh $(BIN) $(DEMO_DIR)
+
+## bench: hot-path benchmarks (figures go to BENCHMARKS.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,100 @@
+// Command agentperf measures inference hardware with your own coding-agent
+// workload: record agent sessions, replay them as closed-loop users against a
+// target, and report the users a system sustains at each speed tier.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// commands holds the subcommands; each subcommand file registers its own in
+// an init function, so adding one touches no other file.
+var commands []*cli.Command
+
+func register(c *cli.Command) { commands = append(commands, c) }
+
+// exitError carries an exit code through cli's error return.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode wraps err so that main exits with code.
+func exitCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the CLI and returns the process exit code: 0 on success, 1 on
+// an error, 2 on bad usage, 130 when interrupted.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "agentperf: %v\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if ctx.Err() != nil {
+		return 130
+	}
+	return 1
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	cmds := append([]*cli.Command(nil), commands...)
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	return &cli.App{
+		Name:    "agentperf",
+		Usage:   "measure inference hardware with your own coding-agent workload",
+		Version: version,
+		Description: `agentperf records real coding-agent sessions (Claude Code, Codex CLI,
+opencode, SDK scripts) into Parquet trace sets, replays them against a target
+endpoint as closed-loop simulated users, and reports the maximum concurrent
+users a system sustains at each per-user output speed, per accelerator, per
+kW, per dollar-hour and per rack.
+
+The three steps talk only through files:
+
+   record / import / synth  →  trace set (a directory of Parquet files)
+   replay                   →  results.parquet (one row per request)
+   analyze                  →  capacity table and report.html
+
+Examples:
+   agentperf synth --sessions 20 --out traces/demo
+   agentperf inspect traces/demo
+   agentperf replay --traces traces/demo --users 32 --duration 2m --out results.parquet
+   agentperf analyze results.parquet --html report.html
+
+Run 'agentperf COMMAND --help' for each command's flags and examples.`,
+		Commands:             cmds,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
+			return exitCode(2, fmt.Errorf("%w (see --help)", err))
+		},
+	}
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestHelpTeaches checks that the top-level help and every subcommand's help
+// carry usage text and at least one example.
+func TestHelpTeaches(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"agentperf", "--help"}, &out, &out); code != 0 {
+		t.Fatalf("--help exit %d: %s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "Examples:") {
+		t.Errorf("top-level help lacks examples:\n%s", out.String())
+	}
+	for _, c := range commands {
+		out.Reset()
+		if code := run([]string{"agentperf", c.Name, "--help"}, &out, &out); code != 0 {
+			t.Errorf("%s --help exit %d", c.Name, code)
+		}
+		if c.Usage == "" || !strings.Contains(out.String(), "agentperf "+c.Name) {
+			t.Errorf("%s --help has no usage line or no example invoking it:\n%s", c.Name, out.String())
+		}
+	}
+}
+
+func TestUnknownFlagIsUsageError(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"agentperf", "--no-such-flag"}, &out, &out); code != 2 {
+		t.Errorf("exit %d, want 2; output %s", code, out.String())
+	}
+}

@@ -1,0 +1,247 @@
+package schemas
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// Canonical returns the canonical JSON of data: object keys sorted, no
+// insignificant whitespace, numbers kept as written, no HTML escaping.
+// Two JSON texts with the same value have the same canonical form.
+func Canonical(data []byte) ([]byte, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if d.More() {
+		return nil, fmt.Errorf("trailing data after JSON value")
+	}
+	return canonicalValue(v), nil
+}
+
+func canonicalValue(v any) []byte {
+	var buf bytes.Buffer
+	writeCanonical(&buf, v)
+	return buf.Bytes()
+}
+
+func writeCanonical(buf *bytes.Buffer, v any) {
+	switch x := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case bool:
+		buf.WriteString(strconv.FormatBool(x))
+	case json.Number:
+		buf.WriteString(string(x))
+	case string:
+		writeString(buf, x)
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeCanonical(buf, e)
+		}
+		buf.WriteByte(']')
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		buf.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeString(buf, k)
+			buf.WriteByte(':')
+			writeCanonical(buf, x[k])
+		}
+		buf.WriteByte('}')
+	default:
+		b, _ := json.Marshal(x)
+		buf.Write(b)
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+func writeString(buf *bytes.Buffer, s string) {
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf.WriteString(s[start:i])
+		switch c {
+		case '"':
+			buf.WriteString(`\"`)
+		case '\\':
+			buf.WriteString(`\\`)
+		case '\n':
+			buf.WriteString(`\n`)
+		case '\r':
+			buf.WriteString(`\r`)
+		case '\t':
+			buf.WriteString(`\t`)
+		default:
+			buf.WriteString(`\u00`)
+			buf.WriteByte(hexDigits[c>>4])
+			buf.WriteByte(hexDigits[c&0xF])
+		}
+		start = i + 1
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
+}
+
+// BlobID returns the content address of a blob of the given kind and
+// canonical body.
+func BlobID(kind string, body []byte) int64 {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write(body)
+	var sum [32]byte
+	return int64(binary.BigEndian.Uint64(h.Sum(sum[:0])[:8]) &^ (1 << 63))
+}
+
+// Part is one piece of a request body, in canonical JSON.
+type Part struct {
+	Kind string
+	Body []byte
+	// Tokens is the part's token count when known, or -1.
+	Tokens int
+}
+
+// listField returns the body field that holds an API's message list.
+func listField(api string) string {
+	if api == APIOpenAIResponses {
+		return "input"
+	}
+	return "messages"
+}
+
+// singleFields are the body fields stored as one blob each, per API.
+func singleFields(api string) []string {
+	switch api {
+	case APIAnthropic:
+		return []string{KindSystem, KindTools}
+	case APIOpenAIChat:
+		return []string{KindTools}
+	case APIOpenAIResponses:
+		return []string{KindInstructions, KindTools}
+	}
+	return nil
+}
+
+// Split cuts a request body of the given API into params (a canonical JSON
+// object of the remaining fields) and parts in prompt order: single fields
+// first (system, instructions, tools), then one part per message. A body of
+// an unknown API, or one that is not a JSON object, becomes a single "body"
+// part with empty params.
+func Split(api string, body []byte) (params []byte, parts []Part, err error) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var obj map[string]any
+	if api == APIRaw || d.Decode(&obj) != nil || obj == nil {
+		c, cerr := Canonical(body)
+		if cerr != nil {
+			// Not JSON at all: keep the bytes as a JSON string.
+			c = canonicalValue(string(body))
+		}
+		return []byte("{}"), []Part{{Kind: KindBody, Body: c, Tokens: -1}}, nil
+	}
+	for _, f := range singleFields(api) {
+		if v, ok := obj[f]; ok {
+			parts = append(parts, Part{Kind: f, Body: canonicalValue(v), Tokens: -1})
+			delete(obj, f)
+		}
+	}
+	lf := listField(api)
+	switch v := obj[lf].(type) {
+	case []any:
+		if len(v) == 0 {
+			break // an empty list stays in params
+		}
+		for _, m := range v {
+			parts = append(parts, Part{Kind: KindMessage, Body: canonicalValue(m), Tokens: -1})
+		}
+		delete(obj, lf)
+	case nil:
+	default:
+		// e.g. Responses input given as a plain string.
+		parts = append(parts, Part{Kind: KindInput, Body: canonicalValue(v), Tokens: -1})
+		delete(obj, lf)
+	}
+	return canonicalValue(obj), parts, nil
+}
+
+// Rebuild writes the request body of the given API from params and the
+// prompt parts (as Split returned them) to dst and returns it. It
+// concatenates bytes and does not parse; the result equals the original body
+// in canonical JSON.
+func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
+	if len(parts) == 1 && parts[0].Kind == KindBody {
+		return append(dst, parts[0].Body...)
+	}
+	dst = append(dst, '{')
+	inner := bytes.TrimSpace(params)
+	if len(inner) >= 2 {
+		inner = inner[1 : len(inner)-1]
+	}
+	dst = append(dst, inner...)
+	n := len(inner)
+	sep := func() {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+	}
+	var msgs int
+	for _, p := range parts {
+		if p.Kind == KindMessage {
+			msgs++
+			continue
+		}
+		sep()
+		dst = append(dst, '"')
+		if p.Kind == KindInput {
+			dst = append(dst, listField(api)...)
+		} else {
+			dst = append(dst, p.Kind...)
+		}
+		dst = append(dst, '"', ':')
+		dst = append(dst, p.Body...)
+	}
+	if msgs > 0 {
+		sep()
+		dst = append(dst, '"')
+		dst = append(dst, listField(api)...)
+		dst = append(dst, `":[`...)
+		i := 0
+		for _, p := range parts {
+			if p.Kind != KindMessage {
+				continue
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, p.Body...)
+			i++
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
+}

@@ -1,0 +1,120 @@
+package schemas
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// File kinds written into the "agentperf.kind" key-value metadata.
+const (
+	FileSessions = "sessions"
+	FileRequests = "requests"
+	FileBlobs    = "blobs"
+	FileResults  = "results"
+)
+
+// Key-value metadata keys present in every file agentperf writes.
+const (
+	MetaVersion = "agentperf.schema_version" // "MAJOR.MINOR"
+	MetaKind    = "agentperf.kind"           // one of the File* constants
+)
+
+// Schema version of the files this package writes. Readers accept any minor
+// version of the same major and reject other majors.
+const (
+	VersionMajor = 1
+	VersionMinor = 0
+)
+
+// Version is the schema version string written to files.
+var Version = fmt.Sprintf("%d.%d", VersionMajor, VersionMinor)
+
+// ErrFormat is wrapped by every error about a file that is not a valid
+// agentperf file of the expected kind and version.
+var ErrFormat = errors.New("invalid agentperf file")
+
+// FileError says which file is wrong and how.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+func formatErr(path, format string, args ...any) error {
+	return &FileError{Path: path, Err: fmt.Errorf("%w: "+format, append([]any{ErrFormat}, args...)...)}
+}
+
+// openParquet opens path as an agentperf Parquet file of the given kind,
+// checking magic bytes, footer, kind and version. The caller closes the
+// returned os.File.
+func openParquet(path, kind string) (*os.File, *parquet.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	pf, err := openParquetFile(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, nil, formatErr(path, "not a readable Parquet file (truncated or corrupt?): %v", err)
+	}
+	if err := checkMeta(pf, kind); err != nil {
+		f.Close()
+		return nil, nil, &FileError{Path: path, Err: err}
+	}
+	return f, pf, nil
+}
+
+func openParquetFile(f *os.File, size int64) (pf *parquet.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parquet reader failed: %v", r)
+		}
+	}()
+	return parquet.OpenFile(f, size, parquet.SkipBloomFilters(true))
+}
+
+func checkMeta(pf *parquet.File, kind string) error {
+	v, ok := pf.Lookup(MetaVersion)
+	if !ok {
+		return fmt.Errorf("%w: a Parquet file, but not one agentperf wrote (no %q metadata key)", ErrFormat, MetaVersion)
+	}
+	k, _ := pf.Lookup(MetaKind)
+	if k != kind {
+		return fmt.Errorf("%w: holds %q rows, expected %q", ErrFormat, k, kind)
+	}
+	major, _, ok := strings.Cut(v, ".")
+	m, err := strconv.Atoi(major)
+	if !ok || err != nil {
+		return fmt.Errorf("%w: bad schema version %q", ErrFormat, v)
+	}
+	if m != VersionMajor {
+		return fmt.Errorf("%w: schema version %s is not supported by this agentperf (reads %d.x); use a matching agentperf release", ErrFormat, v, VersionMajor)
+	}
+	return nil
+}
+
+// checkColumns reports a missing column of want in the file's schema.
+func checkColumns(path string, pf *parquet.File, want *parquet.Schema) error {
+	have := map[string]bool{}
+	for _, p := range pf.Schema().Columns() {
+		have[strings.Join(p, ".")] = true
+	}
+	for _, p := range want.Columns() {
+		if !have[strings.Join(p, ".")] {
+			return formatErr(path, "missing column %q", strings.Join(p, "."))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package tokens
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCount(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"", 0},
+		{"hello", 1},
+		{"hello world", 2},
+	}
+	for _, tt := range tests {
+		if got := Count(tt.in); got != tt.want {
+			t.Errorf("Count(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFillerExactLength(t *testing.T) {
+	for _, w := range fillerWords {
+		if n := Count(" " + w); n != 1 {
+			t.Errorf("filler word %q is %d tokens, want 1", w, n)
+		}
+	}
+	for _, n := range []int{1, 7, 511, 512, 513, 2048} {
+		for seed := uint64(0); seed < 3; seed++ {
+			s := Filler(seed, n)
+			if got := Count(s); got != n {
+				t.Errorf("Count(Filler(%d, %d)) = %d", seed, n, got)
+			}
+		}
+	}
+	if a, b := Filler(9, 100), Filler(9, 300); !strings.HasPrefix(b, a) {
+		t.Error("Filler(9,100) is not a prefix of Filler(9,300)")
+	}
+	if Filler(1, 50) == Filler(2, 50) {
+		t.Error("different seeds gave the same filler")
+	}
+}
+
+func TestVisibleText(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{`"plain"`, "plain"},
+		{`{"role":"user","content":"hi there"}`, "hi there"},
+		{`{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"tool_use","id":"x","name":"bash","input":{"cmd":"ls"}}]}`, "a\n{\"cmd\":\"ls\"}\nbash"},
+		{`not json`, "not json"},
+	}
+	for _, tt := range tests {
+		if got := VisibleText([]byte(tt.in)); got != tt.want {
+			t.Errorf("VisibleText(%s) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestBlockHashes(t *testing.T) {
+	a := []Segment{{1, 600}, {2, 100}, {3, 400}}
+	b := []Segment{{1, 600}, {2, 100}, {4, 400}}
+	c := []Segment{{1, 600}, {2, 100}}
+	ha, hb, hc := BlockHashes(a), BlockHashes(b), BlockHashes(c)
+	if len(ha) != 3 || len(hc) != 2 {
+		t.Fatalf("block counts: %d %d, want 3 2", len(ha), len(hc))
+	}
+	if ha[0] != hb[0] || ha[0] != hc[0] {
+		t.Error("first block differs for equal prefixes")
+	}
+	if ha[1] == hb[1] {
+		t.Error("second block equal though segment 3 vs 4 enters it")
+	}
+	if hc[1] == ha[1] {
+		t.Error("a partial block hashed like a full one")
+	}
+	// The same blob range gives the same block however the prompt goes on.
+	if d := BlockHashes([]Segment{{1, 512}, {9, 88}}); d[0] != ha[0] {
+		t.Error("same first 512 tokens of blob 1 hashed differently")
+	}
+	if d := BlockHashes([]Segment{{5, 512}}); d[0] == ha[0] {
+		t.Error("a different blob gave the same first block")
+	}
+	for _, h := range ha {
+		if h < 0 {
+			t.Error("negative hash")
+		}
+	}
+	if BlockHashes(nil) != nil {
+		t.Error("empty prompt has blocks")
+	}
+}
