@@ -1,0 +1,246 @@
+package analyze
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// ExactValues is how many values a Dist keeps exactly before it folds them
+// into its histogram. Up to this count percentiles are exact; beyond it they
+// carry a relative error of at most 2^-11 (0.05 %) of the value plus half
+// the Dist's resolution.
+const ExactValues = 1 << 15
+
+// subBits sets the histogram's precision: 2^subBits buckets per power of
+// two, so a bucket is at most 2^-subBits of its values wide.
+const subBits = 10
+
+// Dist is the distribution of one metric (a speed, a latency) over the
+// requests of a level. It keeps up to ExactValues values exactly, then
+// switches to a log-linear histogram (HDR-style: exact below 2^(subBits+1)
+// units, 1024 buckets per power of two above) whose memory grows with the
+// range of the values, not their count. The zero Dist is not usable: make one
+// with NewDist. Negative values are recorded as 0. A Dist is not safe for
+// concurrent use.
+type Dist struct {
+	// scale converts a value to histogram units (units per value unit): 1000
+	// for a speed in tok/s gives milli-tok/s resolution.
+	scale  float64
+	exact  []float64
+	sorted bool
+	groups [][]uint64 // nil while exact; groups[0] has 2^(subBits+1) buckets, others 2^subBits
+	n      int64
+	sum    float64
+	min    float64
+	max    float64
+}
+
+// NewDist returns an empty Dist whose histogram resolution is 1/scale of the
+// value's unit (scale 1000 for tok/s: 0.001 tok/s).
+func NewDist(scale float64) *Dist {
+	return &Dist{scale: scale, min: math.Inf(1), max: math.Inf(-1)}
+}
+
+// Count returns the number of values added.
+func (d *Dist) Count() int64 { return d.n }
+
+// Mean returns the mean value, NaN when empty.
+func (d *Dist) Mean() float64 {
+	if d.n == 0 {
+		return math.NaN()
+	}
+	return d.sum / float64(d.n)
+}
+
+// Min returns the smallest value, NaN when empty.
+func (d *Dist) Min() float64 {
+	if d.n == 0 {
+		return math.NaN()
+	}
+	return d.min
+}
+
+// Max returns the largest value, NaN when empty.
+func (d *Dist) Max() float64 {
+	if d.n == 0 {
+		return math.NaN()
+	}
+	return d.max
+}
+
+// Exact reports whether percentiles are exact (no more than ExactValues
+// values were added).
+func (d *Dist) Exact() bool { return d.groups == nil }
+
+// Add records one value.
+func (d *Dist) Add(v float64) {
+	if !(v > 0) { // negative or NaN
+		v = 0
+	}
+	d.n++
+	d.sum += v
+	d.min = min(d.min, v)
+	d.max = max(d.max, v)
+	if d.groups == nil {
+		d.exact = append(d.exact, v)
+		d.sorted = false
+		if len(d.exact) > ExactValues {
+			d.fold()
+		}
+		return
+	}
+	d.addHist(v)
+}
+
+func (d *Dist) fold() {
+	d.groups = make([][]uint64, 1, 16)
+	d.groups[0] = make([]uint64, 2<<subBits)
+	for _, v := range d.exact {
+		d.addHist(v)
+	}
+	d.exact = nil
+}
+
+func (d *Dist) addHist(v float64) {
+	u := v*d.scale + 0.5
+	var x uint64
+	if u >= 1<<62 {
+		x = 1 << 62
+	} else {
+		x = uint64(u)
+	}
+	g, i := bucket(x)
+	for len(d.groups) <= g {
+		d.groups = append(d.groups, nil)
+	}
+	if d.groups[g] == nil {
+		d.groups[g] = make([]uint64, 1<<subBits)
+	}
+	d.groups[g][i]++
+}
+
+// bucket returns the group and index of histogram value x.
+func bucket(x uint64) (group, index int) {
+	if x < 2<<subBits {
+		return 0, int(x)
+	}
+	s := bits.Len64(x) - (subBits + 1)
+	return s, int(x>>s) - 1<<subBits
+}
+
+// bucketValue returns the midpoint of bucket (group, index) in value units.
+func (d *Dist) bucketValue(group, index int) float64 {
+	if group == 0 {
+		return float64(index) / d.scale
+	}
+	lo := uint64(index+1<<subBits) << group
+	w := uint64(1) << group
+	return (float64(lo) + float64(w-1)/2) / d.scale
+}
+
+// Merge adds every value of o to d. Both must have the same scale.
+func (d *Dist) Merge(o *Dist) {
+	if o.n == 0 {
+		return
+	}
+	if o.groups == nil {
+		for _, v := range o.exact {
+			d.Add(v)
+		}
+		return
+	}
+	if d.groups == nil {
+		d.fold()
+	}
+	for g, b := range o.groups {
+		for i, c := range b {
+			if c == 0 {
+				continue
+			}
+			for len(d.groups) <= g {
+				d.groups = append(d.groups, nil)
+			}
+			if d.groups[g] == nil {
+				d.groups[g] = make([]uint64, len(b))
+			}
+			d.groups[g][i] += c
+		}
+	}
+	d.n += o.n
+	d.sum += o.sum
+	d.min = min(d.min, o.min)
+	d.max = max(d.max, o.max)
+}
+
+// Percentile returns the p-th percentile (0 ≤ p ≤ 100) by linear
+// interpolation between the two nearest ranks (rank h = (n−1)·p/100, the
+// definition of numpy's default and DuckDB's quantile_cont); NaN when empty.
+func (d *Dist) Percentile(p float64) float64 {
+	if d.n == 0 || math.IsNaN(p) {
+		return math.NaN()
+	}
+	p = min(max(p, 0), 100)
+	h := float64(d.n-1) * p / 100
+	lo := int64(math.Floor(h))
+	frac := h - float64(lo)
+	a := d.nth(lo)
+	if frac == 0 || lo+1 >= d.n {
+		return a
+	}
+	b := d.nth(lo + 1)
+	return a + (b-a)*frac
+}
+
+// nth returns the k-th smallest value (0-based).
+func (d *Dist) nth(k int64) float64 {
+	if d.groups == nil {
+		if !d.sorted {
+			slices.Sort(d.exact)
+			d.sorted = true
+		}
+		return d.exact[k]
+	}
+	if k == 0 {
+		return d.min
+	}
+	if k == d.n-1 {
+		return d.max
+	}
+	var seen uint64
+	for g, b := range d.groups {
+		for i, c := range b {
+			seen += c
+			if seen > uint64(k) {
+				v := d.bucketValue(g, i)
+				return min(max(v, d.min), d.max)
+			}
+		}
+	}
+	return d.max
+}
+
+// CDF returns the fraction of values ≤ v (0 when empty).
+func (d *Dist) CDF(v float64) float64 {
+	if d.n == 0 {
+		return 0
+	}
+	if d.groups == nil {
+		if !d.sorted {
+			slices.Sort(d.exact)
+			d.sorted = true
+		}
+		i, _ := slices.BinarySearch(d.exact, math.Nextafter(v, math.Inf(1)))
+		return float64(i) / float64(d.n)
+	}
+	var seen uint64
+	for g, b := range d.groups {
+		for i, c := range b {
+			if c > 0 && d.bucketValue(g, i) > v {
+				return float64(seen) / float64(d.n)
+			}
+			seen += c
+		}
+	}
+	return 1
+}

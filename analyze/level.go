@@ -1,0 +1,457 @@
+package analyze
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// Validity thresholds (AA-AgentPerf's phase requirements and agentperf's
+// measurement limits); see Validity.
+const (
+	DefaultMinTrajectories        = 30
+	DefaultMinTrajectoriesPerUser = 3
+	DefaultMaxClientLagP99        = 5 * time.Millisecond
+	DefaultMinWindow              = 10 * time.Minute
+)
+
+// Validity holds the thresholds behind a level's validity flags. The zero
+// value means the defaults; a negative field disables its check.
+type Validity struct {
+	// MinTrajectories is the least number of completed trajectories a level
+	// needs (AA: 30).
+	MinTrajectories int
+	// MinTrajectoriesPerUser is the least number each simulated user must
+	// complete (AA: 3 per agent).
+	MinTrajectoriesPerUser int
+	// MaxClientLagP99 is the highest acceptable P99 of sent − scheduled.
+	MaxClientLagP99 time.Duration
+	// MaxErrorRate flags levels with more errors (default 0.01).
+	MaxErrorRate float64
+	// MinWindow is the shortest acceptable steady-state window (AA: 10 min).
+	MinWindow time.Duration
+}
+
+func (v Validity) normalized() Validity {
+	if v.MinTrajectories == 0 {
+		v.MinTrajectories = DefaultMinTrajectories
+	}
+	if v.MinTrajectoriesPerUser == 0 {
+		v.MinTrajectoriesPerUser = DefaultMinTrajectoriesPerUser
+	}
+	if v.MaxClientLagP99 == 0 {
+		v.MaxClientLagP99 = DefaultMaxClientLagP99
+	}
+	if v.MaxErrorRate == 0 {
+		v.MaxErrorRate = DefaultMaxErrorRate
+	}
+	if v.MinWindow == 0 {
+		v.MinWindow = DefaultMinWindow
+	}
+	return v
+}
+
+// Flag codes of LevelStats.Flags.
+const (
+	FlagFewTrajectories        = "few_trajectories"
+	FlagFewTrajectoriesPerUser = "few_trajectories_per_user"
+	FlagClientLag              = "client_lag"
+	FlagErrors                 = "errors"
+	FlagShortWindow            = "short_window"
+	FlagWindowUnderMin         = "window_under_minimum"
+	FlagInvalid                = "invalid"
+	FlagNoSteady               = "no_steady_state"
+)
+
+// Flag is one validity problem of a level: a reason its figures should not
+// be trusted (or would not be accepted by AA-AgentPerf).
+type Flag struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Resolutions of the distributions (units per value unit).
+const (
+	speedScale = 1000 // tok/s → milli-tok/s
+	msScale    = 1000 // ms → µs
+	lagScale   = 1e6  // ms → ns
+)
+
+// LevelStats are the measurements of one concurrency level of one run:
+// every figure except the warm-up and drain counts is over the level's
+// steady-state requests (Phase == "steady").
+type LevelStats struct {
+	// RunID and Level identify the level; Users is its concurrency.
+	RunID string `json:"run_id"`
+	Level int    `json:"level"`
+	Users int    `json:"users"`
+	// Shards is the number of distinct shards whose rows were merged.
+	Shards int `json:"shards"`
+
+	// Requests counts steady-state requests; Errors those that failed (an
+	// error message, or a status outside 200–299).
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+	// WarmupRequests and DrainRequests count the other phases' rows.
+	WarmupRequests int64 `json:"warmup_requests"`
+	DrainRequests  int64 `json:"drain_requests"`
+	// Trajectories counts completed trajectories (see LevelAccumulator);
+	// MinUserTrajectories is the fewest any user that sent a request
+	// completed; UsersSeen counts those users.
+	Trajectories        int64 `json:"trajectories"`
+	MinUserTrajectories int64 `json:"min_user_trajectories"`
+	UsersSeen           int64 `json:"users_seen"`
+
+	// OutputSpeed is the distribution of request output speed, tok/s;
+	// E2ESpeed of end-to-end speed, tok/s; TTFT of time to first token, ms;
+	// ITL of inter-chunk gaps, ms; ClientLag of sent − scheduled, ms.
+	OutputSpeed *Dist `json:"-"`
+	E2ESpeed    *Dist `json:"-"`
+	TTFT        *Dist `json:"-"`
+	ITL         *Dist `json:"-"`
+	ClientLag   *Dist `json:"-"`
+
+	// OutputTokens sums output tokens of successful requests; ChunkCounted
+	// counts those whose target reported none (their chunks were counted).
+	OutputTokens int64 `json:"output_tokens"`
+	ChunkCounted int64 `json:"chunk_counted_requests"`
+	// InputTokens sums input tokens of successful requests (target-reported,
+	// else the trace's expected count).
+	InputTokens int64 `json:"input_tokens"`
+	// CacheInputTokens and CachedTokens sum input and cached tokens over
+	// successful requests whose target reported both.
+	CacheInputTokens int64 `json:"cache_input_tokens"`
+	CachedTokens     int64 `json:"cached_tokens"`
+
+	// WindowStartNS and WindowEndNS bound the steady-state window used:
+	// the first steady request's send to the last steady request's end,
+	// Unix ns (0 when there is none).
+	WindowStartNS int64 `json:"window_start_ns"`
+	WindowEndNS   int64 `json:"window_end_ns"`
+	// ConfiguredWindow is the steady-state window replay was asked for (0
+	// when the results do not say).
+	ConfiguredWindow time.Duration `json:"configured_window_ns"`
+
+	// Flags lists validity problems; empty for a valid level.
+	Flags []Flag `json:"flags"`
+}
+
+// Window returns the steady-state window's length (0 when empty).
+func (s *LevelStats) Window() time.Duration {
+	if s.WindowEndNS <= s.WindowStartNS {
+		return 0
+	}
+	return time.Duration(s.WindowEndNS - s.WindowStartNS)
+}
+
+// ErrorRate returns Errors ÷ Requests (0 without requests).
+func (s *LevelStats) ErrorRate() float64 {
+	if s.Requests == 0 {
+		return 0
+	}
+	return float64(s.Errors) / float64(s.Requests)
+}
+
+// OutputTokPerSec returns output tokens per second over the window, summed
+// over all users (0 when the window is empty).
+func (s *LevelStats) OutputTokPerSec() float64 {
+	w := s.Window().Seconds()
+	if w <= 0 {
+		return 0
+	}
+	return float64(s.OutputTokens) / w
+}
+
+// TotalTokPerSec returns input plus output tokens per second over the window.
+func (s *LevelStats) TotalTokPerSec() float64 {
+	w := s.Window().Seconds()
+	if w <= 0 {
+		return 0
+	}
+	return float64(s.InputTokens+s.OutputTokens) / w
+}
+
+// CacheHitRate returns target-reported cached ÷ input tokens (NaN when no
+// request reported both).
+func (s *LevelStats) CacheHitRate() float64 {
+	if s.CacheInputTokens == 0 {
+		return math.NaN()
+	}
+	return float64(s.CachedTokens) / float64(s.CacheInputTokens)
+}
+
+// HasFlag reports whether the level carries the flag code.
+func (s *LevelStats) HasFlag(code string) bool {
+	for _, f := range s.Flags {
+		if f.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Failed reports whether a result row is an error: it carries an error
+// message or its HTTP status is outside 200–299 (0 = no response).
+func Failed(r *schemas.Result) bool {
+	return r.Error != "" || r.Status < 200 || r.Status > 299
+}
+
+// OutputTokens returns the request's output tokens: the target-reported
+// count when present (≥ 0), else the number of content chunks received;
+// counted is true in the second case.
+func OutputTokens(r *schemas.Result) (n int64, counted bool) {
+	if r.OutputTokens >= 0 {
+		return int64(r.OutputTokens), false
+	}
+	return int64(len(r.ChunkOffsetsUS)), true
+}
+
+// RequestTimes returns the request's first-token and last-token times, Unix
+// ns: first is FirstTokenNS (else the first chunk's arrival), last is the
+// last chunk's arrival (else EndNS). ok is false without a first token.
+func RequestTimes(r *schemas.Result) (first, last int64, ok bool) {
+	first = r.FirstTokenNS
+	n := len(r.ChunkOffsetsUS)
+	if first <= 0 && n > 0 {
+		first = r.SentNS + int64(r.ChunkOffsetsUS[0])*1000
+	}
+	if first <= 0 {
+		return 0, 0, false
+	}
+	if n > 0 {
+		last = r.SentNS + int64(r.ChunkOffsetsUS[n-1])*1000
+	} else {
+		last = r.EndNS
+	}
+	if last < first {
+		last = first
+	}
+	return first, last, true
+}
+
+// userKey identifies one simulated user of a level.
+type userKey struct {
+	shard int32
+	user  int32
+}
+
+// sessionTrack follows one (user, session) through a level.
+type sessionTrack struct {
+	firstSent int64
+	maxTurn   int32
+	rows      int32
+	failed    bool
+	hasTurn0  bool
+}
+
+// LevelAccumulator gathers one level's result rows into LevelStats. Memory
+// is bounded by the distributions (see Dist) plus a few words per session
+// and user, not per row. Not safe for concurrent use.
+//
+// Which rows count: metrics come from steady-phase rows only. Every steady
+// row counts as a request and in the error rate. Successful steady rows give
+// TTFT (if a first token arrived), ITL (gaps between consecutive chunk
+// offsets), E2E speed (≥ 1 output token) and output speed (≥ 2 output tokens
+// and last token after first); failed rows give none of these. Client lag is
+// over all steady rows.
+//
+// A trajectory is complete when one user sent every turn of a session
+// (turns 0…k contiguous, all successful, any phase of this level) and then
+// moved on to another session — a closed-loop user starts its next session
+// only after finishing the previous one, so the last session each user was
+// on is not counted (its end was not observed).
+type LevelAccumulator struct {
+	s       LevelStats
+	shards  map[int32]bool
+	users   map[userKey]map[string]*sessionTrack
+	started bool
+}
+
+// NewLevelAccumulator returns an empty accumulator.
+func NewLevelAccumulator() *LevelAccumulator {
+	return &LevelAccumulator{
+		s: LevelStats{
+			OutputSpeed: NewDist(speedScale),
+			E2ESpeed:    NewDist(speedScale),
+			TTFT:        NewDist(msScale),
+			ITL:         NewDist(msScale),
+			ClientLag:   NewDist(lagScale),
+		},
+		shards: map[int32]bool{},
+		users:  map[userKey]map[string]*sessionTrack{},
+	}
+}
+
+// Add records one result row of this level. The row may be reused after
+// Add returns.
+func (a *LevelAccumulator) Add(r *schemas.Result) {
+	s := &a.s
+	if !a.started {
+		a.started = true
+		s.RunID = strings.Clone(r.RunID)
+		s.Level = int(r.Level)
+		s.Users = int(r.Users)
+	}
+	if int(r.Users) > s.Users {
+		s.Users = int(r.Users)
+	}
+	a.shards[r.Shard] = true
+	failed := Failed(r)
+	a.track(r, failed)
+	switch r.Phase {
+	case schemas.PhaseWarmup:
+		s.WarmupRequests++
+		return
+	case schemas.PhaseDrain:
+		s.DrainRequests++
+		return
+	case schemas.PhaseSteady:
+	default:
+		return
+	}
+	s.Requests++
+	s.ClientLag.Add(float64(r.SentNS-r.ScheduledNS) / 1e6)
+	end := r.EndNS
+	if s.WindowStartNS == 0 || r.SentNS < s.WindowStartNS {
+		s.WindowStartNS = r.SentNS
+	}
+	if failed {
+		s.Errors++
+		if end > s.WindowEndNS {
+			s.WindowEndNS = end
+		}
+		return
+	}
+	out, counted := OutputTokens(r)
+	if counted {
+		s.ChunkCounted++
+	}
+	s.OutputTokens += out
+	in := int64(r.InputTokens)
+	if in < 0 {
+		in = max(int64(r.ExpectedInputTokens), 0)
+	}
+	s.InputTokens += in
+	if r.InputTokens >= 0 && r.CachedTokens >= 0 {
+		s.CacheInputTokens += int64(r.InputTokens)
+		s.CachedTokens += int64(r.CachedTokens)
+	}
+	first, last, ok := RequestTimes(r)
+	if last > end {
+		end = last
+	}
+	if end > s.WindowEndNS {
+		s.WindowEndNS = end
+	}
+	if ok {
+		s.TTFT.Add(float64(first-r.SentNS) / 1e6)
+		if out >= 1 && last > r.SentNS {
+			s.E2ESpeed.Add(float64(out) / (float64(last-r.SentNS) / 1e9))
+		}
+		if out >= 2 && last > first {
+			s.OutputSpeed.Add(float64(out-1) / (float64(last-first) / 1e9))
+		}
+	}
+	c := r.ChunkOffsetsUS
+	for i := 1; i < len(c); i++ {
+		s.ITL.Add(float64(c[i]-c[i-1]) / 1000)
+	}
+}
+
+func (a *LevelAccumulator) track(r *schemas.Result, failed bool) {
+	k := userKey{r.Shard, r.User}
+	m := a.users[k]
+	if m == nil {
+		m = map[string]*sessionTrack{}
+		a.users[k] = m
+	}
+	t := m[r.SessionID]
+	if t == nil {
+		id := strings.Clone(r.SessionID) // the row's memory may be reused
+		t = &sessionTrack{firstSent: r.SentNS, maxTurn: -1}
+		m[id] = t
+	}
+	t.rows++
+	t.firstSent = min(t.firstSent, r.SentNS)
+	t.maxTurn = max(t.maxTurn, r.Turn)
+	t.failed = t.failed || failed
+	t.hasTurn0 = t.hasTurn0 || r.Turn == 0
+}
+
+// Stats returns the level's measurements and validity flags, judged with
+// thresholds v (zero value: defaults) and configuredWindow (the window
+// replay was asked for; 0 if unknown). Calling Add after Stats is allowed;
+// the returned LevelStats shares its distributions with the accumulator.
+func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *LevelStats {
+	v = v.normalized()
+	s := a.s
+	s.Shards = len(a.shards)
+	s.ConfiguredWindow = configuredWindow
+	s.Trajectories, s.MinUserTrajectories, s.UsersSeen = 0, -1, int64(len(a.users))
+	for _, sessions := range a.users {
+		type ses struct {
+			first int64
+			t     *sessionTrack
+		}
+		list := make([]ses, 0, len(sessions))
+		for _, t := range sessions {
+			list = append(list, ses{t.firstSent, t})
+		}
+		slices.SortFunc(list, func(x, y ses) int {
+			if x.first < y.first {
+				return -1
+			}
+			if x.first > y.first {
+				return 1
+			}
+			return 0
+		})
+		var done int64
+		for i := 0; i < len(list)-1; i++ { // the last session may be unfinished
+			t := list[i].t
+			if !t.failed && t.hasTurn0 && int32(t.rows) == t.maxTurn+1 {
+				done++
+			}
+		}
+		s.Trajectories += done
+		if s.MinUserTrajectories < 0 || done < s.MinUserTrajectories {
+			s.MinUserTrajectories = done
+		}
+	}
+	if s.MinUserTrajectories < 0 {
+		s.MinUserTrajectories = 0
+	}
+	s.Flags = nil
+	flag := func(code, format string, args ...any) {
+		s.Flags = append(s.Flags, Flag{Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	if s.Requests == 0 {
+		flag(FlagNoSteady, "no steady-state requests")
+	}
+	if v.MinTrajectories > 0 && s.Trajectories < int64(v.MinTrajectories) {
+		flag(FlagFewTrajectories, "%d completed trajectories < %d", s.Trajectories, v.MinTrajectories)
+	}
+	if v.MinTrajectoriesPerUser > 0 && s.UsersSeen > 0 && s.MinUserTrajectories < int64(v.MinTrajectoriesPerUser) {
+		flag(FlagFewTrajectoriesPerUser, "a user completed %d trajectories < %d per user", s.MinUserTrajectories, v.MinTrajectoriesPerUser)
+	}
+	if v.MaxClientLagP99 > 0 && s.ClientLag.Count() > 0 {
+		if p := s.ClientLag.Percentile(99); p > float64(v.MaxClientLagP99)/1e6 {
+			flag(FlagClientLag, "client lag p99 %.2f ms > %s (the load generator fell behind)", p, fmtDur(v.MaxClientLagP99))
+		}
+	}
+	if v.MaxErrorRate > 0 && s.ErrorRate() > v.MaxErrorRate {
+		flag(FlagErrors, "error rate %.2f %% > %s %%", 100*s.ErrorRate(), fmtNum(100*v.MaxErrorRate))
+	}
+	w := s.Window()
+	if configuredWindow > 0 && s.Requests > 0 && w < configuredWindow {
+		flag(FlagShortWindow, "steady-state window %s shorter than the configured %s", fmtDur(w), fmtDur(configuredWindow))
+	}
+	if v.MinWindow > 0 && s.Requests > 0 && w < v.MinWindow {
+		flag(FlagWindowUnderMin, "steady-state window %s < %s (AA minimum)", fmtDur(w), fmtDur(v.MinWindow))
+	}
+	return &s
+}
