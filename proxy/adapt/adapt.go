@@ -1,0 +1,165 @@
+// Package adapt turns one captured API call — the request body and the
+// response body as received, streamed or not — into the pieces of a trace
+// turn: the response as message-list items of the same API (an Anthropic
+// assistant message, an OpenAI chat assistant message, or OpenAI Responses
+// output items), provider-reported usage, the offset of the first content
+// token in the stream, and errors. It handles Anthropic Messages, OpenAI
+// Chat Completions and OpenAI Responses. Anything it cannot read is kept
+// raw with a note; adapters never panic on malformed or truncated input.
+package adapt
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/agentperf/agentperf/proxy/sse"
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// Result is what an adapter read from one call.
+type Result struct {
+	// Response holds the response as message-list items of the call's API,
+	// in order; for an unreadable body, the raw body as one JSON string.
+	Response [][]byte
+	// Usage is the provider-reported token counts; Input is the whole
+	// prompt, cached and cache-written tokens included.
+	Usage schemas.Usage
+	// FirstContent is the offset in the response body just past the event
+	// that carried the first content token (text, reasoning or tool-call
+	// arguments); -1 when none arrived or the body was not streamed.
+	FirstContent int
+	// ResponseID is the provider's id of the response ("msg_…",
+	// "chatcmpl-…", "resp_…"); empty when absent.
+	ResponseID string
+	// Model is the model the provider says answered; empty when absent.
+	Model string
+	// Error describes an API error, a failed or truncated response; empty
+	// on success.
+	Error string
+	// Note describes what could not be decoded (the body is then kept
+	// raw); empty when the response was fully understood.
+	Note string
+}
+
+// Parse reads the response of one call of the given API (one of the
+// schemas.API* constants). status is the HTTP status, contentType the
+// response Content-Type and body the whole (decoded) response body.
+func Parse(api string, status int, contentType string, body []byte) (res Result) {
+	res.FirstContent = -1
+	defer func() {
+		// Adapters are written not to panic; this keeps a bug in one from
+		// ever losing a turn.
+		if r := recover(); r != nil {
+			res = rawResult(body, fmt.Sprintf("adapter failed: %v", r))
+		}
+	}()
+	stream := sse.IsEventStream(contentType) || looksLikeSSE(body)
+	if status >= 400 || status != 0 && status < 200 {
+		res = rawResult(body, "")
+		res.Response = nil
+		res.Error = apiError(status, body)
+		return res
+	}
+	switch api {
+	case schemas.APIAnthropic:
+		if stream {
+			return anthropicStream(body)
+		}
+		return anthropicJSON(body)
+	case schemas.APIOpenAIChat:
+		if stream {
+			return chatStream(body)
+		}
+		return chatJSON(body)
+	case schemas.APIOpenAIResponses:
+		if stream {
+			return responsesStream(body)
+		}
+		return responsesJSON(body)
+	}
+	return rawResult(body, "unknown API: response kept raw")
+}
+
+// looksLikeSSE reports whether a body without an event-stream content type
+// still starts like one.
+func looksLikeSSE(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return bytes.HasPrefix(b, []byte("event:")) || bytes.HasPrefix(b, []byte("data:"))
+}
+
+// rawResult keeps body whole as one JSON string item.
+func rawResult(body []byte, note string) Result {
+	return Result{Response: [][]byte{marshal(string(body))}, FirstContent: -1, Note: note}
+}
+
+// apiError describes an HTTP error response: its status and the provider's
+// error message when the body carries one.
+func apiError(status int, body []byte) string {
+	var e struct {
+		Error json.RawMessage `json:"error"`
+	}
+	msg := ""
+	if json.Unmarshal(body, &e) == nil && len(e.Error) > 0 {
+		var inner struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(e.Error, &inner) == nil && inner.Message != "" {
+			msg = inner.Message
+			if inner.Type != "" {
+				msg = inner.Type + ": " + msg
+			}
+		} else {
+			var s string
+			if json.Unmarshal(e.Error, &s) == nil {
+				msg = s
+			}
+		}
+	}
+	if msg == "" {
+		msg = strings.TrimSpace(string(body))
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+	}
+	if msg == "" {
+		return fmt.Sprintf("HTTP %d", status)
+	}
+	return fmt.Sprintf("HTTP %d: %s", status, msg)
+}
+
+// usageInt returns a pointer to v when present.
+func usageInt(v *int64) *int64 {
+	if v == nil {
+		return nil
+	}
+	x := *v
+	return &x
+}
+
+// marshal encodes v without HTML escaping.
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte("null")
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// decodeObject decodes a JSON object keeping numbers as written.
+func decodeObject(b []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	return m, nil
+}

@@ -1,0 +1,283 @@
+package adapt
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/agentperf/agentperf/proxy/sse"
+)
+
+type anthUsage struct {
+	Input      *int64 `json:"input_tokens"`
+	CacheWrite *int64 `json:"cache_creation_input_tokens"`
+	CacheRead  *int64 `json:"cache_read_input_tokens"`
+	Output     *int64 `json:"output_tokens"`
+}
+
+// merge takes the fields u reports over acc (later events win).
+func (acc *anthUsage) merge(u *anthUsage) {
+	if u == nil {
+		return
+	}
+	if u.Input != nil {
+		acc.Input = u.Input
+	}
+	if u.CacheWrite != nil {
+		acc.CacheWrite = u.CacheWrite
+	}
+	if u.CacheRead != nil {
+		acc.CacheRead = u.CacheRead
+	}
+	if u.Output != nil {
+		acc.Output = u.Output
+	}
+}
+
+// set fills res.Usage. Anthropic's input_tokens excludes cache reads and
+// writes: the whole prompt is their sum.
+func (acc *anthUsage) set(res *Result) {
+	if acc.Input != nil || acc.CacheRead != nil || acc.CacheWrite != nil {
+		var total int64
+		for _, p := range []*int64{acc.Input, acc.CacheRead, acc.CacheWrite} {
+			if p != nil {
+				total += *p
+			}
+		}
+		res.Usage.Input = &total
+	}
+	res.Usage.Cached = usageInt(acc.CacheRead)
+	res.Usage.CacheWrite = usageInt(acc.CacheWrite)
+	res.Usage.Output = usageInt(acc.Output)
+}
+
+func anthropicJSON(body []byte) Result {
+	var m struct {
+		ID      string          `json:"id"`
+		Type    string          `json:"type"`
+		Model   string          `json:"model"`
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+		Usage   *anthUsage      `json:"usage"`
+		Error   *apiErr         `json:"error"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return rawResult(body, "anthropic: response is not a JSON message: "+err.Error())
+	}
+	if m.Type == "error" && m.Error != nil {
+		r := Result{FirstContent: -1, Error: m.Error.String()}
+		return r
+	}
+	if m.Content == nil {
+		return rawResult(body, "anthropic: response has no content")
+	}
+	role := m.Role
+	if role == "" {
+		role = "assistant"
+	}
+	res := Result{FirstContent: -1, ResponseID: m.ID, Model: m.Model}
+	res.Response = [][]byte{marshal(map[string]any{"role": role, "content": m.Content})}
+	var acc anthUsage
+	acc.merge(m.Usage)
+	acc.set(&res)
+	return res
+}
+
+type apiErr struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Code    any    `json:"code"`
+}
+
+func (e *apiErr) String() string {
+	if e.Type == "" {
+		return e.Message
+	}
+	return e.Type + ": " + e.Message
+}
+
+// anthBlock is one content block being assembled from a stream.
+type anthBlock struct {
+	block   map[string]any
+	text    strings.Builder // text_delta
+	think   strings.Builder // thinking_delta
+	sig     strings.Builder // signature_delta
+	json    strings.Builder // input_json_delta
+	hasJSON bool
+	cites   []any
+}
+
+type anthEvent struct {
+	Type         string          `json:"type"`
+	Index        int             `json:"index"`
+	Message      json.RawMessage `json:"message"`
+	ContentBlock json.RawMessage `json:"content_block"`
+	Delta        struct {
+		Type        string          `json:"type"`
+		Text        string          `json:"text"`
+		PartialJSON string          `json:"partial_json"`
+		Thinking    string          `json:"thinking"`
+		Signature   string          `json:"signature"`
+		Citation    json.RawMessage `json:"citation"`
+		StopReason  string          `json:"stop_reason"`
+	} `json:"delta"`
+	Usage *anthUsage `json:"usage"`
+	Error *apiErr    `json:"error"`
+}
+
+func anthropicStream(body []byte) Result {
+	res := Result{FirstContent: -1}
+	blocks := map[int]*anthBlock{}
+	var acc anthUsage
+	var notes []string
+	stopped, started := false, false
+	var ev anthEvent
+	sse.Parse(body, func(e *sse.Event) {
+		if e.Partial {
+			notes = append(notes, "stream cut off mid-event")
+			return
+		}
+		ev = anthEvent{}
+		if err := json.Unmarshal(e.Data, &ev); err != nil {
+			notes = append(notes, "unreadable event "+e.Name)
+			return
+		}
+		if ev.Type == "" {
+			ev.Type = e.Name
+		}
+		switch ev.Type {
+		case "message_start":
+			started = true
+			var msg struct {
+				ID    string     `json:"id"`
+				Model string     `json:"model"`
+				Usage *anthUsage `json:"usage"`
+			}
+			if json.Unmarshal(ev.Message, &msg) == nil {
+				res.ResponseID, res.Model = msg.ID, msg.Model
+				acc.merge(msg.Usage)
+			}
+		case "content_block_start":
+			b := &anthBlock{}
+			if m, err := decodeObject(ev.ContentBlock); err == nil {
+				b.block = m
+			} else {
+				b.block = map[string]any{"type": "unknown"}
+				notes = append(notes, "unreadable content_block_start")
+			}
+			blocks[ev.Index] = b
+		case "content_block_delta":
+			b := blocks[ev.Index]
+			if b == nil {
+				b = &anthBlock{block: map[string]any{"type": "text"}}
+				blocks[ev.Index] = b
+				notes = append(notes, "delta for a block never started")
+			}
+			content := false
+			switch ev.Delta.Type {
+			case "text_delta":
+				b.text.WriteString(ev.Delta.Text)
+				content = ev.Delta.Text != ""
+			case "input_json_delta":
+				b.json.WriteString(ev.Delta.PartialJSON)
+				b.hasJSON = true
+				content = ev.Delta.PartialJSON != ""
+			case "thinking_delta":
+				b.think.WriteString(ev.Delta.Thinking)
+				content = ev.Delta.Thinking != ""
+			case "signature_delta":
+				b.sig.WriteString(ev.Delta.Signature)
+			case "citations_delta":
+				var c any
+				if json.Unmarshal(ev.Delta.Citation, &c) == nil {
+					b.cites = append(b.cites, c)
+				}
+			default:
+				notes = append(notes, "unknown delta "+ev.Delta.Type)
+			}
+			if content && res.FirstContent < 0 {
+				res.FirstContent = e.End
+			}
+		case "message_delta":
+			acc.merge(ev.Usage)
+		case "message_stop":
+			stopped = true
+		case "error":
+			if ev.Error != nil {
+				res.Error = ev.Error.String()
+			} else {
+				res.Error = "error event"
+			}
+		case "ping", "content_block_stop":
+		default:
+			notes = append(notes, "unknown event "+ev.Type)
+		}
+	})
+	if !started && len(blocks) == 0 && res.Error == "" {
+		r := rawResult(body, "anthropic: stream has no message_start")
+		r.Error = "truncated: no message_start"
+		return r
+	}
+	idx := make([]int, 0, len(blocks))
+	for i := range blocks {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	content := make([]any, 0, len(idx))
+	for _, i := range idx {
+		b := blocks[i]
+		m := b.block
+		if b.text.Len() > 0 {
+			m["text"] = str(m["text"]) + b.text.String()
+		}
+		if b.think.Len() > 0 {
+			m["thinking"] = str(m["thinking"]) + b.think.String()
+		}
+		if b.sig.Len() > 0 {
+			m["signature"] = str(m["signature"]) + b.sig.String()
+		}
+		if b.hasJSON {
+			js := b.json.String()
+			if strings.TrimSpace(js) == "" {
+				m["input"] = map[string]any{}
+			} else if in, err := decodeObject([]byte(js)); err == nil {
+				m["input"] = in
+			} else {
+				m["input"] = js
+				notes = append(notes, "tool input is not a JSON object")
+			}
+		}
+		if len(b.cites) > 0 {
+			prev, _ := m["citations"].([]any)
+			m["citations"] = append(prev, b.cites...)
+		}
+		content = append(content, m)
+	}
+	res.Response = [][]byte{marshal(map[string]any{"role": "assistant", "content": content})}
+	acc.set(&res)
+	if !stopped && res.Error == "" {
+		res.Error = "truncated: stream ended before message_stop"
+	}
+	res.Note = joinNotes("anthropic", notes)
+	return res
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func joinNotes(api string, notes []string) string {
+	if len(notes) == 0 {
+		return ""
+	}
+	seen := map[string]bool{}
+	out := notes[:0]
+	for _, n := range notes {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return api + ": " + strings.Join(out, "; ")
+}

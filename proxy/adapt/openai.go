@@ -1,0 +1,235 @@
+package adapt
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/agentperf/agentperf/proxy/sse"
+)
+
+type chatUsage struct {
+	Prompt        *int64 `json:"prompt_tokens"`
+	Completion    *int64 `json:"completion_tokens"`
+	PromptDetails *struct {
+		Cached *int64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionDetails *struct {
+		Reasoning *int64 `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+	// DeepSeek reports cache hits here instead.
+	CacheHit *int64 `json:"prompt_cache_hit_tokens"`
+}
+
+// set fills res.Usage. prompt_tokens already includes cached tokens.
+func (u *chatUsage) set(res *Result) {
+	if u == nil {
+		return
+	}
+	res.Usage.Input = usageInt(u.Prompt)
+	res.Usage.Output = usageInt(u.Completion)
+	if u.PromptDetails != nil {
+		res.Usage.Cached = usageInt(u.PromptDetails.Cached)
+	}
+	if res.Usage.Cached == nil {
+		res.Usage.Cached = usageInt(u.CacheHit)
+	}
+	if u.CompletionDetails != nil {
+		res.Usage.Reasoning = usageInt(u.CompletionDetails.Reasoning)
+	}
+}
+
+func chatJSON(body []byte) Result {
+	var c struct {
+		ID      string `json:"id"`
+		Model   string `json:"model"`
+		Choices []struct {
+			Message json.RawMessage `json:"message"`
+		} `json:"choices"`
+		Usage *chatUsage `json:"usage"`
+		Error *apiErr    `json:"error"`
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		return rawResult(body, "openai-chat: response is not a JSON completion: "+err.Error())
+	}
+	if c.Error != nil {
+		return Result{FirstContent: -1, Error: c.Error.String()}
+	}
+	if len(c.Choices) == 0 || len(c.Choices[0].Message) == 0 {
+		return rawResult(body, "openai-chat: response has no choices[0].message")
+	}
+	res := Result{FirstContent: -1, ResponseID: c.ID, Model: c.Model}
+	res.Response = [][]byte{c.Choices[0].Message}
+	if len(c.Choices) > 1 {
+		res.Note = "openai-chat: only choices[0] kept"
+	}
+	c.Usage.set(&res)
+	return res
+}
+
+type chatToolCall struct {
+	id, typ, name string
+	args          strings.Builder
+	extra         map[string]any
+}
+
+type chatChunk struct {
+	ID      string `json:"id"`
+	Model   string `json:"model"`
+	Choices []struct {
+		Index int `json:"index"`
+		Delta struct {
+			Role             string  `json:"role"`
+			Content          *string `json:"content"`
+			Refusal          *string `json:"refusal"`
+			Reasoning        *string `json:"reasoning"`
+			ReasoningContent *string `json:"reasoning_content"`
+			ToolCalls        []struct {
+				Index    int    `json:"index"`
+				ID       string `json:"id"`
+				Type     string `json:"type"`
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"delta"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *chatUsage `json:"usage"`
+	Error *apiErr    `json:"error"`
+}
+
+func chatStream(body []byte) Result {
+	res := Result{FirstContent: -1}
+	var content, refusal, reasoning strings.Builder
+	reasoningKey := ""
+	hasContent, hasRefusal := false, false
+	calls := map[int]*chatToolCall{}
+	var notes []string
+	done, finished, anyChunk := false, false, false
+	var ch chatChunk
+	sse.Parse(body, func(e *sse.Event) {
+		if e.Partial {
+			notes = append(notes, "stream cut off mid-event")
+			return
+		}
+		data := bytes.TrimSpace(e.Data)
+		if string(data) == "[DONE]" {
+			done = true
+			return
+		}
+		ch = chatChunk{}
+		if err := json.Unmarshal(data, &ch); err != nil {
+			notes = append(notes, "unreadable chunk")
+			return
+		}
+		anyChunk = true
+		if ch.Error != nil {
+			res.Error = ch.Error.String()
+			return
+		}
+		if res.ResponseID == "" {
+			res.ResponseID = ch.ID
+		}
+		if res.Model == "" {
+			res.Model = ch.Model
+		}
+		if ch.Usage != nil {
+			ch.Usage.set(&res)
+		}
+		got := false
+		for i := range ch.Choices {
+			c := &ch.Choices[i]
+			if c.Index != 0 {
+				notes = append(notes, "only choices[0] kept")
+				continue
+			}
+			d := &c.Delta
+			if d.Content != nil {
+				content.WriteString(*d.Content)
+				hasContent = true
+				got = got || *d.Content != ""
+			}
+			if d.Refusal != nil {
+				refusal.WriteString(*d.Refusal)
+				hasRefusal = true
+				got = got || *d.Refusal != ""
+			}
+			for _, r := range []struct {
+				key string
+				v   *string
+			}{{"reasoning", d.Reasoning}, {"reasoning_content", d.ReasoningContent}} {
+				if r.v != nil {
+					if reasoningKey == "" {
+						reasoningKey = r.key
+					}
+					if reasoningKey == r.key {
+						reasoning.WriteString(*r.v)
+						got = got || *r.v != ""
+					}
+				}
+			}
+			for _, tc := range d.ToolCalls {
+				t := calls[tc.Index]
+				if t == nil {
+					t = &chatToolCall{typ: "function"}
+					calls[tc.Index] = t
+				}
+				if tc.ID != "" {
+					t.id = tc.ID
+				}
+				if tc.Type != "" {
+					t.typ = tc.Type
+				}
+				t.name += tc.Function.Name
+				t.args.WriteString(tc.Function.Arguments)
+				got = true
+			}
+			if c.FinishReason != nil {
+				finished = true
+			}
+		}
+		if got && res.FirstContent < 0 {
+			res.FirstContent = e.End
+		}
+	})
+	if !anyChunk && res.Error == "" {
+		r := rawResult(body, "openai-chat: stream has no readable chunk")
+		r.Error = "truncated: no chunk"
+		return r
+	}
+	msg := map[string]any{"role": "assistant"}
+	if hasContent {
+		msg["content"] = content.String()
+	} else {
+		msg["content"] = nil
+	}
+	if hasRefusal {
+		msg["refusal"] = refusal.String()
+	}
+	if reasoningKey != "" {
+		msg[reasoningKey] = reasoning.String()
+	}
+	if len(calls) > 0 {
+		idx := make([]int, 0, len(calls))
+		for i := range calls {
+			idx = append(idx, i)
+		}
+		sort.Ints(idx)
+		tcs := make([]any, 0, len(idx))
+		for _, i := range idx {
+			t := calls[i]
+			tcs = append(tcs, map[string]any{"id": t.id, "type": t.typ,
+				"function": map[string]any{"name": t.name, "arguments": t.args.String()}})
+		}
+		msg["tool_calls"] = tcs
+	}
+	res.Response = [][]byte{marshal(msg)}
+	if res.Error == "" && !done && !finished {
+		res.Error = "truncated: stream ended before finish_reason and [DONE]"
+	}
+	res.Note = joinNotes("openai-chat", notes)
+	return res
+}
