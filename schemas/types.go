@@ -86,6 +86,13 @@ type Request struct {
 	FirstTokenNS int64 `parquet:"first_token_ns"`
 	// EndNS is when the response ended, Unix ns; 0 when unknown.
 	EndNS int64 `parquet:"end_ns"`
+	// FirstByteNS is when the first response byte arrived, Unix ns; 0 when
+	// unknown. (Added in schema 1.1; capture fills it.)
+	FirstByteNS int64 `parquet:"first_byte_ns"`
+	// ChunkNS lists the arrival of every response chunk (each read of the
+	// body as it came off the wire) as ns after StartNS; empty when
+	// unknown. (Added in schema 1.1; capture fills it.)
+	ChunkNS []int64 `parquet:"chunk_ns,list"`
 	// ThinkNS is the agent's think/tool time before this request: its start
 	// minus the previous turn's end in the same session, ns. 0 for turn 0.
 	ThinkNS int64 `parquet:"think_ns"`

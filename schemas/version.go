@@ -28,7 +28,7 @@ const (
 // version of the same major and reject other majors.
 const (
 	VersionMajor = 1
-	VersionMinor = 0
+	VersionMinor = 1
 )
 
 // Version is the schema version string written to files.

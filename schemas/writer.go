@@ -60,6 +60,11 @@ type Turn struct {
 	Parts  []Part
 	// Times, Unix ns (0 = unknown), and think time before the call, ns.
 	StartNS, FirstTokenNS, EndNS, ThinkNS int64
+	// FirstByteNS is when the first response byte arrived, Unix ns (0 =
+	// unknown); ChunkNS the arrival of every response chunk, ns after
+	// StartNS (nil = unknown).
+	FirstByteNS int64
+	ChunkNS     []int64
 	Usage                                 Usage
 	// OutputTokens, when > 0, is the output length to reproduce; otherwise
 	// Usage.Output or the local count of Response is used.
@@ -232,6 +237,7 @@ func (w *TraceWriter) WriteTurn(t *Turn) (*Request, error) {
 	}
 	r := Request{SessionID: t.SessionID, API: t.API, Params: string(params),
 		StartNS: t.StartNS, FirstTokenNS: t.FirstTokenNS, EndNS: t.EndNS, ThinkNS: t.ThinkNS,
+		FirstByteNS: t.FirstByteNS, ChunkNS: t.ChunkNS,
 		Status: int32(t.Status), Error: t.Error,
 		UsageInput: t.Usage.Input, UsageCached: t.Usage.Cached, UsageCacheWrite: t.Usage.CacheWrite,
 		UsageOutput: t.Usage.Output, UsageReasoning: t.Usage.Reasoning}
