@@ -65,7 +65,7 @@ type Turn struct {
 	// StartNS (nil = unknown).
 	FirstByteNS int64
 	ChunkNS     []int64
-	Usage                                 Usage
+	Usage       Usage
 	// OutputTokens, when > 0, is the output length to reproduce; otherwise
 	// Usage.Output or the local count of Response is used.
 	OutputTokens int
