@@ -35,6 +35,21 @@ type Hardware struct {
 	DollarsPerHour float64 `yaml:"dollars_per_hour"`
 	// AcceleratorsPerRack is how many accelerators one rack holds.
 	AcceleratorsPerRack int `yaml:"accelerators_per_rack"`
+	// ScaleUpGBps is the per-accelerator, per-direction bandwidth of the
+	// scale-up fabric (NVLink, Infinity Fabric), GB/s; used for
+	// tensor/expert-parallel collectives inside a scale-up domain.
+	ScaleUpGBps float64 `yaml:"scale_up_gbps,omitempty"`
+	// ScaleUpDomain is how many accelerators share one scale-up fabric
+	// (8 in an HGX board, 72 in an NVL72 rack); 0 means 8.
+	ScaleUpDomain int `yaml:"scale_up_domain,omitempty"`
+	// ScaleOutGBps is the per-accelerator network bandwidth between
+	// scale-up domains (InfiniBand/RoCE), GB/s; 0 means 50 (400 Gb/s).
+	ScaleOutGBps float64 `yaml:"scale_out_gbps,omitempty"`
+	// ComputeEfficiency and MemoryEfficiency, when non-zero, replace the
+	// simulator's default fractions of peak FLOPS and HBM bandwidth that
+	// a serving engine reaches on this accelerator (0–1).
+	ComputeEfficiency float64 `yaml:"compute_efficiency,omitempty"`
+	MemoryEfficiency  float64 `yaml:"memory_efficiency,omitempty"`
 	// Source cites the public origin of the figures.
 	Source string `yaml:"source"`
 }
@@ -55,7 +70,45 @@ type Model struct {
 	KVBytesPerToken float64 `yaml:"kv_bytes_per_token"`
 	// ContextTokens is the maximum context length, tokens.
 	ContextTokens int `yaml:"context_tokens"`
-	Source        string `yaml:"source"`
+
+	// The fields below feed the simulator's roofline (docs/sim.md); zero
+	// means "not modelled" (a dense model with full attention).
+
+	// HiddenSize is the residual-stream width, the size of the activations
+	// that tensor/expert-parallel collectives move per token.
+	HiddenSize int `yaml:"hidden_size,omitempty"`
+	// KVHeads is the number of KV heads per layer (1 for MLA's shared
+	// latent). Tensor parallelism beyond KVHeads replicates the KV cache.
+	KVHeads int `yaml:"kv_heads,omitempty"`
+	// Experts and ExpertsPerToken are the routed experts per MoE layer and
+	// how many each token uses (0 for a dense model).
+	Experts         int `yaml:"experts,omitempty"`
+	ExpertsPerToken int `yaml:"experts_per_token,omitempty"`
+	// ExpertWeightBytesGB is the size of all routed-expert weights, GB.
+	ExpertWeightBytesGB float64 `yaml:"expert_weight_bytes_gb,omitempty"`
+	// ActiveWeightBytesGB is the weight bytes one token reads (non-expert
+	// weights plus its ExpertsPerToken experts per layer), GB.
+	ActiveWeightBytesGB float64 `yaml:"active_weight_bytes_gb,omitempty"`
+	// AttentionFLOPsPerKey is the attention FLOPs one query token spends
+	// per key token it attends to, summed over all layers, in prefill.
+	AttentionFLOPsPerKey float64 `yaml:"attention_flops_per_key,omitempty"`
+	// DecodeAttentionFLOPsPerKey is the same in decode when the kernel
+	// differs (MLA's absorbed form); 0 means AttentionFLOPsPerKey.
+	DecodeAttentionFLOPsPerKey float64 `yaml:"decode_attention_flops_per_key,omitempty"`
+	// SlidingWindowLayers of Layers attend to at most SlidingWindowTokens
+	// previous tokens and keep only that much KV cache.
+	SlidingWindowLayers int `yaml:"sliding_window_layers,omitempty"`
+	SlidingWindowTokens int `yaml:"sliding_window_tokens,omitempty"`
+	// SparseAttentionTopK, when non-zero, caps the keys each query attends
+	// to in the full-attention layers (DeepSeek Sparse Attention's top-k).
+	SparseAttentionTopK int `yaml:"sparse_attention_top_k,omitempty"`
+	// IndexerFLOPsPerKey and IndexerBytesPerToken describe a sparse
+	// attention indexer that scores every previous token: FLOPs per
+	// (query, key) pair and cached key bytes per token, over all layers.
+	// IndexerBytesPerToken is included in KVBytesPerToken.
+	IndexerFLOPsPerKey   float64 `yaml:"indexer_flops_per_key,omitempty"`
+	IndexerBytesPerToken float64 `yaml:"indexer_bytes_per_token,omitempty"`
+	Source               string  `yaml:"source"`
 }
 
 // Catalog is a set of hardware and models.

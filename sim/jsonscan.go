@@ -1,0 +1,280 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+)
+
+// A small validating JSON scanner. Agent requests resend their whole
+// history every turn, so a body is mostly messages seen before; the server
+// walks the top level once (validating as strictly as encoding/json) and
+// hands out each member and array element as raw bytes, so only new
+// messages are ever decoded.
+
+const maxDepth = 10000
+
+type scanError struct {
+	off int
+	msg string
+}
+
+func (e *scanError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.msg) }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// skipValue validates the JSON value starting at b[i] (after spaces) and
+// returns the index just past it.
+func skipValue(b []byte, i int) (int, error) { return skipValueDepth(b, i, 0) }
+
+func skipValueDepth(b []byte, i, depth int) (int, error) {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return i, &scanError{i, "unexpected end of input"}
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return skipString(b, i)
+	case c == '{':
+		if depth >= maxDepth {
+			return i, &scanError{i, "nested too deeply"}
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			return i + 1, nil
+		}
+		for {
+			i = skipSpace(b, i)
+			if i >= len(b) || b[i] != '"' {
+				return i, &scanError{i, "expected a string key"}
+			}
+			var err error
+			if i, err = skipString(b, i); err != nil {
+				return i, err
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return i, &scanError{i, "expected ':'"}
+			}
+			if i, err = skipValueDepth(b, i+1, depth+1); err != nil {
+				return i, err
+			}
+			i = skipSpace(b, i)
+			if i < len(b) && b[i] == ',' {
+				i++
+				continue
+			}
+			if i < len(b) && b[i] == '}' {
+				return i + 1, nil
+			}
+			return i, &scanError{i, "expected ',' or '}'"}
+		}
+	case c == '[':
+		if depth >= maxDepth {
+			return i, &scanError{i, "nested too deeply"}
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			return i + 1, nil
+		}
+		for {
+			var err error
+			if i, err = skipValueDepth(b, i, depth+1); err != nil {
+				return i, err
+			}
+			i = skipSpace(b, i)
+			if i < len(b) && b[i] == ',' {
+				i++
+				continue
+			}
+			if i < len(b) && b[i] == ']' {
+				return i + 1, nil
+			}
+			return i, &scanError{i, "expected ',' or ']'"}
+		}
+	case c == 't':
+		return skipLiteral(b, i, "true")
+	case c == 'f':
+		return skipLiteral(b, i, "false")
+	case c == 'n':
+		return skipLiteral(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return skipNumber(b, i)
+	default:
+		return i, &scanError{i, fmt.Sprintf("unexpected character %q", c)}
+	}
+}
+
+func skipLiteral(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, &scanError{i, "invalid literal"}
+	}
+	return i + len(lit), nil
+}
+
+func skipString(b []byte, i int) (int, error) {
+	start := i
+	i++
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, nil
+		case c == '\\':
+			if i+1 >= len(b) {
+				return i, &scanError{i, "unterminated escape"}
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return i, &scanError{i, "short \\u escape"}
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return i, &scanError{i, "invalid \\u escape"}
+					}
+				}
+				i += 6
+			default:
+				return i, &scanError{i, "invalid escape"}
+			}
+		case c < 0x20:
+			return i, &scanError{i, "control character in string"}
+		default:
+			i++
+		}
+	}
+	return start, &scanError{start, "unterminated string"}
+}
+
+func skipNumber(b []byte, i int) (int, error) {
+	start := i
+	if b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return start, &scanError{start, "invalid number"}
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return start, &scanError{start, "invalid number"}
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return start, &scanError{start, "invalid number"}
+		}
+	}
+	return i, nil
+}
+
+var errNotObject = errors.New("the request body must be a JSON object")
+
+// objectMembers validates b as one JSON object and calls fn for each
+// member with the raw key (without quotes, still escaped) and raw value.
+func objectMembers(b []byte, fn func(key, val []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		if i >= len(b) {
+			return errors.New("the request body is empty")
+		}
+		if _, err := skipValue(b, i); err != nil {
+			return err
+		}
+		return errNotObject
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return trailing(b, i+1)
+	}
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return &scanError{i, "expected a string key"}
+		}
+		ks := i
+		var err error
+		if i, err = skipString(b, i); err != nil {
+			return err
+		}
+		key := b[ks+1 : i-1]
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ':' {
+			return &scanError{i, "expected ':'"}
+		}
+		vs := skipSpace(b, i+1)
+		if i, err = skipValueDepth(b, vs, 1); err != nil {
+			return err
+		}
+		if err := fn(key, b[vs:i]); err != nil {
+			return err
+		}
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			return trailing(b, i+1)
+		}
+		return &scanError{i, "expected ',' or '}'"}
+	}
+}
+
+func trailing(b []byte, i int) error {
+	if i = skipSpace(b, i); i != len(b) {
+		return &scanError{i, "data after the JSON object"}
+	}
+	return nil
+}
+
+// arrayElements returns the raw elements of the (already validated) JSON
+// array v; ok is false when v is not an array.
+func arrayElements(v []byte) (elems [][]byte, ok bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '[' {
+		return nil, false
+	}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == ']' {
+		return nil, true
+	}
+	for i < len(v) {
+		s := skipSpace(v, i)
+		e, err := skipValue(v, s)
+		if err != nil {
+			return elems, false
+		}
+		elems = append(elems, v[s:e])
+		i = skipSpace(v, e)
+		if i < len(v) && v[i] == ',' {
+			i++
+			continue
+		}
+		break
+	}
+	return elems, true
+}

@@ -1,0 +1,159 @@
+package sim
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/agentperf/agentperf/tokens"
+)
+
+// Chat-template overhead, tokens: every message costs its content plus
+// TokensPerMessage, and the reply is primed with TokensReplyPriming (the
+// figures OpenAI's cookbook uses for its chat models; docs/sim.md).
+const (
+	TokensPerMessage   = 3
+	TokensReplyPriming = 3
+)
+
+// Segment kinds, mixed into segment hashes so equal bytes in different
+// roles hash apart.
+const (
+	segTools byte = iota + 1
+	segSystem
+	segMessage
+	segSalt
+)
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// hashBytes is FNV-1a over kind and b; stable across processes so prefix
+// blocks (and the output lengths seeded by them) are reproducible.
+func hashBytes(kind byte, b []byte) uint64 {
+	h := uint64(fnvOffset)
+	h ^= uint64(kind)
+	h *= fnvPrime
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
+// countCache remembers the token count of every segment (message, system
+// prompt, tool) by content hash, so a history resent every turn is
+// tokenized once. Shards keep handler goroutines from contending; a shard
+// that grows past its bound is emptied (recounting is correct, only slow).
+type countCache struct {
+	shards [64]countShard
+	hits   atomic.Int64
+	misses atomic.Int64
+	// tokenized is the bytes run through the tokenizer (misses).
+	tokenized atomic.Int64
+}
+
+type countShard struct {
+	mu sync.Mutex
+	m  map[uint64]int32
+}
+
+const countShardLimit = 1 << 15
+
+func newCountCache() *countCache {
+	c := &countCache{}
+	for i := range c.shards {
+		c.shards[i].m = make(map[uint64]int32)
+	}
+	return c
+}
+
+func (c *countCache) get(h uint64) (int, bool) {
+	sh := &c.shards[h&63]
+	sh.mu.Lock()
+	n, ok := sh.m[h]
+	sh.mu.Unlock()
+	if ok {
+		c.hits.Add(1)
+	}
+	return int(n), ok
+}
+
+func (c *countCache) put(h uint64, n int) {
+	c.misses.Add(1)
+	sh := &c.shards[h&63]
+	sh.mu.Lock()
+	if len(sh.m) >= countShardLimit {
+		clear(sh.m)
+	}
+	sh.m[h] = int32(min(n, math.MaxInt32))
+	sh.mu.Unlock()
+}
+
+// prompt accumulates a request's prompt: its segments in model order, the
+// token total and a hash of the whole.
+type prompt struct {
+	segs   []tokens.Segment
+	tokens int
+	hash   uint64
+}
+
+// add counts one segment. fresh, when non-nil, is called for content not
+// seen before (to validate it); its error rejects the request. overhead is
+// added to the segment's count (chat-template tokens).
+func (p *prompt) add(c *countCache, kind byte, raw []byte, overhead int, fresh func([]byte) error) error {
+	h := hashBytes(kind, raw)
+	n, ok := c.get(h)
+	if !ok {
+		if fresh != nil {
+			if err := fresh(raw); err != nil {
+				return err
+			}
+		}
+		n = tokens.CountJSON(raw) + overhead
+		c.tokenized.Add(int64(len(raw)))
+		c.put(h, n)
+	}
+	p.addHashed(h, n)
+	return nil
+}
+
+func (p *prompt) addHashed(h uint64, n int) {
+	if p.hash == 0 {
+		p.hash = fnvOffset
+	}
+	p.hash = (p.hash ^ h) * fnvPrime
+	if n > 0 {
+		p.segs = append(p.segs, tokens.Segment{ID: int64(h &^ (1 << 63)), Tokens: n})
+		p.tokens += n
+	}
+}
+
+// salt mixes a cache salt (vLLM's cache_salt) in front of the prompt so
+// its blocks share nothing with unsalted prompts.
+func (p *prompt) salt(s string) {
+	if s == "" {
+		return
+	}
+	h := hashBytes(segSalt, []byte(s))
+	p.hash = (p.hash ^ h) * fnvPrime
+	p.segs = append([]tokens.Segment{{ID: int64(h &^ (1 << 63)), Tokens: 0}}, p.segs...)
+}
+
+// finish adds the reply priming and returns the block hashes.
+func (p *prompt) finish() []int64 {
+	p.tokens += TokensReplyPriming
+	segs := append(p.segs, tokens.Segment{ID: 1, Tokens: TokensReplyPriming})
+	if len(segs) > 0 && segs[0].Tokens == 0 {
+		// A salt: fold it into the first real segment's identity.
+		salt := segs[0].ID
+		segs = segs[1:]
+		if len(segs) > 0 {
+			segs = append([]tokens.Segment(nil), segs...)
+			segs[0].ID = int64(((uint64(segs[0].ID) ^ uint64(salt)) * fnvPrime) &^ (1 << 63))
+		}
+	}
+	return tokens.BlockHashes(segs)
+}

@@ -1,0 +1,570 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// apiKind names the wire API of a request.
+type apiKind uint8
+
+const (
+	apiChat apiKind = iota
+	apiResponses
+	apiMessages
+)
+
+func (a apiKind) String() string {
+	switch a {
+	case apiChat:
+		return "chat"
+	case apiResponses:
+		return "responses"
+	default:
+		return "messages"
+	}
+}
+
+// toolMode is what a request's tool_choice allows.
+type toolMode uint8
+
+const (
+	toolsAuto toolMode = iota
+	toolsNone
+	toolsForced
+)
+
+// genRequest is a generation request decoded from any of the three APIs.
+type genRequest struct {
+	api          apiKind
+	model        string
+	stream       bool
+	includeUsage bool // chat: stream_options.include_usage
+	maxTokens    int  // 0 = not given
+	ignoreEOS    bool
+	minTokens    int
+	tools        int // tools offered
+	toolMode     toolMode
+	toolName     string // the tool a call names: the forced one or the first offered
+	cacheSalt    string
+	prompt       prompt
+}
+
+// apiError is a request failure rendered in the API's own error shape.
+type apiError struct {
+	status  int
+	typ     string // OpenAI error type / Anthropic error type
+	message string
+	param   string
+	code    string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func badRequest(param, format string, a ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: "invalid_request_error", param: param, message: fmt.Sprintf(format, a...)}
+}
+
+// decodeField unmarshals a top-level member into v, naming the field in
+// the error.
+func decodeField(name string, raw []byte, v any, want string) *apiError {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return badRequest(name, "%s: expected %s, got %s", name, want, abbreviate(raw))
+	}
+	return nil
+}
+
+func abbreviate(raw []byte) string {
+	if len(raw) > 40 {
+		return string(raw[:37]) + "..."
+	}
+	return string(raw)
+}
+
+func positiveInt(name string, raw []byte, dst *int) *apiError {
+	if isNull(raw) {
+		return nil
+	}
+	var n int
+	if err := decodeField(name, raw, &n, "an integer"); err != nil {
+		return err
+	}
+	if n < 1 {
+		return badRequest(name, "%s must be at least 1, got %d", name, n)
+	}
+	*dst = n
+	return nil
+}
+
+func isNull(raw []byte) bool { return string(raw) == "null" }
+
+func decodeBool(name string, raw []byte, dst *bool) *apiError {
+	if isNull(raw) {
+		return nil
+	}
+	return decodeField(name, raw, dst, "a boolean")
+}
+
+func decodeString(name string, raw []byte, dst *string) *apiError {
+	if isNull(raw) {
+		return nil
+	}
+	return decodeField(name, raw, dst, "a string")
+}
+
+// parseBody walks the top level of body, collecting members into fields
+// (by name); unknown members are validated and ignored.
+func parseBody(body []byte, fields map[string]*[]byte) *apiError {
+	err := objectMembers(body, func(key, val []byte) error {
+		if p, ok := fields[string(key)]; ok {
+			*p = val
+		}
+		return nil
+	})
+	if err != nil {
+		return badRequest("", "%v", err)
+	}
+	return nil
+}
+
+// Minimal shapes decoded from new (uncached) content to validate it.
+type roleItem struct {
+	Role string                 `json:"role"`
+	Type string                 `json:"type"`
+	Name string                 `json:"name"`
+	Func *struct{ Name string } `json:"function"`
+}
+
+func decodeItem(raw []byte) (roleItem, error) {
+	var it roleItem
+	err := json.Unmarshal(raw, &it)
+	return it, err
+}
+
+// commonExtensions reads the vLLM/SGLang output-length extensions and the
+// cache salt.
+func (g *genRequest) commonExtensions(ignoreEOS, minTokens, salt []byte) *apiError {
+	if ignoreEOS != nil {
+		if err := decodeBool("ignore_eos", ignoreEOS, &g.ignoreEOS); err != nil {
+			return err
+		}
+	}
+	if minTokens != nil && !isNull(minTokens) {
+		if err := decodeField("min_tokens", minTokens, &g.minTokens, "an integer"); err != nil {
+			return err
+		}
+		if g.minTokens < 0 {
+			return badRequest("min_tokens", "min_tokens must not be negative")
+		}
+	}
+	if salt != nil {
+		if err := decodeString("cache_salt", salt, &g.cacheSalt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseChat decodes an OpenAI Chat Completions request.
+func parseChat(body []byte, cc *countCache) (*genRequest, *apiError) {
+	var model, messages, tools, stream, streamOpts, maxTok, maxCompl, ignoreEOS, minTok, toolChoice, n, salt []byte
+	if err := parseBody(body, map[string]*[]byte{
+		"model": &model, "messages": &messages, "tools": &tools, "stream": &stream,
+		"stream_options": &streamOpts, "max_tokens": &maxTok, "max_completion_tokens": &maxCompl,
+		"ignore_eos": &ignoreEOS, "min_tokens": &minTok, "tool_choice": &toolChoice, "n": &n, "cache_salt": &salt,
+	}); err != nil {
+		return nil, err
+	}
+	g := &genRequest{api: apiChat}
+	if model == nil {
+		return nil, badRequest("model", "model: field required")
+	}
+	if err := decodeString("model", model, &g.model); err != nil {
+		return nil, err
+	}
+	if stream != nil {
+		if err := decodeBool("stream", stream, &g.stream); err != nil {
+			return nil, err
+		}
+	}
+	if streamOpts != nil && !isNull(streamOpts) {
+		var so struct {
+			IncludeUsage bool `json:"include_usage"`
+		}
+		if err := decodeField("stream_options", streamOpts, &so, "an object"); err != nil {
+			return nil, err
+		}
+		g.includeUsage = so.IncludeUsage
+	}
+	for _, f := range []struct {
+		name string
+		raw  []byte
+	}{{"max_tokens", maxTok}, {"max_completion_tokens", maxCompl}} {
+		if f.raw != nil {
+			if err := positiveInt(f.name, f.raw, &g.maxTokens); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if n != nil && !isNull(n) {
+		var k int
+		if err := decodeField("n", n, &k, "an integer"); err != nil {
+			return nil, err
+		}
+		if k != 1 {
+			return nil, badRequest("n", "n=%d: the simulator generates one choice per request", k)
+		}
+	}
+	if err := g.commonExtensions(ignoreEOS, minTok, salt); err != nil {
+		return nil, err
+	}
+	if err := g.openAITools(tools, toolChoice, true); err != nil {
+		return nil, err
+	}
+	if tools != nil && !isNull(tools) {
+		elems, _ := arrayElements(tools)
+		for _, t := range elems {
+			if err := g.prompt.add(cc, segTools, t, 0, freshChatTool); err != nil {
+				return nil, badRequest("tools", "tools: %v", err)
+			}
+		}
+	}
+	if messages == nil {
+		return nil, badRequest("messages", "messages: field required")
+	}
+	elems, ok := arrayElements(messages)
+	if !ok {
+		return nil, badRequest("messages", "messages: expected an array")
+	}
+	if len(elems) == 0 {
+		return nil, badRequest("messages", "messages: must contain at least one message")
+	}
+	for i, m := range elems {
+		if err := g.prompt.add(cc, segMessage, m, TokensPerMessage, freshChatMessage); err != nil {
+			return nil, badRequest(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
+		}
+	}
+	return g, nil
+}
+
+func freshChatMessage(raw []byte) error {
+	it, err := decodeItem(raw)
+	if err != nil {
+		return fmt.Errorf("expected a message object")
+	}
+	switch it.Role {
+	case "system", "developer", "user", "assistant", "tool", "function":
+		return nil
+	case "":
+		return fmt.Errorf("role: field required")
+	}
+	return fmt.Errorf("unknown role %q", it.Role)
+}
+
+func freshChatTool(raw []byte) error {
+	it, err := decodeItem(raw)
+	if err != nil {
+		return fmt.Errorf("expected a tool object")
+	}
+	if it.Type != "function" && it.Type != "custom" {
+		return fmt.Errorf("unsupported tool type %q", it.Type)
+	}
+	if it.Type == "function" && (it.Func == nil || it.Func.Name == "") {
+		return fmt.Errorf("function.name: field required")
+	}
+	return nil
+}
+
+// openAITools reads tools and tool_choice of the OpenAI APIs (chat nests
+// the function name under "function", Responses does not).
+func (g *genRequest) openAITools(tools, choice []byte, chat bool) *apiError {
+	if tools != nil && !isNull(tools) {
+		elems, ok := arrayElements(tools)
+		if !ok {
+			return badRequest("tools", "tools: expected an array")
+		}
+		g.tools = len(elems)
+		if len(elems) > 0 {
+			if it, err := decodeItem(elems[0]); err == nil {
+				g.toolName = it.Name
+				if it.Func != nil && it.Func.Name != "" {
+					g.toolName = it.Func.Name
+				}
+			}
+		}
+	}
+	if choice == nil || isNull(choice) {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(choice, &s) == nil {
+		switch s {
+		case "none":
+			g.toolMode = toolsNone
+		case "auto":
+			g.toolMode = toolsAuto
+		case "required":
+			g.toolMode = toolsForced
+		default:
+			return badRequest("tool_choice", "tool_choice %q: expected none, auto, required or a named tool", s)
+		}
+	} else {
+		it, err := decodeItem(choice)
+		if err != nil {
+			return badRequest("tool_choice", "tool_choice: expected a string or an object")
+		}
+		name := it.Name
+		if it.Func != nil {
+			name = it.Func.Name
+		}
+		if name == "" {
+			if it.Type == "allowed_tools" {
+				return nil
+			}
+			return badRequest("tool_choice", "tool_choice: a named tool needs its name")
+		}
+		g.toolMode, g.toolName = toolsForced, name
+	}
+	if g.toolMode != toolsNone && g.tools == 0 && g.toolMode == toolsForced {
+		return badRequest("tool_choice", "tool_choice requires tools")
+	}
+	return nil
+}
+
+// parseResponses decodes an OpenAI Responses request.
+func parseResponses(body []byte, cc *countCache) (*genRequest, *apiError) {
+	var model, input, instructions, tools, stream, maxOut, ignoreEOS, minTok, toolChoice, prev, salt []byte
+	if err := parseBody(body, map[string]*[]byte{
+		"model": &model, "input": &input, "instructions": &instructions, "tools": &tools,
+		"stream": &stream, "max_output_tokens": &maxOut, "ignore_eos": &ignoreEOS, "min_tokens": &minTok,
+		"tool_choice": &toolChoice, "previous_response_id": &prev, "cache_salt": &salt,
+	}); err != nil {
+		return nil, err
+	}
+	g := &genRequest{api: apiResponses, includeUsage: true}
+	if model == nil {
+		return nil, badRequest("model", "model: field required")
+	}
+	if err := decodeString("model", model, &g.model); err != nil {
+		return nil, err
+	}
+	if stream != nil {
+		if err := decodeBool("stream", stream, &g.stream); err != nil {
+			return nil, err
+		}
+	}
+	if maxOut != nil {
+		if err := positiveInt("max_output_tokens", maxOut, &g.maxTokens); err != nil {
+			return nil, err
+		}
+	}
+	if prev != nil && !isNull(prev) {
+		return nil, badRequest("previous_response_id", "previous_response_id: the simulator stores no responses; send the full input (store: false)")
+	}
+	if err := g.commonExtensions(ignoreEOS, minTok, salt); err != nil {
+		return nil, err
+	}
+	if err := g.openAITools(tools, toolChoice, false); err != nil {
+		return nil, err
+	}
+	if tools != nil && !isNull(tools) {
+		elems, _ := arrayElements(tools)
+		for _, t := range elems {
+			if err := g.prompt.add(cc, segTools, t, 0, freshResponsesTool); err != nil {
+				return nil, badRequest("tools", "tools: %v", err)
+			}
+		}
+	}
+	if instructions != nil && !isNull(instructions) {
+		var s string
+		if err := decodeString("instructions", instructions, &s); err != nil {
+			return nil, err
+		}
+		if err := g.prompt.add(cc, segSystem, instructions, TokensPerMessage, nil); err != nil {
+			return nil, badRequest("instructions", "%v", err)
+		}
+	}
+	if input == nil {
+		return nil, badRequest("input", "input: field required")
+	}
+	if elems, ok := arrayElements(input); ok {
+		if len(elems) == 0 {
+			return nil, badRequest("input", "input: must contain at least one item")
+		}
+		for i, it := range elems {
+			if err := g.prompt.add(cc, segMessage, it, TokensPerMessage, freshResponsesItem); err != nil {
+				return nil, badRequest(fmt.Sprintf("input[%d]", i), "input[%d]: %v", i, err)
+			}
+		}
+	} else {
+		var s string
+		if err := decodeField("input", input, &s, "a string or an array of items"); err != nil {
+			return nil, err
+		}
+		if err := g.prompt.add(cc, segMessage, input, TokensPerMessage, nil); err != nil {
+			return nil, badRequest("input", "%v", err)
+		}
+	}
+	return g, nil
+}
+
+func freshResponsesItem(raw []byte) error {
+	it, err := decodeItem(raw)
+	if err != nil {
+		return fmt.Errorf("expected an input item object")
+	}
+	if it.Type == "" && it.Role == "" {
+		return fmt.Errorf("an input item needs a type or a role")
+	}
+	if it.Role != "" {
+		switch it.Role {
+		case "user", "assistant", "system", "developer":
+		default:
+			return fmt.Errorf("unknown role %q", it.Role)
+		}
+	}
+	return nil
+}
+
+func freshResponsesTool(raw []byte) error {
+	it, err := decodeItem(raw)
+	if err != nil || it.Type == "" {
+		return fmt.Errorf("expected a tool object with a type")
+	}
+	if it.Type == "function" && it.Name == "" {
+		return fmt.Errorf("name: field required for a function tool")
+	}
+	return nil
+}
+
+// parseMessages decodes an Anthropic Messages request.
+func parseMessages(body []byte, cc *countCache) (*genRequest, *apiError) {
+	var model, messages, system, tools, stream, maxTok, ignoreEOS, minTok, toolChoice, salt []byte
+	if err := parseBody(body, map[string]*[]byte{
+		"model": &model, "messages": &messages, "system": &system, "tools": &tools, "stream": &stream,
+		"max_tokens": &maxTok, "ignore_eos": &ignoreEOS, "min_tokens": &minTok, "tool_choice": &toolChoice,
+		"cache_salt": &salt,
+	}); err != nil {
+		return nil, err
+	}
+	g := &genRequest{api: apiMessages, includeUsage: true}
+	if model == nil {
+		return nil, badRequest("model", "model: Field required")
+	}
+	if err := decodeString("model", model, &g.model); err != nil {
+		return nil, err
+	}
+	if maxTok == nil || isNull(maxTok) {
+		return nil, badRequest("max_tokens", "max_tokens: Field required")
+	}
+	if err := positiveInt("max_tokens", maxTok, &g.maxTokens); err != nil {
+		return nil, err
+	}
+	if stream != nil {
+		if err := decodeBool("stream", stream, &g.stream); err != nil {
+			return nil, err
+		}
+	}
+	if err := g.commonExtensions(ignoreEOS, minTok, salt); err != nil {
+		return nil, err
+	}
+	if tools != nil && !isNull(tools) {
+		elems, ok := arrayElements(tools)
+		if !ok {
+			return nil, badRequest("tools", "tools: Input should be a valid list")
+		}
+		g.tools = len(elems)
+		for i, t := range elems {
+			if i == 0 {
+				if it, err := decodeItem(t); err == nil {
+					g.toolName = it.Name
+				}
+			}
+			if err := g.prompt.add(cc, segTools, t, 0, freshAnthropicTool); err != nil {
+				return nil, badRequest("tools", "tools.%d: %v", i, err)
+			}
+		}
+	}
+	if toolChoice != nil && !isNull(toolChoice) {
+		it, err := decodeItem(toolChoice)
+		if err != nil {
+			return nil, badRequest("tool_choice", "tool_choice: Input should be an object")
+		}
+		switch it.Type {
+		case "auto":
+		case "none":
+			g.toolMode = toolsNone
+		case "any":
+			g.toolMode = toolsForced
+		case "tool":
+			if it.Name == "" {
+				return nil, badRequest("tool_choice", "tool_choice.name: Field required")
+			}
+			g.toolMode, g.toolName = toolsForced, it.Name
+		default:
+			return nil, badRequest("tool_choice", "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+		}
+		if g.toolMode == toolsForced && g.tools == 0 {
+			return nil, badRequest("tool_choice", "tool_choice requires tools")
+		}
+	}
+	if system != nil && !isNull(system) {
+		if err := g.prompt.add(cc, segSystem, system, TokensPerMessage, freshSystem); err != nil {
+			return nil, badRequest("system", "system: %v", err)
+		}
+	}
+	if messages == nil {
+		return nil, badRequest("messages", "messages: Field required")
+	}
+	elems, ok := arrayElements(messages)
+	if !ok {
+		return nil, badRequest("messages", "messages: Input should be a valid list")
+	}
+	if len(elems) == 0 {
+		return nil, badRequest("messages", "messages: at least one message is required")
+	}
+	for i, m := range elems {
+		if err := g.prompt.add(cc, segMessage, m, TokensPerMessage, freshAnthropicMessage); err != nil {
+			return nil, badRequest(fmt.Sprintf("messages.%d", i), "messages.%d: %v", i, err)
+		}
+	}
+	return g, nil
+}
+
+func freshAnthropicMessage(raw []byte) error {
+	var m struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("Input should be a valid dictionary")
+	}
+	if m.Role != "user" && m.Role != "assistant" {
+		return fmt.Errorf("role: Input should be 'user' or 'assistant'")
+	}
+	if len(m.Content) == 0 {
+		return fmt.Errorf("content: Field required")
+	}
+	return nil
+}
+
+func freshAnthropicTool(raw []byte) error {
+	it, err := decodeItem(raw)
+	if err != nil || it.Name == "" {
+		return fmt.Errorf("name: Field required")
+	}
+	return nil
+}
+
+func freshSystem(raw []byte) error {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return nil
+	}
+	var blocks []json.RawMessage
+	if json.Unmarshal(raw, &blocks) != nil {
+		return fmt.Errorf("Input should be a valid string or list of blocks")
+	}
+	return nil
+}
