@@ -2,6 +2,5 @@ package convert
 
 import "errors"
 
-func (im *importer) importAA(files []string) error         { return errors.New("todo") }
 func (im *importer) importClaudeCode(files []string) error { return errors.New("todo") }
 func (im *importer) importCodex(files []string) error      { return errors.New("todo") }

@@ -1,0 +1,398 @@
+package convert
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// ExportOptions configures Export.
+type ExportOptions struct {
+	// Format is one of ExportFormats.
+	Format string
+	// Overwrite replaces an existing output file.
+	Overwrite bool
+	// Logger receives one warning per request left out; nil discards.
+	Logger *slog.Logger
+}
+
+// ExportStats summarizes an export.
+type ExportStats struct {
+	// Sessions and Requests count what was written.
+	Sessions int
+	Requests int
+	// Skipped counts requests left out (bodies that cannot be translated,
+	// empty prompts), with the first few reasons in SkippedExamples.
+	Skipped         int
+	SkippedExamples []string
+	// Translated counts requests whose body was translated from another
+	// API into chat messages (aa-jsonl).
+	Translated int
+	// Bytes is the size of the output.
+	Bytes int64
+	// Elapsed is the wall time of the export.
+	Elapsed time.Duration
+}
+
+// Export writes the trace set in dir as the given format to out, a file
+// path, or "-" for stdout. A file is written to a temporary sibling and
+// renamed into place when complete, so a failed export leaves nothing.
+func Export(ctx context.Context, dir, out string, stdout io.Writer, opt ExportOptions) (*ExportStats, error) {
+	start := time.Now()
+	var run func(*exporter, io.Writer) error
+	switch opt.Format {
+	case FormatAAJSONL:
+		run = (*exporter).exportAA
+	case FormatMooncake:
+		run = (*exporter).exportMooncake
+	default:
+		return nil, fmt.Errorf("unknown export format %q (want one of %s)", opt.Format, strings.Join(ExportFormats, ", "))
+	}
+	ts, err := schemas.OpenTraceSet(dir, schemas.TraceSetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer ts.Close()
+	ex := &exporter{ctx: ctx, ts: ts, opt: opt, log: opt.Logger, stats: &ExportStats{}}
+	if ex.log == nil {
+		ex.log = slog.New(slog.DiscardHandler)
+	}
+	if out == "-" {
+		cw := &countingWriter{w: stdout}
+		bw := bufio.NewWriterSize(cw, 1<<20)
+		if err := run(ex, bw); err != nil {
+			bw.Flush()
+			return ex.stats, err
+		}
+		if err := bw.Flush(); err != nil {
+			return ex.stats, err
+		}
+		ex.stats.Bytes = cw.n
+		ex.stats.Elapsed = time.Since(start)
+		return ex.stats, nil
+	}
+	if !opt.Overwrite {
+		if _, err := os.Stat(out); err == nil {
+			return nil, fmt.Errorf("%w: %s exists (choose another --out, or pass --overwrite)", schemas.ErrExists, out)
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".partial-")
+	if err != nil {
+		return nil, err
+	}
+	tmp := f.Name()
+	fail := func(err error) (*ExportStats, error) {
+		f.Close()
+		os.Remove(tmp)
+		return ex.stats, err
+	}
+	cw := &countingWriter{w: f}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	if err := run(ex, bw); err != nil {
+		return fail(err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return ex.stats, err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return ex.stats, err
+	}
+	ex.stats.Bytes = cw.n
+	ex.stats.Elapsed = time.Since(start)
+	return ex.stats, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type exporter struct {
+	ctx   context.Context
+	ts    *schemas.TraceSet
+	opt   ExportOptions
+	log   *slog.Logger
+	stats *ExportStats
+}
+
+func (ex *exporter) skip(r *schemas.Request, reason error) {
+	ex.stats.Skipped++
+	msg := fmt.Sprintf("session %s turn %d: %v", r.SessionID, r.Turn, reason)
+	if len(ex.stats.SkippedExamples) < maxSkippedExamples {
+		ex.stats.SkippedExamples = append(ex.stats.SkippedExamples, msg)
+	}
+	ex.log.Warn("request left out", "session", r.SessionID, "turn", r.Turn, "err", reason)
+}
+
+// sessionTurn keys a request by session and turn.
+type sessionTurn struct {
+	session string
+	turn    int32
+}
+
+// aaLineOut is one line of AA replay JSONL as written by export; field
+// order follows aa-agentperf-local's own writer.
+type aaLineOut struct {
+	Version                   int               `json:"version"`
+	TurnID                    string            `json:"turn_id"`
+	TaskID                    string            `json:"task_id"`
+	ConversationID            string            `json:"conversation_id"`
+	ConversationIdx           int32             `json:"conversation_idx"`
+	Messages                  []json.RawMessage `json:"messages"`
+	Tools                     []json.RawMessage `json:"tools"`
+	SimulatedToolDelayMSAfter float64           `json:"simulated_tool_delay_ms_after"`
+	RecordedToolCallsAfter    []json.RawMessage `json:"recorded_tool_calls_after"`
+	TargetOutputTokens        *int64            `json:"target_output_tokens,omitempty"`
+	MaxOutputTokens           *int64            `json:"max_output_tokens,omitempty"`
+	RecordedPromptTokens      *int64            `json:"recorded_prompt_tokens,omitempty"`
+	RecordedCompletionTokens  *int64            `json:"recorded_completion_tokens,omitempty"`
+	RecordedTotalTokens       *int64            `json:"recorded_total_tokens,omitempty"`
+	RecordedModelDurationMS   *float64          `json:"recorded_model_duration_ms,omitempty"`
+	Source                    aaSourceOut       `json:"source"`
+}
+
+type aaSourceOut struct {
+	Format         string `json:"format"`
+	Recording      string `json:"recording"`
+	Family         string `json:"family,omitempty"`
+	Adapter        string `json:"adapter"`
+	ModelCallIndex int32  `json:"model_call_index"`
+	MessageSource  string `json:"message_source"`
+}
+
+// AAExportFormat is the source.format written to exported AA lines.
+const AAExportFormat = "agentperf-export"
+
+// exportAA writes one AA replay line per request. A first pass over the
+// request rows (no bodies) collects think times, since a line carries the
+// delay after it, i.e. the next turn's think time.
+func (ex *exporter) exportAA(w io.Writer) error {
+	think := map[sessionTurn]int64{}
+	agents := map[string]string{}
+	if err := ex.ts.Sessions(func(s *schemas.Session) error {
+		agents[s.ID] = s.Agent
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := ex.ts.Requests(func(r *schemas.Request) error {
+		if r.ThinkNS > 0 {
+			think[sessionTurn{r.SessionID, r.Turn}] = r.ThinkNS
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	sessions := map[string]bool{}
+	var body []byte
+	n := 0
+	return ex.ts.Requests(func(r *schemas.Request) error {
+		if n++; n&255 == 0 {
+			if err := ex.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var err error
+		body, err = ex.ts.Body(body[:0], r)
+		if err != nil {
+			return err
+		}
+		chat, err := toChat(r.API, body)
+		if err != nil {
+			ex.skip(r, err)
+			return nil
+		}
+		if chat.Translated {
+			ex.stats.Translated++
+		}
+		line := aaLineOut{
+			Version:                   1,
+			TurnID:                    fmt.Sprintf("%s:%04d", r.SessionID, r.Turn),
+			TaskID:                    r.SessionID,
+			ConversationID:            r.SessionID,
+			ConversationIdx:           r.Turn,
+			Messages:                  chat.Messages,
+			Tools:                     chat.Tools,
+			SimulatedToolDelayMSAfter: float64(think[sessionTurn{r.SessionID, r.Turn + 1}]) / 1e6,
+			RecordedToolCallsAfter:    []json.RawMessage{},
+			TargetOutputTokens:        schemas.Int64(int64(r.OutputTokens)),
+			RecordedPromptTokens:      r.UsageInput,
+			RecordedCompletionTokens:  r.UsageOutput,
+			Source: aaSourceOut{Format: AAExportFormat, Recording: r.SessionID, Family: agents[r.SessionID],
+				Adapter: r.API, ModelCallIndex: r.Turn, MessageSource: "provider-request"},
+		}
+		if line.Tools == nil {
+			line.Tools = []json.RawMessage{}
+		}
+		if chat.Translated {
+			line.Source.MessageSource = "request-messages"
+		}
+		if chat.MaxTokens > 0 {
+			line.MaxOutputTokens = schemas.Int64(int64(chat.MaxTokens))
+		}
+		if r.UsageInput != nil && r.UsageOutput != nil {
+			line.RecordedTotalTokens = schemas.Int64(*r.UsageInput + *r.UsageOutput)
+		}
+		if r.StartNS > 0 && r.EndNS >= r.StartNS {
+			d := float64(r.EndNS-r.StartNS) / 1e6
+			line.RecordedModelDurationMS = &d
+		}
+		if err := enc.Encode(&line); err != nil {
+			return err
+		}
+		sessions[r.SessionID] = true
+		ex.stats.Sessions = len(sessions)
+		ex.stats.Requests++
+		return nil
+	})
+}
+
+// mooncakeRecord is what the Mooncake export keeps of a request.
+type mooncakeRecord struct {
+	session     int32
+	turn        int32
+	start, end  int64
+	think       int64
+	input, out  int32
+	hash        []int64
+	timestampMS int64
+}
+
+// exportMooncake writes one Mooncake line per request, sorted by arrival:
+// timestamps are ms after the earliest request when every request has a
+// start time, else each session's turns are laid out from 0 by cumulative
+// think time plus recorded duration. Block hash ids are renumbered densely
+// in order of first appearance. The requests' hash ids are held in memory
+// (8 bytes per 512-token block) to sort them.
+func (ex *exporter) exportMooncake(w io.Writer) error {
+	var recs []mooncakeRecord
+	sessionIdx := map[string]int32{}
+	allTimed := true
+	minStart := int64(math.MaxInt64)
+	err := ex.ts.Requests(func(r *schemas.Request) error {
+		if r.InputTokens <= 0 {
+			ex.skip(r, fmt.Errorf("empty prompt"))
+			return nil
+		}
+		si, ok := sessionIdx[r.SessionID]
+		if !ok {
+			si = int32(len(sessionIdx))
+			sessionIdx[r.SessionID] = si
+		}
+		recs = append(recs, mooncakeRecord{session: si, turn: r.Turn, start: r.StartNS, end: r.EndNS, think: r.ThinkNS,
+			input: r.InputTokens, out: r.OutputTokens, hash: slices.Clone(r.HashIDs)})
+		if r.StartNS <= 0 {
+			allTimed = false
+		} else {
+			minStart = min(minStart, r.StartNS)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if allTimed {
+		for i := range recs {
+			recs[i].timestampMS = msRound(recs[i].start - minStart)
+		}
+	} else {
+		order := make([]int, len(recs))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int {
+			ra, rb := &recs[a], &recs[b]
+			if ra.session != rb.session {
+				return int(ra.session - rb.session)
+			}
+			return int(ra.turn - rb.turn)
+		})
+		var clock int64
+		prev := int32(-1)
+		for _, i := range order {
+			r := &recs[i]
+			if r.session != prev {
+				clock, prev = 0, r.session
+			}
+			clock += max(0, r.think)
+			r.timestampMS = msRound(clock)
+			if r.start > 0 && r.end > r.start {
+				clock += r.end - r.start
+			}
+		}
+	}
+	slices.SortStableFunc(recs, func(a, b mooncakeRecord) int {
+		switch {
+		case a.timestampMS < b.timestampMS:
+			return -1
+		case a.timestampMS > b.timestampMS:
+			return 1
+		}
+		return 0
+	})
+	dense := map[int64]int64{}
+	var line []byte
+	for i := range recs {
+		r := &recs[i]
+		line = append(line[:0], `{"timestamp": `...)
+		line = strconv.AppendInt(line, r.timestampMS, 10)
+		line = append(line, `, "input_length": `...)
+		line = strconv.AppendInt(line, int64(r.input), 10)
+		line = append(line, `, "output_length": `...)
+		line = strconv.AppendInt(line, int64(r.out), 10)
+		line = append(line, `, "hash_ids": [`...)
+		for j, h := range r.hash {
+			d, ok := dense[h]
+			if !ok {
+				d = int64(len(dense))
+				dense[h] = d
+			}
+			if j > 0 {
+				line = append(line, ", "...)
+			}
+			line = strconv.AppendInt(line, d, 10)
+		}
+		line = append(line, "]}\n"...)
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+		r.hash = nil
+	}
+	ex.stats.Requests = len(recs)
+	ex.stats.Sessions = len(sessionIdx)
+	return nil
+}
+
+// msRound converts ns to ms, rounding to the nearest.
+func msRound(ns int64) int64 { return (ns + 500_000) / 1_000_000 }
