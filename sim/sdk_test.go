@@ -72,7 +72,7 @@ func TestSDKClients(t *testing.T) {
 		ResponsesStream struct {
 			Deltas                 int
 			Text, Snapshot, Status string
-			Usage        struct {
+			Usage                  struct {
 				InputTokens  int `json:"input_tokens"`
 				OutputTokens int `json:"output_tokens"`
 			}
