@@ -173,12 +173,12 @@ func (im *importer) importAA(files []string) error {
 		err := im.eachLine(file, func(lr *lineReader, line []byte) error {
 			t, err := parseAALine(line)
 			if err != nil {
-				return im.bad(lr.lineErr(err))
+				return im.bad(im.lineErr(lr, err))
 			}
 			t.line = im.stats.Lines
 			if p, ok := pending[t.conv]; ok {
 				if t.idx <= p.idx {
-					return im.bad(lr.lineErr(fmt.Errorf("conversation %q: conversation_idx %d comes after %d (a conversation's lines must be in increasing conversation_idx order)", t.conv, t.idx, p.idx)))
+					return im.bad(im.lineErr(lr, fmt.Errorf("conversation %q: conversation_idx %d comes after %d (a conversation's lines must be in increasing conversation_idx order)", t.conv, t.idx, p.idx)))
 				}
 				t.thinkNS = p.delayNS
 				if err := write(p, t); err != nil {

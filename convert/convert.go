@@ -195,6 +195,16 @@ func (im *importer) bad(err *LineError) error {
 	return nil
 }
 
+// lineErr wraps err for the line last read; on a file's first line it
+// adds a hint that the file may not be in the chosen format.
+func (im *importer) lineErr(lr *lineReader, err error) *LineError {
+	le := lr.lineErr(err)
+	if lr.n == 1 {
+		le.Err = fmt.Errorf("%w (is this a %s file?)", le.Err, im.opt.Format)
+	}
+	return le
+}
+
 // session records a session's attributes the first time it is seen.
 func (im *importer) session(s schemas.Session) {
 	if im.sessions[s.ID] {

@@ -217,7 +217,7 @@ func (im *importer) importMooncake(files []string) error {
 		err := im.eachLine(file, func(lr *lineReader, line []byte) error {
 			r, err := parseMooncakeLine(line)
 			if err != nil {
-				return im.bad(lr.lineErr(err))
+				return im.bad(im.lineErr(lr, err))
 			}
 			start := epoch.UnixNano() + int64(math.Round(r.TimestampMS*1e6))
 			idx, prev, isNew := groups.assign(r, start)
