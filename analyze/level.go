@@ -13,10 +13,10 @@ import (
 // Validity thresholds (AA-AgentPerf's phase requirements and agentperf's
 // measurement limits); see Validity.
 const (
-	DefaultMinTrajectories        = 30
-	DefaultMinTrajectoriesPerUser = 3
-	DefaultMaxClientLagP99        = 5 * time.Millisecond
-	DefaultMinWindow              = 10 * time.Minute
+	DefaultMinTrajectories         = 30
+	DefaultMinTrajectoriesPerAgent = 3
+	DefaultMaxClientLagP99         = 5 * time.Millisecond
+	DefaultMinWindow               = 10 * time.Minute
 )
 
 // Validity holds the thresholds behind a level's validity flags. The zero
@@ -25,9 +25,9 @@ type Validity struct {
 	// MinTrajectories is the least number of completed trajectories a level
 	// needs (AA: 30).
 	MinTrajectories int
-	// MinTrajectoriesPerUser is the least number each simulated user must
-	// complete (AA: 3 per agent).
-	MinTrajectoriesPerUser int
+	// MinTrajectoriesPerAgent is the least number each agent (the coding
+	// agent a trace came from, as replay reports it) must complete (AA: 3).
+	MinTrajectoriesPerAgent int
 	// MaxClientLagP99 is the highest acceptable P99 of sent − scheduled.
 	MaxClientLagP99 time.Duration
 	// MaxErrorRate flags levels with more errors (default 0.01).
@@ -40,8 +40,8 @@ func (v Validity) normalized() Validity {
 	if v.MinTrajectories == 0 {
 		v.MinTrajectories = DefaultMinTrajectories
 	}
-	if v.MinTrajectoriesPerUser == 0 {
-		v.MinTrajectoriesPerUser = DefaultMinTrajectoriesPerUser
+	if v.MinTrajectoriesPerAgent == 0 {
+		v.MinTrajectoriesPerAgent = DefaultMinTrajectoriesPerAgent
 	}
 	if v.MaxClientLagP99 == 0 {
 		v.MaxClientLagP99 = DefaultMaxClientLagP99
@@ -57,14 +57,14 @@ func (v Validity) normalized() Validity {
 
 // Flag codes of LevelStats.Flags.
 const (
-	FlagFewTrajectories        = "few_trajectories"
-	FlagFewTrajectoriesPerUser = "few_trajectories_per_user"
-	FlagClientLag              = "client_lag"
-	FlagErrors                 = "errors"
-	FlagShortWindow            = "short_window"
-	FlagWindowUnderMin         = "window_under_minimum"
-	FlagInvalid                = "invalid"
-	FlagNoSteady               = "no_steady_state"
+	FlagFewTrajectories         = "few_trajectories"
+	FlagFewTrajectoriesPerAgent = "few_trajectories_per_agent"
+	FlagClientLag               = "client_lag"
+	FlagErrors                  = "errors"
+	FlagShortWindow             = "short_window"
+	FlagWindowUnderMin          = "window_under_minimum"
+	FlagInvalid                 = "invalid"
+	FlagNoSteady                = "no_steady_state"
 )
 
 // Flag is one validity problem of a level: a reason its figures should not
@@ -99,12 +99,15 @@ type LevelStats struct {
 	// WarmupRequests and DrainRequests count the other phases' rows.
 	WarmupRequests int64 `json:"warmup_requests"`
 	DrainRequests  int64 `json:"drain_requests"`
-	// Trajectories counts completed trajectories (see LevelAccumulator);
-	// MinUserTrajectories is the fewest any user that sent a request
-	// completed; UsersSeen counts those users.
-	Trajectories        int64 `json:"trajectories"`
-	MinUserTrajectories int64 `json:"min_user_trajectories"`
-	UsersSeen           int64 `json:"users_seen"`
+	// Trajectories counts completed trajectories: replay's count when the
+	// run metadata has it (TrajectoriesFrom "replay"), else the estimate
+	// described at LevelAccumulator (TrajectoriesFrom ""), which never
+	// counts a user's last session.
+	Trajectories     int64  `json:"trajectories"`
+	TrajectoriesFrom string `json:"trajectories_from"`
+	// TrajectoriesByAgent splits replay's count by agent (nil when the
+	// metadata does not say).
+	TrajectoriesByAgent map[string]int64 `json:"trajectories_by_agent"`
 
 	// OutputSpeed is the distribution of request output speed, tok/s;
 	// E2ESpeed of end-to-end speed, tok/s; TTFT of time to first token, ms;
@@ -214,18 +217,25 @@ func OutputTokens(r *schemas.Result) (n int64, counted bool) {
 // ns: first is FirstTokenNS (else the first chunk's arrival), last is the
 // last chunk's arrival (else EndNS). ok is false without a first token.
 func RequestTimes(r *schemas.Result) (first, last int64, ok bool) {
-	first = r.FirstTokenNS
-	n := len(r.ChunkOffsetsUS)
+	var f, l int32
+	if n := len(r.ChunkOffsetsUS); n > 0 {
+		f, l = r.ChunkOffsetsUS[0], r.ChunkOffsetsUS[n-1]
+	}
+	return times(r.SentNS, r.FirstTokenNS, r.EndNS, int32(len(r.ChunkOffsetsUS)), f, l)
+}
+
+func times(sent, firstNS, end int64, n, firstUS, lastUS int32) (first, last int64, ok bool) {
+	first = firstNS
 	if first <= 0 && n > 0 {
-		first = r.SentNS + int64(r.ChunkOffsetsUS[0])*1000
+		first = sent + int64(firstUS)*1000
 	}
 	if first <= 0 {
 		return 0, 0, false
 	}
 	if n > 0 {
-		last = r.SentNS + int64(r.ChunkOffsetsUS[n-1])*1000
+		last = sent + int64(lastUS)*1000
 	} else {
-		last = r.EndNS
+		last = end
 	}
 	if last < first {
 		last = first
@@ -289,58 +299,98 @@ func NewLevelAccumulator() *LevelAccumulator {
 // Add records one result row of this level. The row may be reused after
 // Add returns.
 func (a *LevelAccumulator) Add(r *schemas.Result) {
+	v := row{
+		runID: r.RunID, phase: r.Phase, session: r.SessionID, err: r.Error,
+		shard: r.Shard, level: r.Level, users: r.Users, user: r.User, turn: r.Turn,
+		sched: r.ScheduledNS, sent: r.SentNS, first: r.FirstTokenNS, end: r.EndNS,
+		input: r.InputTokens, cached: r.CachedTokens, output: r.OutputTokens,
+		expIn: r.ExpectedInputTokens, status: r.Status,
+		nChunks: int32(len(r.ChunkOffsetsUS)),
+	}
+	if n := len(r.ChunkOffsetsUS); n > 0 {
+		v.firstChunkUS, v.lastChunkUS = r.ChunkOffsetsUS[0], r.ChunkOffsetsUS[n-1]
+	}
+	if a.addRow(&v) {
+		c := r.ChunkOffsetsUS
+		for i := 1; i < len(c); i++ {
+			a.s.ITL.addUS(c[i] - c[i-1])
+		}
+	}
+}
+
+// row is the part of a result row the analysis reads; chunk offsets are
+// reduced to their count, first and last.
+type row struct {
+	runID, phase, session, err         string
+	shard, level, users, user, turn    int32
+	sched, sent, first, end            int64
+	input, cached, output, expIn       int32
+	status                             int32
+	nChunks, firstChunkUS, lastChunkUS int32
+}
+
+func (v *row) failed() bool { return v.err != "" || v.status < 200 || v.status > 299 }
+
+// itlEligible reports whether a row's inter-chunk gaps count towards ITL:
+// steady-state and successful.
+func (v *row) itlEligible() bool { return v.phase == schemas.PhaseSteady && !v.failed() }
+
+// addRow records everything of a row but its inter-chunk gaps, and reports
+// whether those gaps count (see itlEligible).
+func (a *LevelAccumulator) addRow(r *row) bool {
 	s := &a.s
 	if !a.started {
 		a.started = true
-		s.RunID = strings.Clone(r.RunID)
-		s.Level = int(r.Level)
-		s.Users = int(r.Users)
+		s.RunID = strings.Clone(r.runID)
+		s.Level = int(r.level)
+		s.Users = int(r.users)
 	}
-	if int(r.Users) > s.Users {
-		s.Users = int(r.Users)
+	if int(r.users) > s.Users {
+		s.Users = int(r.users)
 	}
-	a.shards[r.Shard] = true
-	failed := Failed(r)
+	a.shards[r.shard] = true
+	failed := r.failed()
 	a.track(r, failed)
-	switch r.Phase {
+	switch r.phase {
 	case schemas.PhaseWarmup:
 		s.WarmupRequests++
-		return
+		return false
 	case schemas.PhaseDrain:
 		s.DrainRequests++
-		return
+		return false
 	case schemas.PhaseSteady:
 	default:
-		return
+		return false
 	}
 	s.Requests++
-	s.ClientLag.Add(float64(r.SentNS-r.ScheduledNS) / 1e6)
-	end := r.EndNS
-	if s.WindowStartNS == 0 || r.SentNS < s.WindowStartNS {
-		s.WindowStartNS = r.SentNS
+	s.ClientLag.Add(float64(r.sent-r.sched) / 1e6)
+	end := r.end
+	if s.WindowStartNS == 0 || r.sent < s.WindowStartNS {
+		s.WindowStartNS = r.sent
 	}
 	if failed {
 		s.Errors++
 		if end > s.WindowEndNS {
 			s.WindowEndNS = end
 		}
-		return
+		return false
 	}
-	out, counted := OutputTokens(r)
-	if counted {
+	out := int64(r.output)
+	if out < 0 {
+		out = int64(r.nChunks)
 		s.ChunkCounted++
 	}
 	s.OutputTokens += out
-	in := int64(r.InputTokens)
+	in := int64(r.input)
 	if in < 0 {
-		in = max(int64(r.ExpectedInputTokens), 0)
+		in = max(int64(r.expIn), 0)
 	}
 	s.InputTokens += in
-	if r.InputTokens >= 0 && r.CachedTokens >= 0 {
-		s.CacheInputTokens += int64(r.InputTokens)
-		s.CachedTokens += int64(r.CachedTokens)
+	if r.input >= 0 && r.cached >= 0 {
+		s.CacheInputTokens += int64(r.input)
+		s.CachedTokens += int64(r.cached)
 	}
-	first, last, ok := RequestTimes(r)
+	first, last, ok := times(r.sent, r.first, r.end, r.nChunks, r.firstChunkUS, r.lastChunkUS)
 	if last > end {
 		end = last
 	}
@@ -348,38 +398,35 @@ func (a *LevelAccumulator) Add(r *schemas.Result) {
 		s.WindowEndNS = end
 	}
 	if ok {
-		s.TTFT.Add(float64(first-r.SentNS) / 1e6)
-		if out >= 1 && last > r.SentNS {
-			s.E2ESpeed.Add(float64(out) / (float64(last-r.SentNS) / 1e9))
+		s.TTFT.Add(float64(first-r.sent) / 1e6)
+		if out >= 1 && last > r.sent {
+			s.E2ESpeed.Add(float64(out) / (float64(last-r.sent) / 1e9))
 		}
 		if out >= 2 && last > first {
 			s.OutputSpeed.Add(float64(out-1) / (float64(last-first) / 1e9))
 		}
 	}
-	c := r.ChunkOffsetsUS
-	for i := 1; i < len(c); i++ {
-		s.ITL.Add(float64(c[i]-c[i-1]) / 1000)
-	}
+	return true
 }
 
-func (a *LevelAccumulator) track(r *schemas.Result, failed bool) {
-	k := userKey{r.Shard, r.User}
+func (a *LevelAccumulator) track(r *row, failed bool) {
+	k := userKey{r.shard, r.user}
 	m := a.users[k]
 	if m == nil {
 		m = map[string]*sessionTrack{}
 		a.users[k] = m
 	}
-	t := m[r.SessionID]
+	t := m[r.session]
 	if t == nil {
-		id := strings.Clone(r.SessionID) // the row's memory may be reused
-		t = &sessionTrack{firstSent: r.SentNS, maxTurn: -1}
+		id := strings.Clone(r.session) // the row's memory may be reused
+		t = &sessionTrack{firstSent: r.sent, maxTurn: -1}
 		m[id] = t
 	}
 	t.rows++
-	t.firstSent = min(t.firstSent, r.SentNS)
-	t.maxTurn = max(t.maxTurn, r.Turn)
+	t.firstSent = min(t.firstSent, r.sent)
+	t.maxTurn = max(t.maxTurn, r.turn)
 	t.failed = t.failed || failed
-	t.hasTurn0 = t.hasTurn0 || r.Turn == 0
+	t.hasTurn0 = t.hasTurn0 || r.turn == 0
 }
 
 // Stats returns the level's measurements and validity flags, judged with
@@ -391,7 +438,7 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 	s := a.s
 	s.Shards = len(a.shards)
 	s.ConfiguredWindow = configuredWindow
-	s.Trajectories, s.MinUserTrajectories, s.UsersSeen = 0, -1, int64(len(a.users))
+	s.Trajectories, s.TrajectoriesFrom, s.TrajectoriesByAgent = 0, "", nil
 	for _, sessions := range a.users {
 		type ses struct {
 			first int64
@@ -418,12 +465,6 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 			}
 		}
 		s.Trajectories += done
-		if s.MinUserTrajectories < 0 || done < s.MinUserTrajectories {
-			s.MinUserTrajectories = done
-		}
-	}
-	if s.MinUserTrajectories < 0 {
-		s.MinUserTrajectories = 0
 	}
 	s.Flags = nil
 	flag := func(code, format string, args ...any) {
@@ -434,9 +475,6 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 	}
 	if v.MinTrajectories > 0 && s.Trajectories < int64(v.MinTrajectories) {
 		flag(FlagFewTrajectories, "%d completed trajectories < %d", s.Trajectories, v.MinTrajectories)
-	}
-	if v.MinTrajectoriesPerUser > 0 && s.UsersSeen > 0 && s.MinUserTrajectories < int64(v.MinTrajectoriesPerUser) {
-		flag(FlagFewTrajectoriesPerUser, "a user completed %d trajectories < %d per user", s.MinUserTrajectories, v.MinTrajectoriesPerUser)
 	}
 	if v.MaxClientLagP99 > 0 && s.ClientLag.Count() > 0 {
 		if p := s.ClientLag.Percentile(99); p > float64(v.MaxClientLagP99)/1e6 {
@@ -453,5 +491,60 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 	if v.MinWindow > 0 && s.Requests > 0 && w < v.MinWindow {
 		flag(FlagWindowUnderMin, "steady-state window %s < %s (AA minimum)", fmtDur(w), fmtDur(v.MinWindow))
 	}
+	sortFlags(s.Flags)
 	return &s
+}
+
+// Merge adds everything o gathered to a; both must hold rows of the same
+// level. o must not be used afterwards.
+func (a *LevelAccumulator) Merge(o *LevelAccumulator) {
+	if !o.started {
+		return
+	}
+	s, t := &a.s, &o.s
+	if !a.started {
+		a.started = true
+		s.RunID, s.Level, s.Users = t.RunID, t.Level, t.Users
+	}
+	s.Users = max(s.Users, t.Users)
+	for k := range o.shards {
+		a.shards[k] = true
+	}
+	s.Requests += t.Requests
+	s.Errors += t.Errors
+	s.WarmupRequests += t.WarmupRequests
+	s.DrainRequests += t.DrainRequests
+	s.OutputSpeed.Merge(t.OutputSpeed)
+	s.E2ESpeed.Merge(t.E2ESpeed)
+	s.TTFT.Merge(t.TTFT)
+	s.ITL.Merge(t.ITL)
+	s.ClientLag.Merge(t.ClientLag)
+	s.OutputTokens += t.OutputTokens
+	s.ChunkCounted += t.ChunkCounted
+	s.InputTokens += t.InputTokens
+	s.CacheInputTokens += t.CacheInputTokens
+	s.CachedTokens += t.CachedTokens
+	if t.WindowStartNS != 0 && (s.WindowStartNS == 0 || t.WindowStartNS < s.WindowStartNS) {
+		s.WindowStartNS = t.WindowStartNS
+	}
+	s.WindowEndNS = max(s.WindowEndNS, t.WindowEndNS)
+	for k, om := range o.users {
+		m := a.users[k]
+		if m == nil {
+			a.users[k] = om
+			continue
+		}
+		for id, ot := range om {
+			mt := m[id]
+			if mt == nil {
+				m[id] = ot
+				continue
+			}
+			mt.rows += ot.rows
+			mt.firstSent = min(mt.firstSent, ot.firstSent)
+			mt.maxTurn = max(mt.maxTurn, ot.maxTurn)
+			mt.failed = mt.failed || ot.failed
+			mt.hasTurn0 = mt.hasTurn0 || ot.hasTurn0
+		}
+	}
 }

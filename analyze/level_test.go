@@ -72,7 +72,6 @@ func TestLevelAccumulator(t *testing.T) {
 	// user 0: a complete; b open. user 1: c failed, d complete, e open (its
 	// drain turn does not matter).
 	check("trajectories", float64(s.Trajectories), 2)
-	check("min per user", float64(s.MinUserTrajectories), 1)
 	check("speed count", float64(s.OutputSpeed.Count()), 7)
 	check("speed P50", s.OutputSpeed.Percentile(50), 40) // 10 10 20 40 100 100 100
 	check("speed P25", s.OutputSpeed.Percentile(25), 15)
@@ -97,10 +96,10 @@ func TestLevelAccumulator(t *testing.T) {
 	for _, f := range s.Flags {
 		codes = append(codes, f.Code)
 	}
-	if got, want := strings.Join(codes, ","), "few_trajectories,few_trajectories_per_user,errors,window_under_minimum"; got != want {
+	if got, want := strings.Join(codes, ","), "errors,few_trajectories,window_under_minimum"; got != want {
 		t.Errorf("flags %s, want %s (%+v)", got, want, s.Flags)
 	}
-	s2 := a.Stats(Validity{MinTrajectories: -1, MinTrajectoriesPerUser: -1, MaxErrorRate: 0.5, MinWindow: -1, MaxClientLagP99: time.Millisecond}, 10*time.Second)
+	s2 := a.Stats(Validity{MinTrajectories: -1, MaxErrorRate: 0.5, MinWindow: -1, MaxClientLagP99: time.Millisecond}, 10*time.Second)
 	codes = codes[:0]
 	for _, f := range s2.Flags {
 		codes = append(codes, f.Code)

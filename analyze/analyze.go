@@ -1,0 +1,566 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agentperf/agentperf/catalog"
+	"github.com/agentperf/agentperf/schemas"
+	"go.yaml.in/yaml/v3"
+)
+
+// System describes the hardware that served a run, for the normalized
+// table. Figures are per accelerator; zero figures are taken from the
+// catalog entry named by Hardware.
+type System struct {
+	// Name labels the system in reports ("8×H200 vLLM"); empty means one is
+	// made from the hardware and run id.
+	Name string `yaml:"name" json:"name"`
+	// Hardware is a catalog hardware name or alias ("h200").
+	Hardware string `yaml:"hardware" json:"hardware"`
+	// Accelerators is the number of accelerators serving the target; 0 is
+	// unknown (no normalized figures).
+	Accelerators int `yaml:"accelerators" json:"accelerators"`
+	// TDPWatts is one accelerator's thermal design power, W.
+	TDPWatts float64 `yaml:"tdp_watts" json:"tdp_watts"`
+	// DollarsPerHour is the price of one accelerator-hour, USD.
+	DollarsPerHour float64 `yaml:"dollars_per_hour" json:"dollars_per_hour"`
+	// AcceleratorsPerRack is how many accelerators one rack holds.
+	AcceleratorsPerRack int `yaml:"accelerators_per_rack" json:"accelerators_per_rack"`
+	// Source cites where the figures come from.
+	Source string `yaml:"source" json:"source"`
+}
+
+// LoadSystem reads a system file (YAML or JSON with the fields of System).
+func LoadSystem(path string) (*System, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s System
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%s: not a system file: %w", path, err)
+	}
+	switch {
+	case s.Accelerators < 0:
+		return nil, fmt.Errorf("%s: accelerators %d must be ≥ 0", path, s.Accelerators)
+	case s.TDPWatts < 0 || s.DollarsPerHour < 0 || s.AcceleratorsPerRack < 0:
+		return nil, fmt.Errorf("%s: tdp_watts, dollars_per_hour and accelerators_per_rack must be ≥ 0", path)
+	case s.Hardware == "" && (s.TDPWatts == 0 || s.DollarsPerHour == 0 || s.AcceleratorsPerRack == 0) && s.Accelerators > 0:
+		return nil, fmt.Errorf("%s: without a catalog hardware name, give tdp_watts, dollars_per_hour and accelerators_per_rack", path)
+	}
+	return &s, nil
+}
+
+// fill completes zero figures from the catalog entry of s.Hardware.
+func (s *System) fill(cat *catalog.Catalog) error {
+	if s.Hardware == "" {
+		return nil
+	}
+	h, err := cat.FindHardware(s.Hardware)
+	if err != nil {
+		return err
+	}
+	s.Hardware = h.Name
+	var used []string
+	if s.TDPWatts == 0 {
+		s.TDPWatts = h.TDPWatts
+		used = append(used, "TDP")
+	}
+	if s.DollarsPerHour == 0 {
+		s.DollarsPerHour = h.DollarsPerHour
+		used = append(used, "price")
+	}
+	if s.AcceleratorsPerRack == 0 {
+		s.AcceleratorsPerRack = h.AcceleratorsPerRack
+		used = append(used, "rack size")
+	}
+	if len(used) > 0 {
+		src := "catalog " + h.Name + " (" + strings.Join(used, ", ") + ")"
+		if h.Source != "" {
+			src += ": " + h.Source
+		}
+		if s.Source != "" {
+			src = s.Source + "; " + src
+		}
+		s.Source = src
+	}
+	return nil
+}
+
+// Options configures Analyze. The zero value analyzes with tiers from each
+// run's model, the hardware named in each run's metadata and the default
+// catalog.
+type Options struct {
+	// Tiers, when set, are used for every result set; TiersName labels
+	// them ("preset gpt-oss-120b", a file name). When nil, each set uses the
+	// preset of its model (run metadata "model"), else DefaultPreset.
+	Tiers     []Tier
+	TiersName string
+	// DefaultPreset is the preset for runs whose model has none; empty
+	// means such runs are an error.
+	DefaultPreset string
+	// System, when set, overrides the hardware of every set. Hardware and
+	// Accelerators, when set, override the run metadata's.
+	System       *System
+	Hardware     string
+	Accelerators int
+	// Catalog supplies hardware figures; nil means catalog.Default().
+	Catalog *catalog.Catalog
+	// Validity sets the flag thresholds (zero value: defaults).
+	Validity Validity
+	// Workers bounds concurrent row-group decoding (0 = GOMAXPROCS).
+	Workers int
+	// Logger receives progress; nil discards.
+	Logger *slog.Logger
+}
+
+// Report is the analysis of one or more results files: one ResultSet per
+// run, side by side.
+type Report struct {
+	Sets []*ResultSet `json:"sets"`
+}
+
+// ResultSet is one run (all its shards) on one system.
+type ResultSet struct {
+	// Name labels the set: run metadata "system", else the hardware and
+	// accelerators, else the run id.
+	Name  string `json:"system"`
+	RunID string `json:"run_id"`
+	// Files lists the results files holding the run's rows; Rows counts
+	// them.
+	Files []string `json:"files"`
+	Rows  int64    `json:"rows"`
+	// Meta is the run metadata of the first file (keys without the
+	// agentperf.run. prefix).
+	Meta map[string]string `json:"meta"`
+	// Model is the served model (run metadata "model").
+	Model string `json:"model"`
+	// System is the hardware used for normalization (Accelerators 0 when
+	// unknown).
+	System System `json:"hardware"`
+	// Tiers and where they came from.
+	Tiers      []Tier `json:"-"`
+	TierSource string `json:"tier_source"`
+	// Levels in increasing users (then level index); Verdicts[i][j] judges
+	// Levels[i] at Tiers[j].
+	Levels   []*LevelStats `json:"-"`
+	Verdicts [][]Verdict   `json:"-"`
+	// Capacity holds one row per tier.
+	Capacity []Capacity `json:"capacity"`
+	// Notes are set-wide remarks (missing hardware, how trajectories were
+	// counted, run warnings).
+	Notes []string `json:"notes"`
+}
+
+// Capacity is one row of the normalized table: the most users a system
+// served at a tier. Normalized figures are NaN when the hardware is unknown.
+type Capacity struct {
+	Tier Tier
+	// MaxUsers is the users of the highest passing level, 0 if none passed.
+	MaxUsers int
+	// Level is the index into ResultSet.Levels of that level, -1 if none.
+	Level int
+	// UsersPerAccelerator = MaxUsers ÷ accelerators; UsersPerKW = MaxUsers ÷
+	// (accelerators × TDP kW); UsersPerDollarHour = MaxUsers ÷ (accelerators ×
+	// $ per accelerator-hour); UsersPerRack = UsersPerAccelerator ×
+	// accelerators per rack.
+	UsersPerAccelerator, UsersPerKW, UsersPerDollarHour, UsersPerRack float64
+	// Flags are the validity flag codes of the max-users level, plus
+	// "lower_level_failed" when a level with fewer users failed the tier.
+	Flags []string
+}
+
+// FlagLowerLevelFailed marks a capacity whose max-users level is above a
+// failing level (noise or a non-monotonic system: look at the levels).
+const FlagLowerLevelFailed = "lower_level_failed"
+
+// Analyze reads the results files and computes every result set's levels,
+// verdicts and capacity.
+func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no results files given")
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cat := opt.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
+	if opt.Hardware != "" {
+		if _, err := cat.FindHardware(opt.Hardware); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Accelerators < 0 {
+		return nil, fmt.Errorf("accelerators %d must be ≥ 0", opt.Accelerators)
+	}
+	var files []*schemas.ResultsFile
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if seen[p] {
+			return nil, fmt.Errorf("%s given twice (its rows would count twice)", p)
+		}
+		seen[p] = true
+		f, err := schemas.OpenResults(p)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	start := time.Now()
+	ls, err := readFiles(ctx, files, opt.Workers)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("read results", "files", len(files), "rows", ls.rows, "levels", len(ls.levels), "elapsed", time.Since(start))
+
+	// group levels into runs, in order of first appearance
+	var runs []string
+	byRun := map[string][]*LevelAccumulator{}
+	for fi := range files {
+		for _, run := range ls.fileRuns[fi] {
+			if _, ok := byRun[run]; !ok {
+				runs = append(runs, run)
+				byRun[run] = nil
+			}
+		}
+	}
+	for k, a := range ls.levels {
+		byRun[k.run] = append(byRun[k.run], a)
+	}
+	rep := &Report{}
+	names := map[string]int{}
+	for _, run := range runs {
+		set := &ResultSet{RunID: run}
+		var metas []map[string]string
+		for fi, f := range files {
+			if slices.Contains(ls.fileRuns[fi], run) {
+				set.Files = append(set.Files, f.Path)
+				metas = append(metas, f.Meta())
+			}
+		}
+		set.Meta = metas[0]
+		set.Model = set.Meta[MetaModel]
+		if err := resolveSystem(set, opt, cat); err != nil {
+			return nil, err
+		}
+		if err := resolveTiers(set, opt); err != nil {
+			return nil, err
+		}
+		accs := byRun[run]
+		for _, a := range accs {
+			lvl := a.s.Level
+			set.Rows += a.s.Requests + a.s.WarmupRequests + a.s.DrainRequests
+			st := a.Stats(opt.Validity, levelWindow(metas, lvl))
+			applyLevelMeta(st, metas, opt.Validity)
+			set.Levels = append(set.Levels, st)
+		}
+		slices.SortFunc(set.Levels, func(x, y *LevelStats) int {
+			if x.Users != y.Users {
+				return x.Users - y.Users
+			}
+			return x.Level - y.Level
+		})
+		set.judge()
+		set.notes(metas)
+		rep.Sets = append(rep.Sets, set)
+		names[set.Name]++
+	}
+	for _, set := range rep.Sets { // disambiguate equal names
+		if names[set.Name] > 1 {
+			set.Name += " (" + set.RunID + ")"
+		}
+	}
+	return rep, nil
+}
+
+func resolveSystem(set *ResultSet, opt Options, cat *catalog.Catalog) error {
+	var s System
+	if opt.System != nil {
+		s = *opt.System
+	} else {
+		s.Name = set.Meta[MetaSystem]
+		s.Hardware = set.Meta[MetaHardware]
+		if v := set.Meta[MetaAccelerators]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				set.Notes = append(set.Notes, fmt.Sprintf("run metadata accelerators=%q is not a count; ignored", v))
+			} else {
+				s.Accelerators = n
+			}
+		}
+		if opt.Hardware != "" {
+			s.Hardware = opt.Hardware
+		}
+		if opt.Accelerators > 0 {
+			s.Accelerators = opt.Accelerators
+		}
+	}
+	if err := s.fill(cat); err != nil {
+		if opt.System != nil || opt.Hardware != "" {
+			return err
+		}
+		set.Notes = append(set.Notes, fmt.Sprintf("run metadata hardware %q: %v", s.Hardware, err))
+		s.Hardware = ""
+	}
+	if s.Name == "" {
+		switch {
+		case s.Hardware != "" && s.Accelerators > 0:
+			s.Name = fmt.Sprintf("%d×%s", s.Accelerators, s.Hardware)
+		case s.Hardware != "":
+			s.Name = s.Hardware
+		default:
+			s.Name = set.RunID
+		}
+	}
+	if s.Accelerators == 0 {
+		set.Notes = append(set.Notes, "accelerator count unknown: normalized figures left empty (give --accelerators, or --system FILE)")
+	} else if s.TDPWatts == 0 && s.DollarsPerHour == 0 && s.AcceleratorsPerRack == 0 {
+		set.Notes = append(set.Notes, "hardware unknown: per-kW, per-dollar-hour and per-rack figures left empty (give --hardware, or --system FILE)")
+	}
+	set.System = s
+	set.Name = s.Name
+	return nil
+}
+
+func resolveTiers(set *ResultSet, opt Options) error {
+	if opt.Tiers != nil {
+		set.Tiers = opt.Tiers
+		set.TierSource = opt.TiersName
+		return nil
+	}
+	if set.Model != "" {
+		if t, err := Preset(set.Model); err == nil {
+			set.Tiers = t
+			set.TierSource = "preset " + set.Model
+			return nil
+		}
+	}
+	if opt.DefaultPreset == "" {
+		model := set.Model
+		if model == "" {
+			model = "(not recorded)"
+		}
+		return fmt.Errorf("run %s: no tier preset for model %s; give --tiers (a preset: %s; or a tier file)", set.RunID, model, strings.Join(Presets(), ", "))
+	}
+	t, err := Preset(opt.DefaultPreset)
+	if err != nil {
+		return err
+	}
+	set.Tiers = t
+	set.TierSource = "preset " + opt.DefaultPreset + " (default; model " + strconv.Quote(set.Model) + " has none)"
+	return nil
+}
+
+// levelWindow returns the steady-state window replay was asked to hold for
+// a level (0 if the metadata does not say).
+func levelWindow(metas []map[string]string, level int) time.Duration {
+	for _, key := range []string{MetaLevelWindow(level), MetaSteadyWindow, "duration"} {
+		for _, m := range metas {
+			if d, err := time.ParseDuration(m[key]); err == nil && d > 0 {
+				return d
+			}
+		}
+	}
+	return 0
+}
+
+// applyLevelMeta folds replay's per-level metadata (summed over shard
+// files) into st: invalid marks, and trajectory counts, which replay knows
+// exactly.
+func applyLevelMeta(st *LevelStats, metas []map[string]string, v Validity) {
+	v = v.normalized()
+	p := "level." + strconv.Itoa(st.Level) + "."
+	var reasons []string
+	var sessions int64
+	haveSessions := true
+	agents := map[string]int64{}
+	haveAgents := true
+	for _, m := range metas {
+		if m[p+"valid"] == "false" || m[MetaLevelInvalid(st.Level)] != "" {
+			r := strings.TrimSpace(m[p+"invalid_reasons"])
+			r = strings.TrimSuffix(strings.TrimPrefix(r, "["), "]")
+			if r == "" {
+				r = m[MetaLevelInvalid(st.Level)]
+			}
+			if r == "" {
+				r = "marked invalid by replay"
+			}
+			if !slices.Contains(reasons, r) {
+				reasons = append(reasons, r)
+			}
+		}
+		if n, err := strconv.ParseInt(m[p+"completed_sessions"], 10, 64); err == nil {
+			sessions += n
+		} else {
+			haveSessions = false
+		}
+		if a, ok := parseAgentCounts(m[p+"sessions_by_agent"]); ok {
+			for k, n := range a {
+				agents[k] += n
+			}
+		} else {
+			haveAgents = false
+		}
+	}
+	for _, r := range reasons {
+		st.Flags = append(st.Flags, Flag{Code: FlagInvalid, Message: "replay marked the level invalid: " + r})
+	}
+	if !haveSessions {
+		return
+	}
+	// replay counted trajectories: replace the estimate and its flags
+	st.Trajectories = sessions
+	st.TrajectoriesFrom = "replay"
+	st.Flags = slices.DeleteFunc(st.Flags, func(f Flag) bool {
+		return f.Code == FlagFewTrajectories || f.Code == FlagFewTrajectoriesPerAgent
+	})
+	if v.MinTrajectories > 0 && sessions < int64(v.MinTrajectories) {
+		st.Flags = append(st.Flags, Flag{Code: FlagFewTrajectories, Message: fmt.Sprintf("%d completed trajectories < %d", sessions, v.MinTrajectories)})
+	}
+	if haveAgents && len(agents) > 0 {
+		st.TrajectoriesByAgent = agents
+		if v.MinTrajectoriesPerAgent > 0 {
+			var low []string
+			for _, k := range sortedKeys(agents) {
+				if agents[k] < int64(v.MinTrajectoriesPerAgent) {
+					low = append(low, fmt.Sprintf("%s %d", k, agents[k]))
+				}
+			}
+			if len(low) > 0 {
+				st.Flags = append(st.Flags, Flag{Code: FlagFewTrajectoriesPerAgent, Message: fmt.Sprintf("completed trajectories per agent < %d: %s", v.MinTrajectoriesPerAgent, strings.Join(low, ", "))})
+			}
+		}
+	}
+	sortFlags(st.Flags)
+}
+
+// parseAgentCounts parses replay's "map[claude-code:12 codex:3]" (Go's
+// fmt of a map[string]int).
+func parseAgentCounts(s string) (map[string]int64, bool) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "map[") || !strings.HasSuffix(s, "]") {
+		return nil, false
+	}
+	out := map[string]int64{}
+	for _, f := range strings.Fields(s[4 : len(s)-1]) {
+		i := strings.LastIndexByte(f, ':')
+		if i < 0 {
+			return nil, false
+		}
+		n, err := strconv.ParseInt(f[i+1:], 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		out[f[:i]] += n
+	}
+	return out, true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// flagOrder fixes the order flags are listed in.
+var flagOrder = []string{FlagInvalid, FlagNoSteady, FlagErrors, FlagClientLag, FlagFewTrajectories,
+	FlagFewTrajectoriesPerAgent, FlagShortWindow, FlagWindowUnderMin}
+
+func sortFlags(f []Flag) {
+	slices.SortStableFunc(f, func(a, b Flag) int {
+		return slices.Index(flagOrder, a.Code) - slices.Index(flagOrder, b.Code)
+	})
+}
+
+// judge fills Verdicts and Capacity.
+func (set *ResultSet) judge() {
+	set.Verdicts = make([][]Verdict, len(set.Levels))
+	for i, st := range set.Levels {
+		set.Verdicts[i] = make([]Verdict, len(set.Tiers))
+		for j, t := range set.Tiers {
+			set.Verdicts[i][j] = t.Judge(st)
+		}
+	}
+	s := set.System
+	for j, t := range set.Tiers {
+		c := Capacity{Tier: t.Normalized(), Level: -1}
+		for i, st := range set.Levels {
+			if set.Verdicts[i][j].Pass && st.Users >= c.MaxUsers {
+				c.MaxUsers, c.Level = st.Users, i
+			}
+		}
+		c.UsersPerAccelerator, c.UsersPerKW, c.UsersPerDollarHour, c.UsersPerRack = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		if s.Accelerators > 0 {
+			n, acc := float64(c.MaxUsers), float64(s.Accelerators)
+			c.UsersPerAccelerator = n / acc
+			if s.TDPWatts > 0 {
+				c.UsersPerKW = n / (acc * s.TDPWatts / 1000)
+			}
+			if s.DollarsPerHour > 0 {
+				c.UsersPerDollarHour = n / (acc * s.DollarsPerHour)
+			}
+			if s.AcceleratorsPerRack > 0 {
+				c.UsersPerRack = c.UsersPerAccelerator * float64(s.AcceleratorsPerRack)
+			}
+		}
+		if c.Level >= 0 {
+			for _, f := range set.Levels[c.Level].Flags {
+				c.Flags = append(c.Flags, f.Code)
+			}
+			for i, st := range set.Levels {
+				if st.Users < c.MaxUsers && !set.Verdicts[i][j].Pass {
+					c.Flags = append(c.Flags, FlagLowerLevelFailed)
+					break
+				}
+			}
+		}
+		set.Capacity = append(set.Capacity, c)
+	}
+}
+
+// notes adds set-wide remarks from the run metadata.
+func (set *ResultSet) notes(metas []map[string]string) {
+	for _, st := range set.Levels {
+		if st.TrajectoriesFrom == "" {
+			set.Notes = append(set.Notes, "completed trajectories estimated from the rows (replay's counts not in the metadata): see docs/analyze.md")
+			break
+		}
+	}
+	for _, key := range []string{"below_aa_bar"} {
+		for _, m := range metas {
+			if v := m[key]; v != "" {
+				set.Notes = append(set.Notes, v)
+				break
+			}
+		}
+	}
+	counted := int64(0)
+	for _, st := range set.Levels {
+		counted += st.ChunkCounted
+	}
+	if counted > 0 {
+		set.Notes = append(set.Notes, fmt.Sprintf("%d successful requests had no target-reported output tokens: their content chunks were counted instead", counted))
+	}
+}

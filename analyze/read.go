@@ -1,0 +1,611 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/agentperf/agentperf/schemas"
+	"github.com/parquet-go/parquet-go"
+)
+
+// windowRows is how many rows are decoded at a time: memory per reader is
+// this many rows of scalar columns plus one page per column, whatever the
+// row-group size. A variable so tests can shrink it.
+var windowRows = 16384
+
+// levelKey identifies a level across files: shards of one run share it.
+type levelKey struct {
+	run   string
+	level int32
+}
+
+// levelSet holds one reader's accumulators.
+type levelSet struct {
+	levels map[levelKey]*LevelAccumulator
+	rows   int64
+	// fileRuns lists the run ids seen in each file (by index).
+	fileRuns map[int][]string
+	// last caches the accumulator of the previous row (rows of a level
+	// come in long runs).
+	lastKey levelKey
+	last    *LevelAccumulator
+}
+
+func newLevelSet() *levelSet {
+	return &levelSet{levels: map[levelKey]*LevelAccumulator{}, fileRuns: map[int][]string{}}
+}
+
+func (ls *levelSet) sawRun(file int, run string) {
+	if !slices.Contains(ls.fileRuns[file], run) {
+		ls.fileRuns[file] = append(ls.fileRuns[file], strings.Clone(run))
+	}
+}
+
+func (ls *levelSet) get(run string, level int32) *LevelAccumulator {
+	if ls.last != nil && ls.lastKey.level == level && ls.lastKey.run == run {
+		return ls.last
+	}
+	k := levelKey{run, level}
+	a := ls.levels[k]
+	if a == nil {
+		k.run = strings.Clone(run)
+		a = NewLevelAccumulator()
+		ls.levels[k] = a
+	}
+	ls.lastKey, ls.last = k, a
+	return a
+}
+
+func (ls *levelSet) merge(o *levelSet) {
+	ls.rows += o.rows
+	for f, runs := range o.fileRuns {
+		for _, r := range runs {
+			ls.sawRun(f, r)
+		}
+	}
+	for k, a := range o.levels {
+		if m := ls.levels[k]; m != nil {
+			m.Merge(a)
+		} else {
+			ls.levels[k] = a
+		}
+	}
+	ls.last = nil
+}
+
+// readFiles streams the rows of every results file into per-level
+// accumulators, column-wise, with up to workers row groups decoded at once
+// (0 = GOMAXPROCS).
+func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int) (*levelSet, error) {
+	type job struct {
+		fi int
+		rg parquet.RowGroup
+	}
+	var jobs []job
+	for fi, f := range files {
+		for _, rg := range f.Parquet().RowGroups() {
+			jobs = append(jobs, job{fi, rg})
+		}
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = max(min(workers, len(jobs)), 1)
+	sets := make([]*levelSet, workers)
+	errs := make([]error, workers)
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for w := range workers {
+		sets[w] = newLevelSet()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rd := &groupReader{set: sets[w]}
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					failed.Store(true)
+					return
+				}
+				rd.file = jobs[i].fi
+				if err := rd.read(ctx, files[jobs[i].fi], jobs[i].rg); err != nil {
+					errs[w] = err
+					failed.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	all := sets[0]
+	for _, s := range sets[1:] {
+		all.merge(s)
+	}
+	return all, nil
+}
+
+// resultColumns names the columns the analysis reads.
+var resultColumns = struct {
+	runID, phase, session, err                                    string
+	shard, level, users, user, turn, input, cached, output, expIn string
+	status, sched, sent, first, end, chunks                       string
+}{
+	"run_id", "phase", "session_id", "error",
+	"shard", "level", "users", "user", "turn", "input_tokens", "cached_tokens", "output_tokens", "expected_input_tokens",
+	"status", "scheduled_ns", "sent_ns", "first_token_ns", "end_ns", "chunk_offsets_us",
+}
+
+// groupReader decodes row groups window by window; its buffers are reused.
+type groupReader struct {
+	set  *levelSet
+	file int // index of the file being read
+
+	runID, phase, session, errs                                       []string
+	shard, level, users, user, turn, input, cached, output, expIn, st []int32
+	sched, sent, first, end                                           []int64
+	nChunks, firstChunk, lastChunk                                    []int32
+	accs                                                              []*LevelAccumulator
+	eligible                                                          []bool
+}
+
+func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parquet.RowGroup) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: %w: corrupt data: %v", f.Path, schemas.ErrFormat, r)
+		}
+	}()
+	schema := f.Parquet().Schema()
+	chunks := rg.ColumnChunks()
+	col := func(name string) (parquet.Pages, error) {
+		leaf, ok := schema.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("%s: %w: missing column %q", f.Path, schemas.ErrFormat, name)
+		}
+		return chunks[leaf.ColumnIndex].Pages(), nil
+	}
+	c := resultColumns
+	var cursors []*cursor
+	open := func(name string) *cursor {
+		if err != nil {
+			return nil
+		}
+		p, e := col(name)
+		if e != nil {
+			err = e
+			return nil
+		}
+		cur := &cursor{name: name, pages: p, strings: map[string]string{}}
+		cursors = append(cursors, cur)
+		return cur
+	}
+	runID, phase, session, errCol := open(c.runID), open(c.phase), open(c.session), open(c.err)
+	shard, level, users, user, turn := open(c.shard), open(c.level), open(c.users), open(c.user), open(c.turn)
+	input, cached, output, expIn, st := open(c.input), open(c.cached), open(c.output), open(c.expIn), open(c.status)
+	sched, sent, first, end := open(c.sched), open(c.sent), open(c.first), open(c.end)
+	var chunkCur *listCursor
+	if err == nil {
+		if leaf, ok := schema.Lookup(c.chunks, "list", "element"); ok {
+			chunkCur = &listCursor{pages: chunks[leaf.ColumnIndex].Pages(), maxDef: byte(leaf.MaxDefinitionLevel), row: -1}
+		} else {
+			err = fmt.Errorf("%s: %w: column %q is not a list of int32", f.Path, schemas.ErrFormat, c.chunks)
+		}
+	}
+	defer func() {
+		for _, cur := range cursors {
+			cur.close()
+		}
+		if chunkCur != nil {
+			chunkCur.close()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	total := rg.NumRows()
+	for done := int64(0); done < total; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := int(min(total-done, int64(windowRows)))
+		g.resize(n)
+		for _, s := range []struct {
+			c   *cursor
+			dst []string
+		}{{runID, g.runID}, {phase, g.phase}, {session, g.session}, {errCol, g.errs}} {
+			if err := s.c.strs(s.dst); err != nil {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
+		}
+		for _, s := range []struct {
+			c   *cursor
+			dst []int32
+		}{{shard, g.shard}, {level, g.level}, {users, g.users}, {user, g.user}, {turn, g.turn},
+			{input, g.input}, {cached, g.cached}, {output, g.output}, {expIn, g.expIn}, {st, g.st}} {
+			if err := s.c.int32s(s.dst); err != nil {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
+		}
+		for _, s := range []struct {
+			c   *cursor
+			dst []int64
+		}{{sched, g.sched}, {sent, g.sent}, {first, g.first}, {end, g.end}} {
+			if err := s.c.int64s(s.dst); err != nil {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
+		}
+		for i := range n {
+			if i == 0 || g.runID[i] != g.runID[i-1] {
+				g.set.sawRun(g.file, g.runID[i])
+			}
+			g.accs[i] = g.set.get(g.runID[i], g.level[i])
+			g.eligible[i] = g.phase[i] == schemas.PhaseSteady && g.errs[i] == "" && g.st[i] >= 200 && g.st[i] <= 299
+		}
+		if err := chunkCur.rows(n, g); err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+		var r row
+		for i := range n {
+			r = row{
+				runID: g.runID[i], phase: g.phase[i], session: g.session[i], err: g.errs[i],
+				shard: g.shard[i], level: g.level[i], users: g.users[i], user: g.user[i], turn: g.turn[i],
+				sched: g.sched[i], sent: g.sent[i], first: g.first[i], end: g.end[i],
+				input: g.input[i], cached: g.cached[i], output: g.output[i], expIn: g.expIn[i], status: g.st[i],
+				nChunks: g.nChunks[i], firstChunkUS: g.firstChunk[i], lastChunkUS: g.lastChunk[i],
+			}
+			g.accs[i].addRow(&r)
+		}
+		g.set.rows += int64(n)
+		done += int64(n)
+	}
+	return nil
+}
+
+func (g *groupReader) resize(n int) {
+	rs := func(s []string) []string {
+		if cap(s) < n {
+			return make([]string, n)
+		}
+		return s[:n]
+	}
+	r32 := func(s []int32) []int32 {
+		if cap(s) < n {
+			return make([]int32, n)
+		}
+		return s[:n]
+	}
+	r64 := func(s []int64) []int64 {
+		if cap(s) < n {
+			return make([]int64, n)
+		}
+		return s[:n]
+	}
+	g.runID, g.phase, g.session, g.errs = rs(g.runID), rs(g.phase), rs(g.session), rs(g.errs)
+	g.shard, g.level, g.users, g.user, g.turn = r32(g.shard), r32(g.level), r32(g.users), r32(g.user), r32(g.turn)
+	g.input, g.cached, g.output, g.expIn, g.st = r32(g.input), r32(g.cached), r32(g.output), r32(g.expIn), r32(g.st)
+	g.sched, g.sent, g.first, g.end = r64(g.sched), r64(g.sent), r64(g.first), r64(g.end)
+	g.nChunks, g.firstChunk, g.lastChunk = r32(g.nChunks), r32(g.firstChunk), r32(g.lastChunk)
+	if cap(g.accs) < n {
+		g.accs = make([]*LevelAccumulator, n)
+		g.eligible = make([]bool, n)
+	}
+	g.accs, g.eligible = g.accs[:n], g.eligible[:n]
+}
+
+// cursor reads one required scalar column page by page.
+type cursor struct {
+	name  string
+	pages parquet.Pages
+	page  parquet.Page
+	pos   int // next value within page
+	// decoded values of the current page (one of them is set)
+	i32  []int32
+	i64  []int64
+	strv []string
+	// dictionary of the current column chunk, decoded once
+	dict    parquet.Dictionary
+	dictStr []string
+	dictI32 []int32
+	dictI64 []int64
+	// strings interns plain-encoded strings
+	strings map[string]string
+}
+
+func (c *cursor) close() {
+	if c.page != nil {
+		parquet.Release(c.page)
+		c.page = nil
+	}
+	c.pages.Close()
+}
+
+// load makes sure a page with unread values is current.
+func (c *cursor) load() error {
+	for c.page == nil || c.pos >= c.remaining() {
+		if c.page != nil {
+			parquet.Release(c.page)
+			c.page = nil
+		}
+		p, err := c.pages.ReadPage()
+		if err == io.EOF {
+			return fmt.Errorf("%w: column %q ends before the row group", schemas.ErrFormat, c.name)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: column %q: %v", schemas.ErrFormat, c.name, err)
+		}
+		if p.NumNulls() > 0 {
+			parquet.Release(p)
+			return fmt.Errorf("%w: column %q has nulls", schemas.ErrFormat, c.name)
+		}
+		c.page, c.pos = p, 0
+		if err := c.decode(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cursor) remaining() int {
+	switch {
+	case c.i32 != nil:
+		return len(c.i32)
+	case c.i64 != nil:
+		return len(c.i64)
+	default:
+		return len(c.strv)
+	}
+}
+
+// decode turns the current page into i32, i64 or strv.
+func (c *cursor) decode() error {
+	p := c.page
+	c.i32, c.i64, c.strv = c.i32[:0], c.i64[:0], c.strv[:0]
+	kind := p.Type().Kind()
+	data := p.Data()
+	if d := p.Dictionary(); d != nil {
+		if d != c.dict {
+			c.dict = d
+			dp := d.Page()
+			dd := dp.Data()
+			c.dictStr, c.dictI32, c.dictI64 = nil, nil, nil
+			switch kind {
+			case parquet.ByteArray:
+				b, off := dd.ByteArray()
+				c.dictStr = make([]string, len(off)-1)
+				for i := range c.dictStr {
+					c.dictStr[i] = string(b[off[i]:off[i+1]])
+				}
+			case parquet.Int32:
+				c.dictI32 = append([]int32(nil), dd.Int32()...)
+			case parquet.Int64:
+				c.dictI64 = append([]int64(nil), dd.Int64()...)
+			default:
+				return fmt.Errorf("%w: column %q has unexpected type %v", schemas.ErrFormat, c.name, kind)
+			}
+		}
+		idx := data.Int32()
+		for _, j := range idx {
+			switch kind {
+			case parquet.ByteArray:
+				c.strv = append(c.strv, c.dictStr[j])
+			case parquet.Int32:
+				c.i32 = append(c.i32, c.dictI32[j])
+			case parquet.Int64:
+				c.i64 = append(c.i64, c.dictI64[j])
+			}
+		}
+	} else {
+		switch kind {
+		case parquet.ByteArray:
+			b, off := data.ByteArray()
+			for i := 0; i+1 < len(off); i++ {
+				v := b[off[i]:off[i+1]]
+				s, ok := c.strings[string(v)]
+				if !ok {
+					if len(c.strings) > 1<<16 { // bound the intern table
+						clear(c.strings)
+					}
+					s = string(v)
+					c.strings[s] = s
+				}
+				c.strv = append(c.strv, s)
+			}
+		case parquet.Int32:
+			c.i32 = append(c.i32, data.Int32()...)
+		case parquet.Int64:
+			c.i64 = append(c.i64, data.Int64()...)
+		default:
+			return fmt.Errorf("%w: column %q has unexpected type %v", schemas.ErrFormat, c.name, kind)
+		}
+	}
+	// keep exactly one of the slices non-nil so remaining() knows the kind
+	switch kind {
+	case parquet.ByteArray:
+		c.i32, c.i64 = nil, nil
+		if c.strv == nil {
+			c.strv = []string{}
+		}
+	case parquet.Int32:
+		c.i64, c.strv = nil, nil
+		if c.i32 == nil {
+			c.i32 = []int32{}
+		}
+	case parquet.Int64:
+		c.i32, c.strv = nil, nil
+		if c.i64 == nil {
+			c.i64 = []int64{}
+		}
+	}
+	return nil
+}
+
+func (c *cursor) int32s(dst []int32) error {
+	for len(dst) > 0 {
+		if err := c.load(); err != nil {
+			return err
+		}
+		if c.i32 == nil {
+			return fmt.Errorf("%w: column %q is not int32", schemas.ErrFormat, c.name)
+		}
+		k := copy(dst, c.i32[c.pos:])
+		c.pos += k
+		dst = dst[k:]
+	}
+	return nil
+}
+
+func (c *cursor) int64s(dst []int64) error {
+	for len(dst) > 0 {
+		if err := c.load(); err != nil {
+			return err
+		}
+		if c.i64 == nil {
+			return fmt.Errorf("%w: column %q is not int64", schemas.ErrFormat, c.name)
+		}
+		k := copy(dst, c.i64[c.pos:])
+		c.pos += k
+		dst = dst[k:]
+	}
+	return nil
+}
+
+func (c *cursor) strs(dst []string) error {
+	for len(dst) > 0 {
+		if err := c.load(); err != nil {
+			return err
+		}
+		if c.strv == nil {
+			return fmt.Errorf("%w: column %q is not a string", schemas.ErrFormat, c.name)
+		}
+		k := copy(dst, c.strv[c.pos:])
+		c.pos += k
+		dst = dst[k:]
+	}
+	return nil
+}
+
+// listCursor reads chunk_offsets_us: repetition level 0 starts a row, and
+// a definition level below the maximum marks an empty list.
+type listCursor struct {
+	pages  parquet.Pages
+	page   parquet.Page
+	maxDef byte
+	rep    []byte
+	def    []byte
+	vals   []int32
+	li, vi int // next level, next value within the page
+	// row is the index (within the window) of the row being read, -1
+	// before the first; pendingStart is true when a level with rep 0 was
+	// seen for the next window's first row.
+	row  int
+	prev int32
+	eof  bool
+}
+
+func (c *listCursor) close() {
+	if c.page != nil {
+		parquet.Release(c.page)
+		c.page = nil
+	}
+	c.pages.Close()
+}
+
+// rows reads the chunk lists of the window's n rows into g.nChunks,
+// g.firstChunk and g.lastChunk, adding the gaps of eligible rows to their
+// level's ITL.
+func (c *listCursor) rows(n int, g *groupReader) error {
+	for i := range n {
+		g.nChunks[i], g.firstChunk[i], g.lastChunk[i] = 0, 0, 0
+	}
+	c.row = -1
+	for {
+		if c.page == nil || c.li >= len(c.rep) {
+			if c.page != nil {
+				parquet.Release(c.page)
+				c.page = nil
+			}
+			if c.eof {
+				break
+			}
+			p, err := c.pages.ReadPage()
+			if err == io.EOF {
+				c.eof = true
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("%w: column chunk_offsets_us: %v", schemas.ErrFormat, err)
+			}
+			c.page = p
+			c.rep, c.def = p.RepetitionLevels(), p.DefinitionLevels()
+			d := p.Data()
+			c.vals = d.Int32()
+			c.li, c.vi = 0, 0
+			if len(c.rep) != len(c.def) {
+				return fmt.Errorf("%w: column chunk_offsets_us: %d repetition but %d definition levels", schemas.ErrFormat, len(c.rep), len(c.def))
+			}
+		}
+		// scan levels of this page
+		rep, def, vals := c.rep, c.def, c.vals
+		li, vi := c.li, c.vi
+		row := c.row
+		var itl *Dist
+		if row >= 0 && g.eligible[row] {
+			itl = g.accs[row].s.ITL
+		}
+		for li < len(rep) {
+			if rep[li] == 0 {
+				if row+1 == n { // next window's row: stop here
+					c.li, c.vi, c.row = li, vi, row
+					return c.check(n)
+				}
+				row++
+				itl = nil
+				if g.eligible[row] {
+					itl = g.accs[row].s.ITL
+				}
+			} else if row < 0 {
+				return fmt.Errorf("%w: column chunk_offsets_us: a page starts inside a row", schemas.ErrFormat)
+			}
+			if def[li] == c.maxDef {
+				if vi >= len(vals) {
+					return fmt.Errorf("%w: column chunk_offsets_us: fewer values than levels", schemas.ErrFormat)
+				}
+				v := vals[vi]
+				vi++
+				k := g.nChunks[row]
+				if k == 0 {
+					g.firstChunk[row] = v
+				} else if itl != nil {
+					itl.addUS(v - c.prev)
+				}
+				g.lastChunk[row] = v
+				g.nChunks[row] = k + 1
+				c.prev = v
+			}
+			li++
+		}
+		c.li, c.vi, c.row = li, vi, row
+	}
+	return c.check(n)
+}
+
+func (c *listCursor) check(n int) error {
+	if c.row != n-1 {
+		return fmt.Errorf("%w: column chunk_offsets_us has %d rows where %d were expected", schemas.ErrFormat, c.row+1, n)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// TestColumnReaderMatchesRows checks the column-wise reader against the
+// row API (schemas.ResultsFile.Each + LevelAccumulator.Add) on files with
+// row groups larger and smaller than a decoding window, several levels and
+// shards, errors, missing usage and empty chunk lists.
+func TestColumnReaderMatchesRows(t *testing.T) {
+	defer func(w int) { windowRows = w }(windowRows)
+	windowRows = 1000 // row groups below span several windows
+	dir := t.TempDir()
+	specs := []genSpec{
+		{RunID: "r1", Seed: 1, Rows: 5000, Levels: []int32{8, 32}, GroupRows: 0, ErrorRate: 0.02, NoUsage: 0.1, ChunkScale: 0.03},
+		{RunID: "r1", Seed: 2, Rows: 3000, Levels: []int32{8, 32}, Shard: 1, GroupRows: 777, ErrorRate: 0.05, ChunkScale: 0.1},
+		{RunID: "r2", Seed: 3, Rows: 2000, Levels: []int32{4}, GroupRows: 1000, ChunkScale: 0.05},
+	}
+	var files []*schemas.ResultsFile
+	for i, s := range specs {
+		p := filepath.Join(dir, "r"+string(rune('0'+i))+".parquet")
+		s.write(t, p)
+		f, err := schemas.OpenResults(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	want := newLevelSet()
+	for _, f := range files {
+		err := f.Each(func(r *schemas.Result) error {
+			want.get(r.RunID, r.Level).Add(r)
+			want.rows++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, workers := range []int{1, 3} {
+		got, err := readFiles(context.Background(), files, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.rows != want.rows || len(got.levels) != len(want.levels) || len(want.levels) != 3 {
+			t.Fatalf("workers %d: %d rows in %d levels, want %d in %d", workers, got.rows, len(got.levels), want.rows, len(want.levels))
+		}
+		for k, wa := range want.levels {
+			ga := got.levels[k]
+			if ga == nil {
+				t.Fatalf("level %v missing", k)
+			}
+			g, w := ga.Stats(Validity{}, 0), wa.Stats(Validity{}, 0)
+			if g.Requests != w.Requests || g.Errors != w.Errors || g.WarmupRequests != w.WarmupRequests ||
+				g.DrainRequests != w.DrainRequests || g.Trajectories != w.Trajectories || g.OutputTokens != w.OutputTokens ||
+				g.InputTokens != w.InputTokens || g.CachedTokens != w.CachedTokens || g.ChunkCounted != w.ChunkCounted ||
+				g.WindowStartNS != w.WindowStartNS || g.WindowEndNS != w.WindowEndNS || g.Shards != w.Shards || g.Users != w.Users {
+				t.Errorf("workers %d level %v:\n got %+v\nwant %+v", workers, k, g, w)
+			}
+			if w.Trajectories == 0 || w.Errors == 0 && k.run == "r1" {
+				t.Errorf("level %v: test data should have trajectories and errors: %+v", k, w)
+			}
+			for _, d := range []struct {
+				name string
+				g, w *Dist
+			}{{"speed", g.OutputSpeed, w.OutputSpeed}, {"e2e", g.E2ESpeed, w.E2ESpeed}, {"ttft", g.TTFT, w.TTFT}, {"itl", g.ITL, w.ITL}, {"lag", g.ClientLag, w.ClientLag}} {
+				if d.g.Count() != d.w.Count() || d.w.Count() == 0 {
+					t.Errorf("level %v %s: count %d, want %d (> 0)", k, d.name, d.g.Count(), d.w.Count())
+				}
+				for _, p := range []float64{1, 25, 50, 95, 99} {
+					if gp, wp := d.g.Percentile(p), d.w.Percentile(p); gp != wp {
+						t.Errorf("level %v %s P%v: %v, want %v", k, d.name, p, gp, wp)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestReadCancelled(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "r.parquet")
+	genSpec{RunID: "r", Seed: 1, Rows: 2000, Levels: []int32{4}, ChunkScale: 0.1}.write(t, p)
+	f, err := schemas.OpenResults(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := readFiles(ctx, []*schemas.ResultsFile{f}, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled read: %v", err)
+	}
+}
+
+// TestReadCorrupt damages a results file's column data (keeping its footer)
+// and expects a clear error, not a panic.
+func TestReadCorrupt(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "r.parquet")
+	genSpec{RunID: "r", Seed: 1, Rows: 3000, Levels: []int32{4}, ChunkScale: 0.5}.write(t, p)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 4; i < len(data)/2; i += 7 {
+		data[i] ^= 0x5a
+	}
+	os.WriteFile(p, data, 0o644)
+	f, err := schemas.OpenResults(p)
+	if err != nil {
+		t.Fatalf("damaging column data should leave the footer readable: %v", err)
+	}
+	defer f.Close()
+	_, err = readFiles(context.Background(), []*schemas.ResultsFile{f}, 1)
+	if err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("corrupt data: error %v, want one naming %s", err, p)
+	}
+}
