@@ -1,0 +1,648 @@
+package proxy
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/agentperf/agentperf/proxy/adapt"
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// Options configures a Recorder.
+type Options struct {
+	// Out is the trace-set directory written on Close; with rotation, the
+	// directory holding one trace set per period.
+	Out string
+	// SpoolDir holds the write-ahead spool; "" means Out/.spool.
+	SpoolDir string
+	// RotateEvery starts a new trace set after this long; 0 never.
+	RotateEvery time.Duration
+	// RotateBytes starts a new trace set once the spool segment holds this
+	// many bytes; 0 never.
+	RotateBytes int64
+	// Redact lists regular expressions masked in bodies before writing.
+	Redact []string
+	// QueueLen bounds the calls waiting for the capture goroutine; 0 means
+	// 1024. Past it, calls spill into a side list bounded by SpillBytes
+	// (0 means 256 MiB); past that they are dropped and counted.
+	QueueLen   int
+	SpillBytes int64
+	// Logger receives run-level events (rotations, recovery, drops); nil
+	// discards them.
+	Logger *slog.Logger
+	// Metrics, when set, is updated as turns are captured.
+	Metrics *Metrics
+}
+
+// Stats is a snapshot of a Recorder's counters.
+type Stats struct {
+	// Sessions is the number of sessions seen since start (recovered
+	// ones included).
+	Sessions int64
+	// Turns is the number of turns made durable in the spool.
+	Turns int64
+	// InputTokens, CachedTokens and OutputTokens sum provider-reported
+	// usage of durable turns.
+	InputTokens, CachedTokens, OutputTokens int64
+	// Spilled counts calls that overflowed the queue into the spill list;
+	// Dropped counts calls lost because the spill list was full too.
+	Spilled, Dropped int64
+	// Queued is the number of calls waiting for the capture goroutine.
+	Queued int64
+	// LagNS is the time from the end of the last durable turn to its
+	// fsync, ns.
+	LagNS int64
+	// TraceSets counts trace sets written (rotations, recovery, close).
+	TraceSets int64
+}
+
+// Recorder turns finished calls into durable turns and trace sets. Create
+// it with NewRecorder, hand Tap() to a front end, and Close it to write
+// the trace set.
+type Recorder struct {
+	opt    Options
+	log    *slog.Logger
+	redact *Redactor
+	m      *Metrics
+
+	queue     chan *exchange
+	spillMu   sync.Mutex
+	spill     []*exchange
+	spillSize int64
+	wake      chan struct{}
+	flushReq  chan chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+
+	sessions *Sessions
+	seg      *segment
+	buf      []byte
+	pending  []*spoolTurn
+
+	bg    sync.WaitGroup
+	bgMu  sync.Mutex
+	bgErr error
+
+	turns, in, cached, out  atomic.Int64
+	spilled, dropped, lagNS atomic.Int64
+	nSessions, sets         atomic.Int64
+	closing                 atomic.Bool
+	queueCap                int
+	spillCap                int64
+	periodDirs              map[string]bool
+}
+
+// NewRecorder opens the spool, recovers what a previous run left in it and
+// starts the capture goroutine. Without rotation it refuses an Out that
+// already holds a trace set.
+func NewRecorder(opt Options) (*Recorder, error) {
+	if opt.Out == "" {
+		return nil, errors.New("no output directory")
+	}
+	if opt.SpoolDir == "" {
+		opt.SpoolDir = filepath.Join(opt.Out, ".spool")
+	}
+	red, err := NewRedactor(opt.Redact)
+	if err != nil {
+		return nil, fmt.Errorf("--redact: %w", err)
+	}
+	r := &Recorder{opt: opt, log: opt.Logger, redact: red, m: opt.Metrics,
+		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
+		sessions: newSessions(), queueCap: opt.QueueLen, spillCap: opt.SpillBytes, periodDirs: map[string]bool{}}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.queueCap <= 0 {
+		r.queueCap = 1024
+	}
+	if r.spillCap <= 0 {
+		r.spillCap = 256 << 20
+	}
+	r.queue = make(chan *exchange, r.queueCap)
+	if !r.rotating() {
+		if _, err := os.Stat(filepath.Join(opt.Out, schemas.SessionsFile)); err == nil {
+			return nil, fmt.Errorf("%w: %s holds a trace set (choose another --out, or remove it)", schemas.ErrExists, opt.Out)
+		}
+	}
+	if err := r.recover(); err != nil {
+		return nil, err
+	}
+	go r.run()
+	return r, nil
+}
+
+func (r *Recorder) rotating() bool { return r.opt.RotateEvery > 0 || r.opt.RotateBytes > 0 }
+
+// recover reads segments left by an earlier run. Their sessions are
+// restored so they continue; without rotation the last segment is
+// reopened for appending (the whole spool becomes Out on Close); with
+// rotation each is written out as its own period's trace set.
+func (r *Recorder) recover() error {
+	segs, err := listSegments(r.opt.SpoolDir)
+	if err != nil {
+		return err
+	}
+	var lastGood int64
+	var lastTurns int
+	for _, seg := range segs {
+		good, n, torn, err := readSegment(seg, func(t *spoolTurn) error {
+			r.restoreTurn(t)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("recovering spool: %w", err)
+		}
+		r.log.Info("recovered spool segment", "path", seg, "turns", n, "torn_tail", torn)
+		lastGood, lastTurns = good, n
+	}
+	if len(segs) == 0 {
+		r.seg, err = createSegment(r.opt.SpoolDir, time.Now())
+		return err
+	}
+	if r.rotating() {
+		for _, seg := range segs {
+			r.convertBackground([]string{seg})
+		}
+		r.seg, err = createSegment(r.opt.SpoolDir, time.Now())
+		return err
+	}
+	last := segs[len(segs)-1]
+	if lastGood < int64(len(spoolMagic)) {
+		os.Remove(last)
+		segs = segs[:len(segs)-1]
+		r.seg, err = createSegment(r.opt.SpoolDir, time.Now())
+		return err
+	}
+	r.seg, err = reopenSegment(last, lastGood, lastTurns)
+	return err
+}
+
+func (r *Recorder) restoreTurn(t *spoolTurn) {
+	api := t.API
+	params, parts, err := schemas.Split(api, t.Body)
+	if err != nil {
+		return
+	}
+	x := &exchange{sessionHeader: t.Group}
+	k := keysOf(x, api, params, parts)
+	k.group = t.Group
+	before := r.sessions.Len()
+	r.sessions.restore(t.Session, t.Parent, t.Agent, k, t.StartNS, t.EndNS, t.ResponseID)
+	if r.sessions.Len() > before {
+		r.nSessions.Add(1)
+	}
+	r.turns.Add(1)
+	r.addUsage(t)
+}
+
+func (r *Recorder) addUsage(t *spoolTurn) {
+	if t.Usage.Input != nil {
+		r.in.Add(*t.Usage.Input)
+	}
+	if t.Usage.Cached != nil {
+		r.cached.Add(*t.Usage.Cached)
+	}
+	if t.Usage.Output != nil {
+		r.out.Add(*t.Usage.Output)
+	}
+}
+
+// Tap returns a capture tap that forwards through transport (NewTransport
+// when nil) and feeds this recorder.
+func (r *Recorder) Tap(transport http.RoundTripper) *Tap {
+	if transport == nil {
+		transport = NewTransport()
+	}
+	return &Tap{Transport: transport, Sink: r.sink}
+}
+
+// sink takes a finished call from the forwarding path without ever
+// blocking it.
+func (r *Recorder) sink(x *exchange) {
+	select {
+	case r.queue <- x:
+		return
+	default:
+	}
+	size := int64(len(x.reqBody) + len(x.respBody) + 16*len(x.marks))
+	r.spillMu.Lock()
+	if r.spillSize+size > r.spillCap {
+		r.spillMu.Unlock()
+		r.dropped.Add(1)
+		if r.m != nil {
+			r.m.drops.Inc()
+		}
+		r.log.Warn("capture queue and spill full: call dropped", "path", x.path)
+		return
+	}
+	r.spill = append(r.spill, x)
+	r.spillSize += size
+	r.spillMu.Unlock()
+	r.spilled.Add(1)
+	if r.m != nil {
+		r.m.spilled.Inc()
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Recorder) takeSpill() []*exchange {
+	r.spillMu.Lock()
+	defer r.spillMu.Unlock()
+	s := r.spill
+	r.spill, r.spillSize = nil, 0
+	return s
+}
+
+// run is the capture goroutine: it decodes calls, assigns sessions,
+// appends turns to the spool with one fsync per batch, and rotates.
+func (r *Recorder) run() {
+	defer close(r.done)
+	var tick <-chan time.Time
+	if r.opt.RotateEvery > 0 {
+		t := time.NewTicker(r.rotateCheck())
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case x := <-r.queue:
+			r.batch(x)
+		case <-r.wake:
+			r.batch(nil)
+		case reply := <-r.flushReq:
+			r.batch(nil)
+			close(reply)
+		case <-tick:
+			if time.Since(r.seg.start) >= r.opt.RotateEvery && r.seg.turns > 0 {
+				r.rotate()
+			}
+		case <-r.stop:
+			for {
+				select {
+				case x := <-r.queue:
+					r.batch(x)
+					continue
+				default:
+				}
+				if len(r.takeSpillPeek()) == 0 {
+					return
+				}
+				r.batch(nil)
+			}
+		}
+	}
+}
+
+func (r *Recorder) takeSpillPeek() []*exchange {
+	r.spillMu.Lock()
+	defer r.spillMu.Unlock()
+	return r.spill
+}
+
+func (r *Recorder) rotateCheck() time.Duration {
+	d := r.opt.RotateEvery / 10
+	return min(max(d, 10*time.Millisecond), time.Second)
+}
+
+// batch processes x (when not nil), everything else queued or spilled,
+// then makes the batch durable.
+func (r *Recorder) batch(x *exchange) {
+	if x != nil {
+		r.process(x)
+	}
+	for i := 0; i < 4096; i++ {
+		select {
+		case y := <-r.queue:
+			r.process(y)
+			continue
+		default:
+		}
+		break
+	}
+	for _, y := range r.takeSpill() {
+		r.process(y)
+	}
+	if len(r.pending) == 0 {
+		return
+	}
+	if err := r.seg.sync(); err != nil {
+		r.log.Error("spool fsync failed; turns kept in memory and retried", "err", err)
+		return
+	}
+	now := time.Now().UnixNano()
+	for _, t := range r.pending {
+		r.turns.Add(1)
+		r.addUsage(t)
+		r.lagNS.Store(now - t.EndNS)
+		if r.m != nil {
+			r.m.turnDurable(t, now)
+		}
+	}
+	clear(r.pending)
+	r.pending = r.pending[:0]
+	if r.opt.RotateBytes > 0 && r.seg.size >= r.opt.RotateBytes {
+		r.rotate()
+	}
+}
+
+// process turns one call into a spooled turn.
+func (r *Recorder) process(x *exchange) {
+	x.reqMu.Lock()
+	reqBody := x.reqBody
+	x.reqMu.Unlock()
+	t := &spoolTurn{API: x.api, StartNS: x.startNS, FirstByte: x.firstByteNS, EndNS: x.endNS,
+		Status: x.status, Error: x.err}
+	var notes []string
+	body, err := decodeBody(x.reqEncoding, reqBody)
+	if err != nil {
+		notes = append(notes, "request body: "+err.Error())
+		body = reqBody
+		t.API = schemas.APIRaw
+	}
+	params, parts, _ := schemas.Split(t.API, body)
+	if len(parts) == 1 && parts[0].Kind == schemas.KindBody && t.API != schemas.APIRaw {
+		t.API = schemas.APIRaw
+		notes = append(notes, "request body is not a JSON object; kept raw")
+	}
+	resp, err := decodeBody(x.respEncoding, x.respBody)
+	compressed := err == nil && x.respEncoding != "" && !strings.EqualFold(x.respEncoding, "identity")
+	if err != nil {
+		notes = append(notes, "response body: "+err.Error())
+		resp = x.respBody
+	}
+	var res adapt.Result
+	if x.status != 0 {
+		res = adapt.Parse(t.API, x.status, x.respType, resp)
+	}
+	t.Response = res.Response
+	t.Usage = res.Usage
+	t.ResponseID = res.ResponseID
+	if res.Error != "" && t.Error == "" {
+		t.Error = res.Error
+	}
+	if res.Note != "" {
+		notes = append(notes, res.Note)
+	}
+	if len(notes) > 0 {
+		n := "parse: " + strings.Join(notes, "; ")
+		if t.Error == "" {
+			t.Error = n
+		} else {
+			t.Error += "; " + n
+		}
+	}
+	// Times: first content token from the chunk that carried it.
+	switch {
+	case res.FirstContent >= 0 && !compressed:
+		for _, m := range x.marks {
+			if m.end >= res.FirstContent {
+				t.FirstToken = m.at
+				break
+			}
+		}
+	case len(res.Response) > 0 && res.Error == "":
+		t.FirstToken = x.firstByteNS
+	}
+	if len(x.marks) > 0 {
+		t.ChunkNS = make([]int64, len(x.marks))
+		for i, m := range x.marks {
+			t.ChunkNS[i] = m.at - x.startNS
+		}
+	}
+	// Sessions.
+	k := keysOf(x, t.API, params, parts)
+	agent := agentOf(x.userAgent, x.originator)
+	th, isNew := r.sessions.assign(k, agent, x.startNS)
+	if isNew {
+		r.nSessions.Add(1)
+		if r.m != nil {
+			r.m.sessions.Inc()
+		}
+	}
+	t.Session, t.Parent, t.Agent, t.Group = th.id, th.parent, th.agent, k.group
+	t.ThinkNS = r.sessions.finish(th, k, x.startNS, x.endNS, res.ResponseID)
+	// Privacy: mask before anything is written.
+	t.Body = r.redact.Apply(body)
+	if r.redact != nil {
+		for i := range t.Response {
+			t.Response[i] = r.redact.Apply(t.Response[i])
+		}
+		t.Error = string(r.redact.Apply([]byte(t.Error)))
+	}
+	if r.m != nil {
+		r.m.bytes.WithLabelValues("request").Add(float64(len(reqBody)))
+		r.m.bytes.WithLabelValues("response").Add(float64(len(x.respBody)))
+	}
+	r.buf, err = encodeRecord(r.buf[:0], t)
+	if err == nil {
+		err = r.seg.write(r.buf)
+	}
+	if err != nil {
+		r.log.Error("spool write failed: turn lost", "err", err)
+		r.dropped.Add(1)
+		if r.m != nil {
+			r.m.drops.Inc()
+		}
+		return
+	}
+	r.seg.turns++
+	r.pending = append(r.pending, t)
+}
+
+// decodeBody undoes a Content-Encoding.
+func decodeBody(enc string, b []byte) ([]byte, error) {
+	enc = strings.ToLower(strings.TrimSpace(enc))
+	if enc == "" || enc == "identity" || len(b) == 0 {
+		return b, nil
+	}
+	var rd io.Reader
+	switch enc {
+	case "gzip", "x-gzip":
+		z, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		rd = z
+	case "deflate":
+		rd = flate.NewReader(bytes.NewReader(b))
+	case "br":
+		rd = brotli.NewReader(bytes.NewReader(b))
+	case "zstd":
+		z, err := zstd.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		defer z.Close()
+		rd = z
+	default:
+		return nil, fmt.Errorf("unknown content encoding %q", enc)
+	}
+	out, err := io.ReadAll(io.LimitReader(rd, 1<<30))
+	if err != nil && len(out) == 0 {
+		return nil, err
+	}
+	return out, nil
+}
+
+// rotate closes the current segment, starts a new one and writes the old
+// one out as its period's trace set in the background.
+func (r *Recorder) rotate() {
+	old := r.seg
+	seg, err := createSegment(r.opt.SpoolDir, time.Now())
+	if err != nil {
+		r.log.Error("rotation: cannot start a new spool segment; continuing in the old one", "err", err)
+		return
+	}
+	if err := old.close(); err != nil {
+		r.log.Error("rotation: closing spool segment", "err", err)
+	}
+	r.seg = seg
+	r.convertBackground([]string{old.path})
+}
+
+func (r *Recorder) periodDir(seg string) string {
+	start, ok := segmentStart(seg)
+	if !ok {
+		start = time.Now()
+	}
+	name := start.UTC().Format("20060102T150405Z")
+	dir := filepath.Join(r.opt.Out, name)
+	for i := 1; r.periodDirs[dir] || exists(filepath.Join(dir, schemas.SessionsFile)); i++ {
+		dir = filepath.Join(r.opt.Out, fmt.Sprintf("%s-%d", name, i))
+	}
+	r.periodDirs[dir] = true
+	return dir
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func (r *Recorder) convertBackground(segs []string) {
+	dir := r.periodDir(segs[0])
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		if err := r.convert(segs, dir); err != nil {
+			r.bgMu.Lock()
+			r.bgErr = errors.Join(r.bgErr, err)
+			r.bgMu.Unlock()
+		}
+	}()
+}
+
+// convert writes segs as a trace set at dir and removes them once the set
+// is in place. An empty spool writes no set.
+func (r *Recorder) convert(segs []string, dir string) error {
+	total := 0
+	for _, s := range segs {
+		_, n, _, err := readSegment(s, func(*spoolTurn) error { return nil })
+		if err != nil {
+			return err
+		}
+		total += n
+	}
+	if total > 0 {
+		n, err := convertSegments(segs, dir)
+		if err != nil {
+			r.log.Error("writing trace set failed; spool kept for the next start", "dir", dir, "err", err)
+			return fmt.Errorf("writing trace set %s (spool kept in %s): %w", dir, r.opt.SpoolDir, err)
+		}
+		r.sets.Add(1)
+		r.log.Info("trace set written", "dir", dir, "turns", n)
+	}
+	for _, s := range segs {
+		os.Remove(s)
+	}
+	return nil
+}
+
+// Close stops capture (calls finishing later are not recorded), makes all
+// captured turns durable and writes the trace set(s). Without rotation the
+// trace set goes to Out; with rotation, the last period's set goes beside
+// the others. The spool is removed once written.
+func (r *Recorder) Close() error {
+	r.closeOnce.Do(func() {
+		r.closing.Store(true)
+		close(r.stop)
+		<-r.done
+		var errs []error
+		if err := r.seg.close(); err != nil {
+			errs = append(errs, fmt.Errorf("spool: %w", err))
+		}
+		if r.rotating() {
+			r.convertBackground([]string{r.seg.path})
+		} else {
+			segs, err := listSegments(r.opt.SpoolDir)
+			if err != nil {
+				errs = append(errs, err)
+			} else if err := r.convert(segs, r.opt.Out); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		r.bg.Wait()
+		r.bgMu.Lock()
+		errs = append(errs, r.bgErr)
+		r.bgMu.Unlock()
+		if err := errors.Join(errs...); err == nil {
+			os.Remove(r.opt.SpoolDir) // only when empty
+		} else {
+			r.closeErr = err
+		}
+	})
+	return r.closeErr
+}
+
+// Stats returns a snapshot of the counters.
+func (r *Recorder) Stats() Stats {
+	r.spillMu.Lock()
+	spilled := int64(len(r.spill))
+	r.spillMu.Unlock()
+	return Stats{Sessions: r.nSessions.Load(), Turns: r.turns.Load(),
+		InputTokens: r.in.Load(), CachedTokens: r.cached.Load(), OutputTokens: r.out.Load(),
+		Spilled: r.spilled.Load(), Dropped: r.dropped.Load(), Queued: int64(len(r.queue)) + spilled,
+		LagNS: r.lagNS.Load(), TraceSets: r.sets.Load()}
+}
+
+// Flush waits until every call handed to the recorder before the call
+// is durable in the spool, or ctx ends.
+func (r *Recorder) Flush(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case r.flushReq <- reply:
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,246 @@
+// Package proxy captures coding-agent traffic into trace sets. One capture
+// tap serves two front ends: a reverse proxy (agents point their base URL
+// at it) and an HTTPS man-in-the-middle proxy on goproxy (agents set
+// HTTPS_PROXY and trust its CA). The tap forwards bytes untouched and as
+// they arrive, copying them and their arrival times aside; a capture
+// goroutine later decodes each call with the adapters in proxy/adapt,
+// groups calls into sessions, and appends finished turns to a crash-safe
+// spool that is rolled into a Parquet trace set.
+package proxy
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// APIOf returns the API kind (a schemas.API* constant) of an LLM API call,
+// or "" for any other request, which is forwarded without capture. Calls
+// are recognised by method POST and the path's ending, so gateway prefixes
+// (/openai/v1/…, /backend-api/codex/responses, /api/v1/chat/completions)
+// are understood too.
+func APIOf(method, path string) string {
+	if method != http.MethodPost {
+		return ""
+	}
+	path = strings.TrimRight(path, "/")
+	switch {
+	case strings.HasSuffix(path, "/v1/messages") || path == "/messages":
+		return schemas.APIAnthropic
+	case strings.HasSuffix(path, "/chat/completions"):
+		return schemas.APIOpenAIChat
+	case strings.HasSuffix(path, "/responses"):
+		return schemas.APIOpenAIResponses
+	}
+	return ""
+}
+
+// isResponsesWebSocket reports a Codex attempt to open the Responses API
+// over a WebSocket.
+func isResponsesWebSocket(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/responses") &&
+		strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// mark is the arrival of one chunk: the body length after it, and when.
+type mark struct {
+	end int
+	at  int64
+}
+
+// exchange is one LLM API call as it passed through the tap: raw bytes and
+// arrival times, nothing parsed.
+type exchange struct {
+	api        string
+	host, path string
+	// Header values the capture goroutine needs; secrets are never copied.
+	sessionHeader, heliconeHeader, userAgent, originator string
+	reqEncoding                                          string
+
+	reqMu   sync.Mutex
+	reqBody []byte
+
+	status                 int
+	respType, respEncoding string
+	respBody               []byte
+	marks                  []mark
+	startNS, firstByteNS   int64
+	endNS                  int64
+	err                    string
+	done                   atomic.Bool
+}
+
+// Tap is an http.RoundTripper that forwards through Transport and hands a
+// copy of every LLM API call to Sink once its response has ended. Other
+// requests pass through untouched and uncopied. Responses are returned to
+// the caller as they arrive: the tap copies each chunk aside as the caller
+// reads it and never reads ahead.
+type Tap struct {
+	// Transport sends requests upstream.
+	Transport http.RoundTripper
+	// Sink receives each finished call. It must not block.
+	Sink func(*exchange)
+	// Map rewrites the destination of a request (host → base URL); nil
+	// leaves it alone.
+	Map func(*http.Request)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Tap) RoundTrip(req *http.Request) (*http.Response, error) {
+	api := APIOf(req.Method, req.URL.Path)
+	if t.Map != nil {
+		t.Map(req)
+	}
+	if api == "" {
+		return t.Transport.RoundTrip(req)
+	}
+	x := &exchange{}
+	x.api = api
+	x.startNS = time.Now().UnixNano()
+	x.host, x.path = req.Host, req.URL.Path
+	if x.host == "" {
+		x.host = req.URL.Host
+	}
+	h := req.Header
+	x.sessionHeader = firstHeader(h, "X-Claude-Code-Session-Id", "Session-Id", "Session_id")
+	x.heliconeHeader = h.Get("Helicone-Session-Id")
+	x.userAgent = h.Get("User-Agent")
+	x.originator = h.Get("Originator")
+	x.reqEncoding = h.Get("Content-Encoding")
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = &teeRequest{rc: req.Body, x: x}
+	}
+	resp, err := t.Transport.RoundTrip(req)
+	if err != nil {
+		x.endNS = time.Now().UnixNano()
+		x.err = "upstream: " + err.Error()
+		t.finish(x)
+		return nil, err
+	}
+	x.status = resp.StatusCode
+	x.respType = resp.Header.Get("Content-Type")
+	x.respEncoding = resp.Header.Get("Content-Encoding")
+	if resp.Body == nil || resp.Body == http.NoBody {
+		x.endNS = time.Now().UnixNano()
+		t.finish(x)
+		return resp, nil
+	}
+	resp.Body = &tapBody{rc: resp.Body, x: x, tap: t}
+	return resp, nil
+}
+
+func (t *Tap) finish(x *exchange) {
+	if x.done.Swap(true) {
+		return
+	}
+	t.Sink(x)
+}
+
+// firstHeader returns the first non-empty value among names. Header names
+// with underscores are looked up as sent (Go does not canonicalise them).
+func firstHeader(h http.Header, names ...string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+		if vs := h[n]; len(vs) > 0 && vs[0] != "" {
+			return vs[0]
+		}
+		if vs := h[strings.ToLower(n)]; len(vs) > 0 && vs[0] != "" {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+// teeRequest copies the request body aside as the transport sends it.
+type teeRequest struct {
+	rc io.ReadCloser
+	x  *exchange
+}
+
+func (r *teeRequest) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if n > 0 {
+		r.x.reqMu.Lock()
+		r.x.reqBody = append(r.x.reqBody, p[:n]...)
+		r.x.reqMu.Unlock()
+	}
+	return n, err
+}
+
+func (r *teeRequest) Close() error { return r.rc.Close() }
+
+// tapBody copies the response aside as the caller reads it, noting when
+// each chunk arrived.
+type tapBody struct {
+	rc       io.ReadCloser
+	x        *exchange
+	tap      *Tap
+	finished bool
+}
+
+func (b *tapBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if b.finished {
+		return n, err
+	}
+	x := b.x
+	if n > 0 {
+		now := time.Now().UnixNano()
+		if x.firstByteNS == 0 {
+			x.firstByteNS = now
+		}
+		x.respBody = append(x.respBody, p[:n]...)
+		x.marks = append(x.marks, mark{end: len(x.respBody), at: now})
+	}
+	if err != nil {
+		x.endNS = time.Now().UnixNano()
+		if err != io.EOF {
+			x.err = "response cut off: " + err.Error()
+		}
+		b.finished = true
+		b.tap.finish(x)
+	}
+	return n, err
+}
+
+func (b *tapBody) Close() error {
+	err := b.rc.Close()
+	if !b.finished {
+		b.finished = true
+		x := b.x
+		x.endNS = time.Now().UnixNano()
+		x.err = "client closed the response before its end"
+		b.tap.finish(x)
+	}
+	return err
+}
+
+// NewTransport returns the upstream transport the proxy uses: it never
+// consults HTTPS_PROXY/HTTP_PROXY (so a proxy exported for agents cannot
+// loop back into itself), keeps many idle connections per host for
+// hundreds of concurrent streams, never adds or removes compression, and
+// verifies TLS with the system roots.
+func NewTransport() *http.Transport {
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ReadBufferSize:        32 << 10,
+		WriteBufferSize:       32 << 10,
+	}
+}
