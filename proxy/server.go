@@ -357,3 +357,27 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return runErr
 }
+
+// ParseRotate reads a --rotate value: a duration ("1h", "30m") or a size
+// ("512MB", "1GiB", "100000000").
+func ParseRotate(s string) (every time.Duration, bytes int64, err error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return 0, 0, fmt.Errorf("--rotate %q: must be positive", s)
+		}
+		return d, 0, nil
+	}
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.ToUpper(strings.TrimSpace(s[len(num):]))
+	mult := map[string]int64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+		"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40, "K": 1e3, "M": 1e6, "G": 1e9}[unit]
+	var n int64
+	if _, err := fmt.Sscan(num, &n); err != nil || mult == 0 || n <= 0 {
+		return 0, 0, fmt.Errorf("--rotate %q: want a duration (1h, 30m) or a size (512MB, 1GiB)", s)
+	}
+	return 0, n * mult, nil
+}
