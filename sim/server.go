@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/agentperf/agentperf/tokens"
 )
 
 // TimeScaleHeader is the response header announcing the time scale K:
@@ -88,6 +90,7 @@ func NewFromPlan(plan *Plan) *Server {
 		words:  defaultWords(),
 		live:   make(map[*stream]struct{}),
 	}
+	tokens.Count("warm up") // load the tokenizer now, not on the first request
 	s.metrics = newMetrics(s)
 	s.mux = s.routes()
 	log.Info("sim: started", "model", plan.Model.Name, "hardware", plan.Hardware.Name,
