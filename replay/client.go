@@ -1,0 +1,272 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// Endpoint paths of the three APIs.
+var apiPaths = map[string]string{
+	schemas.APIAnthropic:       "/v1/messages",
+	schemas.APIOpenAIChat:      "/v1/chat/completions",
+	schemas.APIOpenAIResponses: "/v1/responses",
+}
+
+// EndpointURL returns the URL for an API under a target base URL. A base
+// ending in /v1 is not repeated ("http://h:8000/v1" + chat =
+// "http://h:8000/v1/chat/completions").
+func EndpointURL(base, api string) (string, error) {
+	p, ok := apiPaths[api]
+	if !ok {
+		return "", fmt.Errorf("no endpoint for API %q", api)
+	}
+	base = strings.TrimRight(base, "/")
+	if strings.HasSuffix(base, "/v1") {
+		base = strings.TrimSuffix(base, "/v1")
+	}
+	return base + p, nil
+}
+
+// TransportOptions sizes the HTTP client.
+type TransportOptions struct {
+	// MaxConns is the expected number of concurrent streams; idle
+	// connections are kept for that many. 0 means 1024.
+	MaxConns int
+	// HTTP2 speaks HTTP/2 without TLS (h2c) to http:// targets. https://
+	// targets negotiate HTTP/2 or HTTP/1.1 by ALPN either way.
+	HTTP2 bool
+	// Insecure skips TLS certificate checks.
+	Insecure bool
+}
+
+// NewTransport returns a transport for replay: no compression (SSE must not
+// be buffered by a decompressor), keep-alive connections sized for the
+// load, HTTP/1.1 and HTTP/2.
+func NewTransport(o TransportOptions) *http.Transport {
+	n := o.MaxConns
+	if n <= 0 {
+		n = 1024
+	}
+	t := &http.Transport{
+		Proxy:                 nil, // never route benchmark traffic through a proxy from the environment
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          n + 16,
+		MaxIdleConnsPerHost:   n + 16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   30 * time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+		ReadBufferSize:        16 << 10,
+		WriteBufferSize:       64 << 10,
+		ExpectContinueTimeout: 0,
+	}
+	if o.Insecure {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // operator's explicit choice
+	}
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	if o.HTTP2 {
+		p.SetHTTP1(false)
+		p.SetUnencryptedHTTP2(true)
+	}
+	t.Protocols = &p
+	return t
+}
+
+// exchange is one request in flight.
+type exchange struct {
+	sent     time.Time
+	lastRead atomic.Int64 // wall ns since sent of the last byte read
+	cancel   context.CancelCauseFunc
+}
+
+// reply is what one request produced, in wall units relative to sent.
+type reply struct {
+	status int
+	err    string
+	first  time.Duration // -1 when no output arrived
+	end    time.Duration
+	chunks []time.Duration
+	st     streamState
+	// timeScale is the X-Agentperf-Time-Scale header of the response.
+	timeScale string
+}
+
+var (
+	errStalled  = errors.New("stalled")
+	errTimedOut = errors.New("timed out")
+	errLevelEnd = errors.New("level ended")
+)
+
+// bufPool holds read buffers for streams.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+var (
+	headerJSON = []string{"application/json"}
+	headerSSE  = []string{"text/event-stream"}
+)
+
+// sender sends requests and reads their streams.
+type sender struct {
+	client  *http.Client
+	headers map[string]http.Header // by API
+	urls    map[string]string
+	// maxChunks bounds the chunk offsets kept per request.
+	maxChunks int
+}
+
+// send performs one request. ex.sent must be set by the caller right
+// before. The transport may read body after send returns: the caller must
+// not reuse it.
+func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte, expectOut int) reply {
+	r := reply{first: -1, st: newStreamState(api)}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[api], bytes.NewReader(body))
+	if err != nil {
+		r.err = err.Error()
+		return r
+	}
+	req.Header["Content-Type"] = headerJSON
+	req.Header["Accept"] = headerSSE
+	for k, v := range s.headers[api] {
+		req.Header[k] = v
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		r.end = time.Since(ex.sent)
+		r.err = describe(ctx, err)
+		return r
+	}
+	defer resp.Body.Close()
+	r.status = resp.StatusCode
+	r.timeScale = resp.Header.Get("X-Agentperf-Time-Scale")
+	ex.lastRead.Store(int64(time.Since(ex.sent)))
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		r.end = time.Since(ex.sent)
+		r.err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(bytes.TrimSpace(b)))
+		return r
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+		r.end = time.Since(ex.sent)
+		if err != nil {
+			r.err = describe(ctx, err)
+			return r
+		}
+		r.st.whole(b)
+		r.first = r.end
+		r.chunks = append(r.chunks, r.end)
+		if r.st.out < 0 && r.st.err == "" {
+			r.err = fmt.Sprintf("not a stream (Content-Type %q) and no usage in the body", ct)
+		}
+		return r
+	}
+	if expectOut > 0 {
+		r.chunks = make([]time.Duration, 0, min(expectOut+4, s.maxChunks))
+	}
+	s.readStream(ctx, ex, resp.Body, &r)
+	return r
+}
+
+// readStream scans an SSE body in place: it reads into one buffer, cuts
+// complete events at blank lines and timestamps each output event with the
+// time of the read that completed it.
+func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, r *reply) {
+	bp := bufPool.Get().(*[]byte)
+	buf := *bp
+	defer func() { *bp = buf; bufPool.Put(bp) }()
+	var scratch []byte
+	start, end := 0, 0
+	for {
+		n, err := body.Read(buf[end:])
+		now := time.Since(ex.sent)
+		if n > 0 {
+			ex.lastRead.Store(int64(now))
+			end += n
+			for !r.st.done {
+				evLen, textLen := nextEvent(buf[start:end])
+				if evLen == 0 {
+					break
+				}
+				var name, data []byte
+				name, data, scratch = splitEvent(buf[start:start+textLen], scratch)
+				if r.st.event(name, data) {
+					if r.first < 0 {
+						r.first = now
+					}
+					if len(r.chunks) < s.maxChunks {
+						r.chunks = append(r.chunks, now)
+					}
+				}
+				start += evLen
+			}
+			switch {
+			case start == end:
+				start, end = 0, 0
+			case end == len(buf):
+				if start > 0 {
+					copy(buf, buf[start:end])
+					end -= start
+					start = 0
+				} else {
+					// One event larger than the buffer: grow it.
+					nb := make([]byte, 2*len(buf))
+					copy(nb, buf[:end])
+					buf = nb
+				}
+			}
+		}
+		if r.st.done {
+			r.end = now
+			r.err = r.st.err
+			return
+		}
+		if err != nil {
+			r.end = now
+			switch {
+			case err == io.EOF && r.st.err != "":
+				r.err = r.st.err
+			case err == io.EOF:
+				r.err = "truncated stream: the connection closed before the end-of-stream event"
+			default:
+				r.err = "stream: " + describe(ctx, err)
+			}
+			return
+		}
+	}
+}
+
+// describe turns a transport error into a short message, naming the cause
+// when replay cancelled the request itself.
+func describe(ctx context.Context, err error) string {
+	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+		switch {
+		case errors.Is(cause, errStalled):
+			return "stalled: no bytes within the stall timeout"
+		case errors.Is(cause, errTimedOut):
+			return "timed out: request took longer than the request timeout"
+		case errors.Is(cause, errLevelEnd):
+			return "cancelled: level ended"
+		default:
+			return "cancelled: " + cause.Error()
+		}
+	}
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return msg
+}
