@@ -51,7 +51,7 @@ func (t Tier) String() string {
 // TierPresets are the published AA-AgentPerf tiers by model (REFERENCE.md),
 // slowest first.
 var TierPresets = map[string][]Tier{
-	"gpt-oss-120b": {{100, 5 * time.Second}, {250, 3 * time.Second}, {500, 2 * time.Second}, {2000, time.Second}},
+	"gpt-oss-120b":  {{100, 5 * time.Second}, {250, 3 * time.Second}, {500, 2 * time.Second}, {2000, time.Second}},
 	"deepseek-v3.2": {{30, 15 * time.Second}, {100, 15 * time.Second}, {300, 15 * time.Second}},
 }
 
