@@ -121,6 +121,10 @@ type Options struct {
 	Validity Validity
 	// Workers bounds concurrent row-group decoding (0 = GOMAXPROCS).
 	Workers int
+	// ITLSample is the fraction (0, 1] of requests whose inter-chunk gaps
+	// count towards ITL; 0 means ITLFraction of the input's chunk count
+	// (every request up to ITLBudget chunk offsets).
+	ITLSample float64
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
 }
@@ -158,6 +162,8 @@ type ResultSet struct {
 	Verdicts [][]Verdict   `json:"-"`
 	// Capacity holds one row per tier.
 	Capacity []Capacity `json:"capacity"`
+	// ITLSample is the fraction of requests whose gaps made ITL (1 = all).
+	ITLSample float64 `json:"itl_sample"`
 	// Notes are set-wide remarks (missing hardware, how trajectories were
 	// counted, run warnings).
 	Notes []string `json:"notes"`
@@ -225,12 +231,20 @@ func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) 
 		}
 		files = append(files, f)
 	}
+	if opt.ITLSample < 0 || opt.ITLSample > 1 || math.IsNaN(opt.ITLSample) {
+		return nil, fmt.Errorf("ITL sample %v must be in (0, 1]", opt.ITLSample)
+	}
+	chunks := ChunkOffsets(files)
+	itl := opt.ITLSample
+	if itl == 0 {
+		itl = ITLFraction(chunks)
+	}
 	start := time.Now()
-	ls, err := readFiles(ctx, files, opt.Workers)
+	ls, err := readFiles(ctx, files, opt.Workers, itl)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("read results", "files", len(files), "rows", ls.rows, "levels", len(ls.levels), "elapsed", time.Since(start))
+	log.Info("read results", "files", len(files), "rows", ls.rows, "chunk_offsets", chunks, "itl_sample", itl, "levels", len(ls.levels), "elapsed", time.Since(start))
 
 	// group levels into runs, in order of first appearance
 	var runs []string
@@ -249,7 +263,7 @@ func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) 
 	rep := &Report{}
 	names := map[string]int{}
 	for _, run := range runs {
-		set := &ResultSet{RunID: run}
+		set := &ResultSet{RunID: run, ITLSample: itl}
 		var metas []map[string]string
 		for fi, f := range files {
 			if slices.Contains(ls.fileRuns[fi], run) {
@@ -555,6 +569,9 @@ func (set *ResultSet) notes(metas []map[string]string) {
 				break
 			}
 		}
+	}
+	if set.ITLSample < 1 {
+		set.Notes = append(set.Notes, fmt.Sprintf("ITL from the chunk gaps of a deterministic %.3g %% sample of requests (the input holds more than %d chunk offsets; --itl-sample 1 uses all)", 100*set.ITLSample, ITLBudget))
 	}
 	counted := int64(0)
 	for _, st := range set.Levels {

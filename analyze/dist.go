@@ -94,34 +94,51 @@ func (d *Dist) Add(v float64) {
 }
 
 // addUS records a duration given in µs into a Dist of milliseconds
-// (scale 1000), skipping float rounding once folded: the ITL hot path.
+// (scale 1000): the ITL path.
 func (d *Dist) addUS(us int32) {
-	if d.groups == nil || us < 0 {
-		d.Add(float64(us) / 1000)
+	d.Add(float64(us) / 1000)
+}
+
+// addGapsUS records the gaps between consecutive offsets (µs) into a Dist
+// of milliseconds (scale 1000): the ITL hot path, without float rounding
+// once folded.
+func (d *Dist) addGapsUS(offsets []int32) {
+	i := 1
+	for ; i < len(offsets) && d.groups == nil; i++ {
+		d.Add(float64(offsets[i]-offsets[i-1]) / 1000)
+	}
+	if i >= len(offsets) {
 		return
 	}
-	v := float64(us) / 1000
-	d.n++
-	d.sum += v
-	if v < d.min {
-		d.min = v
-	}
-	if v > d.max {
-		d.max = v
-	}
-	x := uint64(us)
-	if x < 2<<subBits {
-		d.groups[0][x]++
-		return
-	}
-	g, i := bucket(x)
-	for len(d.groups) <= g {
+	for len(d.groups) < 64-(subBits+1) {
 		d.groups = append(d.groups, nil)
 	}
-	if d.groups[g] == nil {
-		d.groups[g] = make([]uint64, 1<<subBits)
+	g0 := d.groups[0]
+	var sum int64
+	lo, hi := int32(math.MaxInt32), int32(0)
+	n := 0
+	for ; i < len(offsets); i++ {
+		gap := max(offsets[i]-offsets[i-1], 0)
+		sum += int64(gap)
+		lo, hi = min(lo, gap), max(hi, gap)
+		n++
+		x := uint64(gap)
+		if x < 2<<subBits {
+			g0[x]++
+			continue
+		}
+		s := bits.Len64(x) - (subBits + 1)
+		b := d.groups[s]
+		if b == nil {
+			b = make([]uint64, 1<<subBits)
+			d.groups[s] = b
+		}
+		b[int(x>>s)-1<<subBits]++
 	}
-	d.groups[g][i]++
+	d.n += int64(n)
+	d.sum += float64(sum) / 1000
+	d.min = min(d.min, float64(lo)/1000)
+	d.max = max(d.max, float64(hi)/1000)
 }
 
 func (d *Dist) fold() {

@@ -139,3 +139,19 @@ func BenchmarkDistAdd(b *testing.B) {
 		d.Add(float64(i%100000) * 0.37)
 	}
 }
+
+func BenchmarkDistAddGapsUS(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	offs := make([]int32, 4096)
+	for i := 1; i < len(offs); i++ {
+		offs[i] = offs[i-1] + int32(15000+rng.IntN(10000))
+	}
+	d := NewDist(1000)
+	d.addGapsUS(offs) // fold
+	d.addGapsUS(offs)
+	b.SetBytes(int64(len(offs)) * 4)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.addGapsUS(offs)
+	}
+}

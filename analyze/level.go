@@ -311,10 +311,7 @@ func (a *LevelAccumulator) Add(r *schemas.Result) {
 		v.firstChunkUS, v.lastChunkUS = r.ChunkOffsetsUS[0], r.ChunkOffsetsUS[n-1]
 	}
 	if a.addRow(&v) {
-		c := r.ChunkOffsetsUS
-		for i := 1; i < len(c); i++ {
-			a.s.ITL.addUS(c[i] - c[i-1])
-		}
+		a.s.ITL.addGapsUS(r.ChunkOffsetsUS)
 	}
 }
 

@@ -1,10 +1,12 @@
 package analyze
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -80,10 +82,64 @@ func (ls *levelSet) merge(o *levelSet) {
 	ls.last = nil
 }
 
+// ITLBudget is the number of chunk offsets up to which every request's
+// inter-chunk gaps count towards ITL by default; beyond it a deterministic
+// sample of requests holding about this many offsets is used (see
+// ITLFraction).
+const ITLBudget = 50_000_000
+
+// ChunkOffsets returns how many chunk offsets the files hold, from their
+// footers (no data is read).
+func ChunkOffsets(files []*schemas.ResultsFile) int64 {
+	var n int64
+	for _, f := range files {
+		leaf, ok := f.Parquet().Schema().Lookup(resultColumns.chunks, "list", "element")
+		if !ok {
+			continue
+		}
+		for _, rg := range f.Parquet().RowGroups() {
+			n += rg.ColumnChunks()[leaf.ColumnIndex].NumValues()
+		}
+	}
+	return n
+}
+
+// ITLFraction returns the default fraction of requests whose gaps count
+// towards ITL for inputs holding chunks offsets: 1 up to ITLBudget, else
+// ITLBudget ÷ chunks.
+func ITLFraction(chunks int64) float64 {
+	if chunks <= ITLBudget {
+		return 1
+	}
+	return float64(ITLBudget) / float64(chunks)
+}
+
+// itlSampled reports whether a request sent at sentNS is in the ITL sample
+// of fraction f: a hash (the splitmix64 finalizer) of its send time below
+// f·2^64, so the choice is the same whatever the file layout or sharding.
+func itlSampled(sentNS int64, threshold uint64) bool {
+	if threshold == math.MaxUint64 {
+		return true
+	}
+	z := uint64(sentNS) + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return z < threshold
+}
+
+func sampleThreshold(f float64) uint64 {
+	if f >= 1 {
+		return math.MaxUint64
+	}
+	return uint64(f * (1 << 63) * 2)
+}
+
 // readFiles streams the rows of every results file into per-level
 // accumulators, column-wise, with up to workers row groups decoded at once
-// (0 = GOMAXPROCS).
-func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int) (*levelSet, error) {
+// (0 = GOMAXPROCS); the gaps of a fraction itl of requests count towards
+// ITL.
+func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int, itl float64) (*levelSet, error) {
 	type job struct {
 		fi int
 		rg parquet.RowGroup
@@ -108,7 +164,7 @@ func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rd := &groupReader{set: sets[w]}
+			rd := &groupReader{set: sets[w], itl: sampleThreshold(itl)}
 			for !failed.Load() {
 				i := int(next.Add(1) - 1)
 				if i >= len(jobs) {
@@ -153,7 +209,8 @@ var resultColumns = struct {
 // groupReader decodes row groups window by window; its buffers are reused.
 type groupReader struct {
 	set  *levelSet
-	file int // index of the file being read
+	file int    // index of the file being read
+	itl  uint64 // ITL sample threshold (see itlSampled)
 
 	runID, phase, session, errs                                       []string
 	shard, level, users, user, turn, input, cached, output, expIn, st []int32
@@ -253,7 +310,8 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 				g.set.sawRun(g.file, g.runID[i])
 			}
 			g.accs[i] = g.set.get(g.runID[i], g.level[i])
-			g.eligible[i] = g.phase[i] == schemas.PhaseSteady && g.errs[i] == "" && g.st[i] >= 200 && g.st[i] <= 299
+			g.eligible[i] = g.phase[i] == schemas.PhaseSteady && g.errs[i] == "" && g.st[i] >= 200 && g.st[i] <= 299 &&
+				itlSampled(g.sent[i], g.itl)
 		}
 		if err := chunkCur.rows(n, g); err != nil {
 			return fmt.Errorf("%s: %w", f.Path, err)
@@ -509,11 +567,13 @@ type listCursor struct {
 	vals   []int32
 	li, vi int // next level, next value within the page
 	// row is the index (within the window) of the row being read, -1
-	// before the first; pendingStart is true when a level with rep 0 was
-	// seen for the next window's first row.
-	row  int
-	prev int32
-	eof  bool
+	// before the first.
+	row int
+	// the current row's chunks so far: count, first and previous offset
+	cnt, first, prev int32
+	eof              bool
+	// dense is true when every level of the page carries a value
+	dense bool
 }
 
 func (c *listCursor) close() {
@@ -524,13 +584,17 @@ func (c *listCursor) close() {
 	c.pages.Close()
 }
 
+// finish stores the current row's count, first and last offsets.
+func (c *listCursor) finish(g *groupReader) {
+	if c.row >= 0 {
+		g.nChunks[c.row], g.firstChunk[c.row], g.lastChunk[c.row] = c.cnt, c.first, c.prev
+	}
+}
+
 // rows reads the chunk lists of the window's n rows into g.nChunks,
 // g.firstChunk and g.lastChunk, adding the gaps of eligible rows to their
 // level's ITL.
 func (c *listCursor) rows(n int, g *groupReader) error {
-	for i := range n {
-		g.nChunks[i], g.firstChunk[i], g.lastChunk[i] = 0, 0, 0
-	}
 	c.row = -1
 	for {
 		if c.page == nil || c.li >= len(c.rep) {
@@ -554,56 +618,62 @@ func (c *listCursor) rows(n int, g *groupReader) error {
 			d := p.Data()
 			c.vals = d.Int32()
 			c.li, c.vi = 0, 0
+			c.dense = len(c.vals) == len(c.def) // no empty lists on this page
 			if len(c.rep) != len(c.def) {
 				return fmt.Errorf("%w: column chunk_offsets_us: %d repetition but %d definition levels", schemas.ErrFormat, len(c.rep), len(c.def))
 			}
 		}
-		// scan levels of this page
 		rep, def, vals := c.rep, c.def, c.vals
-		li, vi := c.li, c.vi
-		row := c.row
-		var itl *Dist
-		if row >= 0 && g.eligible[row] {
-			itl = g.accs[row].s.ITL
-		}
-		for li < len(rep) {
+		for c.li < len(rep) {
+			li := c.li
 			if rep[li] == 0 {
-				if row+1 == n { // next window's row: stop here
-					c.li, c.vi, c.row = li, vi, row
-					return c.check(n)
+				c.finish(g)
+				if c.row+1 == n { // the next window's first row: stop here
+					return nil
 				}
-				row++
-				itl = nil
-				if g.eligible[row] {
-					itl = g.accs[row].s.ITL
-				}
-			} else if row < 0 {
+				c.row++
+				c.cnt, c.first, c.prev = 0, 0, 0
+			} else if c.row < 0 {
 				return fmt.Errorf("%w: column chunk_offsets_us: a page starts inside a row", schemas.ErrFormat)
 			}
-			if def[li] == c.maxDef {
-				if vi >= len(vals) {
-					return fmt.Errorf("%w: column chunk_offsets_us: fewer values than levels", schemas.ErrFormat)
-				}
-				v := vals[vi]
-				vi++
-				k := g.nChunks[row]
-				if k == 0 {
-					g.firstChunk[row] = v
-				} else if itl != nil {
-					itl.addUS(v - c.prev)
-				}
-				g.lastChunk[row] = v
-				g.nChunks[row] = k + 1
-				c.prev = v
+			// the row's levels in this page run to the next rep 0; its
+			// values are contiguous
+			end := len(rep)
+			if j := bytes.IndexByte(rep[li+1:], 0); j >= 0 {
+				end = li + 1 + j
 			}
-			li++
+			k := end - li
+			if !c.dense {
+				k = 0
+				for _, d := range def[li:end] {
+					if d == c.maxDef {
+						k++
+					}
+				}
+			}
+			if c.vi+k > len(vals) {
+				return fmt.Errorf("%w: column chunk_offsets_us: fewer values than levels", schemas.ErrFormat)
+			}
+			if k > 0 {
+				vs := vals[c.vi : c.vi+k]
+				if g.eligible[c.row] {
+					itl := g.accs[c.row].s.ITL
+					if c.cnt > 0 { // the row began on an earlier page
+						itl.addUS(vs[0] - c.prev)
+					}
+					itl.addGapsUS(vs)
+				}
+				if c.cnt == 0 {
+					c.first = vs[0]
+				}
+				c.prev = vs[k-1]
+				c.cnt += int32(k)
+				c.vi += k
+			}
+			c.li = end
 		}
-		c.li, c.vi, c.row = li, vi, row
 	}
-	return c.check(n)
-}
-
-func (c *listCursor) check(n int) error {
+	c.finish(g)
 	if c.row != n-1 {
 		return fmt.Errorf("%w: column chunk_offsets_us has %d rows where %d were expected", schemas.ErrFormat, c.row+1, n)
 	}

@@ -47,7 +47,7 @@ func TestColumnReaderMatchesRows(t *testing.T) {
 		}
 	}
 	for _, workers := range []int{1, 3} {
-		got, err := readFiles(context.Background(), files, workers)
+		got, err := readFiles(context.Background(), files, workers, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestReadCancelled(t *testing.T) {
 	defer f.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := readFiles(ctx, []*schemas.ResultsFile{f}, 1); !errors.Is(err, context.Canceled) {
+	if _, err := readFiles(ctx, []*schemas.ResultsFile{f}, 1, 1); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled read: %v", err)
 	}
 }
@@ -119,7 +119,7 @@ func TestReadCorrupt(t *testing.T) {
 		t.Fatalf("damaging column data should leave the footer readable: %v", err)
 	}
 	defer f.Close()
-	_, err = readFiles(context.Background(), []*schemas.ResultsFile{f}, 1)
+	_, err = readFiles(context.Background(), []*schemas.ResultsFile{f}, 1, 1)
 	if err == nil || !strings.Contains(err.Error(), p) {
 		t.Errorf("corrupt data: error %v, want one naming %s", err, p)
 	}
