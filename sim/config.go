@@ -17,9 +17,10 @@ const (
 	DefaultMaxBatch          = 1024 // vLLM max_num_seqs default
 	DefaultMaxBatchTokens    = 8192 // vLLM max_num_batched_tokens default for online serving
 	DefaultMemoryUtilization = 0.9  // vLLM gpu_memory_utilization default
-	DefaultComputeEfficiency = 0.5
-	DefaultMemoryEfficiency  = 0.75
-	DefaultIterationOverhead = 1500 * time.Microsecond
+	DefaultComputeEfficiency = 0.15
+	DefaultMemoryEfficiency  = 0.65
+	DefaultIterationOverhead = 1000 * time.Microsecond
+	DefaultLayerOverhead     = 60 * time.Microsecond
 	DefaultCollectiveLatency = 12 * time.Microsecond
 	DefaultSpecAcceptance    = 0.7
 	DefaultSpecDraftCost     = 0.05
@@ -77,12 +78,16 @@ type Config struct {
 	// may use for weights and KV cache; 0 means 0.9.
 	MemoryUtilization float64
 	// ComputeEfficiency and MemoryEfficiency are the fractions of peak
-	// dense FLOPS and HBM bandwidth reached; 0 means the catalog
-	// hardware's value, else 0.5 and 0.75.
+	// dense FP8 FLOPS and HBM bandwidth reached; 0 means the catalog
+	// hardware's value, else 0.15 and 0.65 (docs/sim.md: calibration).
 	ComputeEfficiency, MemoryEfficiency float64
 	// IterationOverhead is the fixed time of each iteration (scheduling,
-	// kernel launch, sampling), simulated; 0 means 1.5 ms.
+	// sampling, host work), simulated; 0 means 1 ms.
 	IterationOverhead time.Duration
+	// LayerOverhead is the fixed time each model layer adds to an
+	// iteration (kernel launches and latency-bound small kernels),
+	// simulated; 0 means 60 µs, negative means none.
+	LayerOverhead time.Duration
 	// CollectiveLatency is the fixed time of one all-reduce or all-to-all,
 	// simulated; 0 means 12 µs.
 	CollectiveLatency time.Duration
@@ -120,7 +125,8 @@ type Config struct {
 // knobs are the resolved numeric knobs of the cost model.
 type knobs struct {
 	computeEff, memoryEff float64
-	overhead              float64 // seconds
+	overhead              float64 // seconds per iteration
+	layerOverhead         float64 // seconds per layer per iteration
 	collectiveLatency     float64 // seconds
 	draftTokens           int
 	draftCost             float64
@@ -171,6 +177,11 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IterationOverhead == 0 {
 		c.IterationOverhead = DefaultIterationOverhead
+	}
+	if c.LayerOverhead == 0 {
+		c.LayerOverhead = DefaultLayerOverhead
+	} else if c.LayerOverhead < 0 {
+		c.LayerOverhead = 0
 	}
 	if c.CollectiveLatency == 0 {
 		c.CollectiveLatency = DefaultCollectiveLatency
@@ -250,6 +261,7 @@ func Resolve(cfg Config) (*Plan, error) {
 		computeEff:        pick(cfg.ComputeEfficiency, hw.ComputeEfficiency, DefaultComputeEfficiency),
 		memoryEff:         pick(cfg.MemoryEfficiency, hw.MemoryEfficiency, DefaultMemoryEfficiency),
 		overhead:          cfg.IterationOverhead.Seconds(),
+		layerOverhead:     cfg.LayerOverhead.Seconds(),
 		collectiveLatency: cfg.CollectiveLatency.Seconds(),
 		draftTokens:       cfg.SpecDraftTokens,
 		draftCost:         cfg.SpecDraftCost,

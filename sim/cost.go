@@ -26,7 +26,7 @@ type costModel struct {
 	bw       float64 // usable HBM B/s per accelerator
 	linkBW   float64 // collective B/s per accelerator (one direction)
 	collLat  float64 // seconds per collective
-	overhead float64 // seconds per iteration
+	overhead float64 // seconds per iteration (fixed + per-layer × layers)
 
 	activeParams    float64 // parameters one token multiplies (2 FLOPs each)
 	nonExpertBytes  float64 // weight bytes every iteration reads (attention, shared, head)
@@ -66,7 +66,7 @@ func newCostModel(hw *catalog.Hardware, m *catalog.Model, p int, ep bool, k knob
 		}
 	}
 	c.collLat = k.collectiveLatency
-	c.overhead = k.overhead
+	c.overhead = k.overhead + k.layerOverhead*float64(m.Layers)
 	c.activeParams = m.ActiveParamsB * 1e9
 	active := m.ActiveWeightBytesGB * 1e9
 	if active == 0 {

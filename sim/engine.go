@@ -193,6 +193,7 @@ type Engine struct {
 	nEvents uint64
 	nSeqs   uint64
 	outs    []Output
+	lastReq *Request
 
 	maxBatch, maxTokens int
 	chunked, caching    bool
@@ -272,6 +273,7 @@ func (e *Engine) Submit(r *Request, at float64) {
 	s := &seq{r: r, target: r.PromptTokens, rng: r.Seed*0x9E3779B97F4A7C15 + 1, order: e.nSeqs}
 	e.nSeqs++
 	r.seq = s
+	e.lastReq = r
 	e.PromptTokens += int64(r.PromptTokens)
 	pool := e.insts
 	if len(e.pinsts) > 0 {

@@ -37,6 +37,9 @@ func testPlan(t *testing.T, cfg Config) *Plan {
 	if cfg.IterationOverhead == 0 {
 		cfg.IterationOverhead = 1e6 // 1 ms
 	}
+	if cfg.LayerOverhead == 0 {
+		cfg.LayerOverhead = -1 // none: the hand-computed times have only the 1 ms
+	}
 	if cfg.MemoryUtilization == 0 {
 		cfg.MemoryUtilization = 1
 	}

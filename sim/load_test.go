@@ -1,0 +1,233 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentperf/agentperf/internal/testutil"
+)
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// procCPU returns the user+system CPU time of process pid so far.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the parenthesised command: state is field 3; utime and
+	// stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// BenchmarkServerStreams is the load test of the simulator's HTTP path: it
+// runs `agentperf sim` as a child process at real-time pacing and drives
+// SIM_BENCH_STREAMS (default 5,000) concurrent closed-loop streaming chat
+// requests from this process for SIM_BENCH_DURATION (default 60 s), then
+// reports the server's CPU (from /proc, after a warm-up third), the token
+// rate and the client-observed inter-token gaps. The deployment
+// (SIM_BENCH_ARGS) is sized so every stream is in a running batch:
+// gpt-oss-120b on 40 H100s (TP 1, 125 sequences each).
+//
+//	go test -run '^$' -bench BenchmarkServerStreams -benchtime 1x ./sim/
+func BenchmarkServerStreams(b *testing.B) {
+	streams, _ := strconv.Atoi(envOr("SIM_BENCH_STREAMS", "5000"))
+	dur, _ := time.ParseDuration(envOr("SIM_BENCH_DURATION", "60s"))
+	outTokens, _ := strconv.Atoi(envOr("SIM_BENCH_OUTPUT", "256"))
+	args := strings.Fields(envOr("SIM_BENCH_ARGS", "--hardware h100 --model gpt-oss-120b --accelerators 40 --tp 1"))
+	bin := testutil.Binary(b)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, append([]string{"sim", "--listen", addr}, args...)...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if resp, err := http.Get(base + "/health"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 100 {
+			b.Fatal("simulator did not come up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	tr := &http.Transport{MaxIdleConns: streams + 100, MaxIdleConnsPerHost: streams + 100, DisableCompression: true}
+	client := &http.Client{Transport: tr}
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+
+	var (
+		inflight, maxInflight atomic.Int64
+		tokensSeen, requests  atomic.Int64
+		errorsSeen            atomic.Int64
+		measuring             atomic.Bool
+		mu                    sync.Mutex
+		gaps                  []float64 // ms, sampled from stream 0 mod 50
+	)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for u := 0; u < streams; u++ {
+		wg.Add(1)
+		go func(u int) {
+			defer wg.Done()
+			for turn := 0; ctx.Err() == nil; turn++ {
+				body := fmt.Sprintf(`{"model":"gpt-oss-120b","stream":true,"max_tokens":%d,"ignore_eos":true,"messages":[{"role":"user","content":"user %d turn %d: explain the build"}]}`, outTokens, u, turn)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						errorsSeen.Add(1)
+					}
+					continue
+				}
+				n := inflight.Add(1)
+				for {
+					m := maxInflight.Load()
+					if n <= m || maxInflight.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				requests.Add(1)
+				br := bufio.NewReaderSize(resp.Body, 16<<10)
+				last := time.Time{}
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						break
+					}
+					if bytes.HasPrefix(line, []byte(`data: {"id"`)) && bytes.Contains(line, []byte(`"content":" `)) {
+						if measuring.Load() {
+							tokensSeen.Add(1)
+						}
+						now := time.Now()
+						if u%50 == 0 && !last.IsZero() && measuring.Load() {
+							mu.Lock()
+							gaps = append(gaps, float64(now.Sub(last).Microseconds())/1000)
+							mu.Unlock()
+						}
+						last = now
+					}
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				inflight.Add(-1)
+			}
+		}(u)
+	}
+	// Warm up for a third of the run, then measure.
+	time.Sleep(dur / 3)
+	measuring.Store(true)
+	cpu0, _ := procCPU(cmd.Process.Pid)
+	var self0 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self0)
+	t0 := time.Now()
+	minInflight := int64(streams)
+	for ctx.Err() == nil {
+		time.Sleep(500 * time.Millisecond)
+		if n := inflight.Load(); n < minInflight && ctx.Err() == nil {
+			minInflight = n
+		}
+	}
+	wall := time.Since(t0)
+	measuring.Store(false)
+	cpu1, _ := procCPU(cmd.Process.Pid)
+	var self1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self1)
+	metrics := scrape(base + "/metrics")
+	wg.Wait()
+	b.StopTimer()
+
+	cores := (cpu1 - cpu0).Seconds() / wall.Seconds()
+	clientCPU := time.Duration(self1.Utime.Nano()+self1.Stime.Nano()-self0.Utime.Nano()-self0.Stime.Nano()).Seconds() / wall.Seconds()
+	tps := float64(tokensSeen.Load()) / wall.Seconds()
+	sort.Float64s(gaps)
+	pct := func(p float64) float64 {
+		if len(gaps) == 0 {
+			return 0
+		}
+		return gaps[int(p*float64(len(gaps)-1))]
+	}
+	iters, busy := metrics["agentperf_sim_iterations_total"], metrics["agentperf_sim_busy_seconds_total"]
+	b.ReportMetric(cores, "server-cores")
+	b.ReportMetric(clientCPU, "client-cores")
+	b.ReportMetric(tps, "tokens/s")
+	b.ReportMetric(float64(minInflight), "min-inflight")
+	b.ReportMetric(pct(0.5), "gap-p50-ms")
+	b.ReportMetric(pct(0.99), "gap-p99-ms")
+	b.ReportMetric(1000*busy/iters, "iteration-ms")
+	b.ReportMetric(metrics["agentperf_sim_loop_lag_seconds"]*1000, "loop-lag-ms")
+	b.ReportMetric(float64(errorsSeen.Load()), "errors")
+	if cores > 0 {
+		b.ReportMetric(cores*1e6/tps, "server-µs/token")
+	}
+	b.Logf("%d streams for %v (measured %v): server %.2f cores, client %.2f cores, %.0f tokens/s, in flight ≥ %d, gap p50 %.1f ms p99 %.1f ms, mean iteration %.1f ms, %d requests, %d errors",
+		streams, dur, wall.Round(time.Second), cores, clientCPU, tps, minInflight, pct(0.5), pct(0.99), 1000*busy/iters, requests.Load(), errorsSeen.Load())
+}
+
+// scrape returns the unlabelled-by-us values of a Prometheus text page
+// (label sets are summed per metric name).
+func scrape(url string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get(url)
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		name := f[0]
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			name = name[:i]
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		out[name] += v
+	}
+	return out
+}

@@ -1,0 +1,144 @@
+package sim
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata golden files")
+
+// publicFigure is one published measurement and the workload that
+// reproduces it on the simulator.
+type publicFigure struct {
+	model, hardware string
+	cfg             Config
+	setup           string // engine and parallelism as published
+	workload        Workload
+	workloadText    string
+	metric          string // "output tok/s", "total tok/s", "TPOT ms", "tok/s/user", "total tok/s/GPU"
+	value           float64
+	source          string
+}
+
+// publicFigures are the measured figures the simulator is checked against
+// (docs/sim.md, sanity table). Burst workloads send every request at t=0
+// (vllm bench serve with no rate limit); "concurrency N" is a closed loop.
+// Bursts of ShareGPT prompts are left out: their makespan is set by the
+// few longest outputs, which mean lengths cannot reproduce.
+var publicFigures = []publicFigure{
+	{"gpt-oss-120b", "h100", Config{Accelerators: 1}, "vLLM 0.10.2, TP1", Workload{Users: 4, Requests: 25, PromptTokens: 229, OutputTokens: 217},
+		"ShareGPT, concurrency 4 (mean 229 in / 217 out)", "TPOT ms", 8.24, "gpustack performance-lab gpt-oss-120b/h100.md"},
+	{"gpt-oss-120b", "h100", Config{Accelerators: 1}, "vLLM 0.10.2, TP1", Workload{Users: 1000, Requests: 1, PromptTokens: 128, OutputTokens: 4},
+		"random 128 in / 4 out, 1000 at once", "total tok/s", 17059, "gpustack performance-lab gpt-oss-120b/h100.md"},
+	{"gpt-oss-120b", "h100", Config{Accelerators: 1}, "vLLM 0.10.2, TP1", Workload{Users: 500, Requests: 1, PromptTokens: 2000, OutputTokens: 100},
+		"random 2000 in / 100 out, 500 at once", "total tok/s", 14386, "gpustack performance-lab gpt-oss-120b/h100.md"},
+	{"gpt-oss-120b", "h100", Config{Accelerators: 1}, "vLLM 0.10.2, TP1", Workload{Users: 100, Requests: 1, PromptTokens: 32000, OutputTokens: 100},
+		"random 32000 in / 100 out, 100 at once", "total tok/s", 16137, "gpustack performance-lab gpt-oss-120b/h100.md"},
+	{"gpt-oss-120b", "b200", Config{Accelerators: 1}, "InferenceMAX, MXFP4, TP1 (our reading)", Workload{Users: 256, Requests: 4, PromptTokens: 1024, OutputTokens: 1024},
+		"random 1k in / 1k out, concurrency ~256", "tok/s/user", 72, "inferencex.semianalysis.com/compare/gptoss-120b-b200-vs-mi325x"},
+	{"gpt-oss-120b", "b200", Config{Accelerators: 1}, "InferenceMAX, MXFP4, TP1 (our reading)", Workload{Users: 256, Requests: 4, PromptTokens: 1024, OutputTokens: 1024},
+		"random 1k in / 1k out, concurrency ~256", "total tok/s/GPU", 25320, "inferencex.semianalysis.com/compare/gptoss-120b-b200-vs-mi325x"},
+	{"deepseek-v3.2", "h200", Config{Accelerators: 8, TP: 8}, "vLLM 0.13.0, TP8, FP8 KV", Workload{Users: 100, Requests: 1, PromptTokens: 1000, OutputTokens: 2000},
+		"random 1000 in / 2000 out, 100 at once", "TPOT ms", 45.83, "gpustack performance-lab deepseek-v3.2/h200.md"},
+	{"deepseek-v3.2", "h200", Config{Accelerators: 8, TP: 8}, "vLLM 0.13.0, TP8, FP8 KV", Workload{Users: 100, Requests: 1, PromptTokens: 1000, OutputTokens: 2000},
+		"random 1000 in / 2000 out, 100 at once", "output tok/s", 2075, "gpustack performance-lab deepseek-v3.2/h200.md"},
+	{"deepseek-v3.2", "h200", Config{Accelerators: 8, TP: 8}, "vLLM 0.13.0, TP8, FP8 KV", Workload{Users: 500, Requests: 1, PromptTokens: 2000, OutputTokens: 100},
+		"random 2000 in / 100 out, 500 at once", "total tok/s", 10926, "gpustack performance-lab deepseek-v3.2/h200.md"},
+	{"deepseek-v3.2", "h200", Config{Accelerators: 8, TP: 8}, "vLLM 0.13.0, TP8, FP8 KV", Workload{Users: 100, Requests: 1, PromptTokens: 32000, OutputTokens: 100},
+		"random 32000 in / 100 out, 100 at once", "total tok/s", 9709, "gpustack performance-lab deepseek-v3.2/h200.md"},
+	{"deepseek-v3.2", "h200", Config{Accelerators: 8, TP: 8, ExpertParallel: true}, "SGLang 0.5.6, TP8 + DP-attention", Workload{Users: 500, Requests: 1, PromptTokens: 2000, OutputTokens: 100},
+		"random 2000 in / 100 out, 500 at once", "total tok/s", 27713, "gpustack performance-lab deepseek-v3.2/h200.md"},
+	{"deepseek-v3.2", "h200", Config{Accelerators: 8, TP: 8, ExpertParallel: true}, "SGLang 0.5.6, TP8 + DP-attention", Workload{Users: 100, Requests: 1, PromptTokens: 32000, OutputTokens: 100},
+		"random 32000 in / 100 out, 100 at once", "total tok/s", 20045, "gpustack performance-lab deepseek-v3.2/h200.md"},
+}
+
+func (f publicFigure) simulate(t testing.TB) float64 {
+	cfg := f.cfg
+	cfg.Hardware, cfg.Model = f.hardware, f.model
+	p, err := Resolve(cfg)
+	if err != nil {
+		t.Fatalf("%s on %s: %v", f.model, f.hardware, err)
+	}
+	r := Simulate(p, f.workload)
+	switch f.metric {
+	case "output tok/s":
+		return r.OutputTokensPerSecond
+	case "total tok/s":
+		return r.TotalTokensPerSecond
+	case "total tok/s/GPU":
+		return r.TotalTokensPerSecond / float64(p.Accelerators)
+	case "TPOT ms":
+		return 1000 / r.UserTokensPerSecond
+	case "tok/s/user":
+		return r.UserTokensPerSecond
+	}
+	t.Fatalf("unknown metric %q", f.metric)
+	return 0
+}
+
+// TestSanityTable regenerates the sanity tables of docs/sim.md
+// (testdata/sanity.md): the simulator beside every public figure, and
+// single-user and saturated figures for each model × hardware pair. It
+// fails when a figure leaves the 0.33–3× band, so a change to the model
+// or the catalog that breaks calibration is seen.
+func TestSanityTable(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("| model | hardware | setup | workload | metric | published | simulated | sim ÷ published | source |\n")
+	sb.WriteString("|---|---|---|---|---|---:|---:|---:|---|\n")
+	for _, f := range publicFigures {
+		got := f.simulate(t)
+		ratio := got / f.value
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %.2f | %s |\n", f.model, f.hardware, f.setup, f.workloadText, f.metric,
+			num(f.value), num(got), ratio, f.source)
+		if ratio < 0.33 || ratio > 3 {
+			t.Errorf("%s %s %s %s: simulated %.1f vs published %.1f (ratio %.2f) is outside 0.33–3×", f.model, f.hardware, f.workloadText, f.metric, got, f.value, ratio)
+		}
+	}
+	sb.WriteString("\n| model | hardware | accelerators (TP) | KV cache per instance, tokens | single-user decode tok/s (1k in / 1k out) | TTFT 1k, ms | saturated output tok/s per accelerator (1k/1k, 1,024 users) | per-user tok/s at saturation |\n")
+	sb.WriteString("|---|---|---|---:|---:|---:|---:|---:|\n")
+	for _, m := range []string{"gpt-oss-120b", "deepseek-v3.2"} {
+		for _, h := range []string{"h100", "h200", "b200", "gb200-nvl72", "mi300x", "mi355x"} {
+			p, err := Resolve(Config{Hardware: h, Model: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			one := Simulate(p, Workload{Users: 1, Requests: 1, PromptTokens: 1024, OutputTokens: 1024})
+			sat := Simulate(p, Workload{Users: 1024, Requests: 2, PromptTokens: 1024, OutputTokens: 1024})
+			fmt.Fprintf(&sb, "| %s | %s | %d (%d) | %s | %s | %.0f | %s | %.1f |\n", m, h, p.Accelerators, p.TP, num(float64(p.KVTokens)),
+				num(one.UserTokensPerSecond), one.TTFT*1000, num(sat.PerAccelerator), sat.UserTokensPerSecond)
+		}
+	}
+	golden := filepath.Join("testdata", "sanity.md")
+	if *update {
+		if err := os.WriteFile(golden, []byte(sb.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./sim -run TestSanityTable -update)", err)
+	}
+	if string(want) != sb.String() {
+		t.Errorf("sanity table changed; review and run go test ./sim -run TestSanityTable -update, then copy it into docs/sim.md:\n%s", sb.String())
+	}
+}
+
+// num formats a figure with thousands separators and sensible precision.
+func num(v float64) string {
+	if v < 100 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	s := fmt.Sprintf("%.0f", v)
+	var out []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
