@@ -2,8 +2,10 @@ package convert
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -159,42 +161,14 @@ type sessionTurn struct {
 	turn    int32
 }
 
-// aaLineOut is one line of AA replay JSONL as written by export; field
-// order follows aa-agentperf-local's own writer.
-type aaLineOut struct {
-	Version                   int               `json:"version"`
-	TurnID                    string            `json:"turn_id"`
-	TaskID                    string            `json:"task_id"`
-	ConversationID            string            `json:"conversation_id"`
-	ConversationIdx           int32             `json:"conversation_idx"`
-	Messages                  []json.RawMessage `json:"messages"`
-	Tools                     []json.RawMessage `json:"tools"`
-	SimulatedToolDelayMSAfter float64           `json:"simulated_tool_delay_ms_after"`
-	RecordedToolCallsAfter    []json.RawMessage `json:"recorded_tool_calls_after"`
-	TargetOutputTokens        *int64            `json:"target_output_tokens,omitempty"`
-	MaxOutputTokens           *int64            `json:"max_output_tokens,omitempty"`
-	RecordedPromptTokens      *int64            `json:"recorded_prompt_tokens,omitempty"`
-	RecordedCompletionTokens  *int64            `json:"recorded_completion_tokens,omitempty"`
-	RecordedTotalTokens       *int64            `json:"recorded_total_tokens,omitempty"`
-	RecordedModelDurationMS   *float64          `json:"recorded_model_duration_ms,omitempty"`
-	Source                    aaSourceOut       `json:"source"`
-}
-
-type aaSourceOut struct {
-	Format         string `json:"format"`
-	Recording      string `json:"recording"`
-	Family         string `json:"family,omitempty"`
-	Adapter        string `json:"adapter"`
-	ModelCallIndex int32  `json:"model_call_index"`
-	MessageSource  string `json:"message_source"`
-}
-
 // AAExportFormat is the source.format written to exported AA lines.
 const AAExportFormat = "agentperf-export"
 
 // exportAA writes one AA replay line per request. A first pass over the
 // request rows (no bodies) collects think times, since a line carries the
-// delay after it, i.e. the next turn's think time.
+// delay after it, i.e. the next turn's think time. OpenAI chat requests
+// are written from their blobs as stored (canonical JSON); other APIs are
+// rebuilt and translated by toChat.
 func (ex *exporter) exportAA(w io.Writer) error {
 	think := map[sessionTurn]int64{}
 	agents := map[string]string{}
@@ -212,10 +186,8 @@ func (ex *exporter) exportAA(w io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
 	sessions := map[string]bool{}
-	var body []byte
+	var body, line []byte
 	n := 0
 	return ex.ts.Requests(func(r *schemas.Request) error {
 		if n++; n&255 == 0 {
@@ -223,52 +195,43 @@ func (ex *exporter) exportAA(w io.Writer) error {
 				return err
 			}
 		}
-		var err error
-		body, err = ex.ts.Body(body[:0], r)
-		if err != nil {
-			return err
+		var msgs, tools [][]byte
+		var maxTok int
+		translated := false
+		if r.API == schemas.APIOpenAIChat {
+			var err error
+			msgs, tools, maxTok, err = ex.chatFromBlobs(r)
+			if err != nil {
+				return err
+			}
+		} else {
+			var err error
+			body, err = ex.ts.Body(body[:0], r)
+			if err != nil {
+				return err
+			}
+			chat, err := toChat(r.API, body)
+			if err != nil {
+				ex.skip(r, err)
+				return nil
+			}
+			for _, m := range chat.Messages {
+				msgs = append(msgs, m)
+			}
+			for _, t := range chat.Tools {
+				tools = append(tools, t)
+			}
+			maxTok, translated = chat.MaxTokens, chat.Translated
 		}
-		chat, err := toChat(r.API, body)
-		if err != nil {
-			ex.skip(r, err)
+		if len(msgs) == 0 {
+			ex.skip(r, errors.New("request has no messages"))
 			return nil
 		}
-		if chat.Translated {
+		if translated {
 			ex.stats.Translated++
 		}
-		line := aaLineOut{
-			Version:                   1,
-			TurnID:                    fmt.Sprintf("%s:%04d", r.SessionID, r.Turn),
-			TaskID:                    r.SessionID,
-			ConversationID:            r.SessionID,
-			ConversationIdx:           r.Turn,
-			Messages:                  chat.Messages,
-			Tools:                     chat.Tools,
-			SimulatedToolDelayMSAfter: float64(think[sessionTurn{r.SessionID, r.Turn + 1}]) / 1e6,
-			RecordedToolCallsAfter:    []json.RawMessage{},
-			TargetOutputTokens:        schemas.Int64(int64(r.OutputTokens)),
-			RecordedPromptTokens:      r.UsageInput,
-			RecordedCompletionTokens:  r.UsageOutput,
-			Source: aaSourceOut{Format: AAExportFormat, Recording: r.SessionID, Family: agents[r.SessionID],
-				Adapter: r.API, ModelCallIndex: r.Turn, MessageSource: "provider-request"},
-		}
-		if line.Tools == nil {
-			line.Tools = []json.RawMessage{}
-		}
-		if chat.Translated {
-			line.Source.MessageSource = "request-messages"
-		}
-		if chat.MaxTokens > 0 {
-			line.MaxOutputTokens = schemas.Int64(int64(chat.MaxTokens))
-		}
-		if r.UsageInput != nil && r.UsageOutput != nil {
-			line.RecordedTotalTokens = schemas.Int64(*r.UsageInput + *r.UsageOutput)
-		}
-		if r.StartNS > 0 && r.EndNS >= r.StartNS {
-			d := float64(r.EndNS-r.StartNS) / 1e6
-			line.RecordedModelDurationMS = &d
-		}
-		if err := enc.Encode(&line); err != nil {
+		line = appendAALine(line[:0], r, msgs, tools, maxTok, think[sessionTurn{r.SessionID, r.Turn + 1}], agents[r.SessionID], translated)
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 		sessions[r.SessionID] = true
@@ -276,6 +239,96 @@ func (ex *exporter) exportAA(w io.Writer) error {
 		ex.stats.Requests++
 		return nil
 	})
+}
+
+// chatFromBlobs returns an OpenAI chat request's messages and tools as
+// stored, and its output cap from params.
+func (ex *exporter) chatFromBlobs(r *schemas.Request) (msgs, tools [][]byte, maxTok int, err error) {
+	for _, id := range r.Prompt {
+		b, err := ex.ts.Blob(id)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		switch b.Kind {
+		case schemas.KindMessage:
+			msgs = append(msgs, []byte(b.Body))
+		case schemas.KindTools:
+			var list []json.RawMessage
+			if json.Unmarshal([]byte(b.Body), &list) == nil {
+				for _, t := range list {
+					tools = append(tools, t)
+				}
+			}
+		}
+	}
+	var params map[string]json.RawMessage
+	if json.Unmarshal([]byte(r.Params), &params) == nil {
+		maxTok = maxTokens(params)
+	}
+	return msgs, tools, maxTok, nil
+}
+
+// appendAALine appends one AA replay line (fields in aa-agentperf-local's
+// order) for request r, whose next turn's think time is nextThinkNS.
+func appendAALine(b []byte, r *schemas.Request, msgs, tools [][]byte, maxTok int, nextThinkNS int64, family string, translated bool) []byte {
+	str := func(s string) {
+		q, _ := json.Marshal(s)
+		b = append(b, q...)
+	}
+	num := func(key string, v int64) {
+		b = append(b, ',', '"')
+		b = append(b, key...)
+		b = append(b, '"', ':')
+		b = strconv.AppendInt(b, v, 10)
+	}
+	b = append(b, `{"version":1,"turn_id":`...)
+	str(fmt.Sprintf("%s:%04d", r.SessionID, r.Turn))
+	b = append(b, `,"task_id":`...)
+	str(r.SessionID)
+	b = append(b, `,"conversation_id":`...)
+	str(r.SessionID)
+	num("conversation_idx", int64(r.Turn))
+	b = append(b, `,"messages":[`...)
+	b = append(b, bytes.Join(msgs, []byte(","))...)
+	b = append(b, `],"tools":[`...)
+	b = append(b, bytes.Join(tools, []byte(","))...)
+	b = append(b, `],"simulated_tool_delay_ms_after":`...)
+	b = strconv.AppendFloat(b, float64(nextThinkNS)/1e6, 'f', -1, 64)
+	b = append(b, `,"recorded_tool_calls_after":[]`...)
+	num("target_output_tokens", int64(r.OutputTokens))
+	if maxTok > 0 {
+		num("max_output_tokens", int64(maxTok))
+	}
+	if r.UsageInput != nil {
+		num("recorded_prompt_tokens", *r.UsageInput)
+	}
+	if r.UsageOutput != nil {
+		num("recorded_completion_tokens", *r.UsageOutput)
+	}
+	if r.UsageInput != nil && r.UsageOutput != nil {
+		num("recorded_total_tokens", *r.UsageInput+*r.UsageOutput)
+	}
+	if r.StartNS > 0 && r.EndNS >= r.StartNS {
+		b = append(b, `,"recorded_model_duration_ms":`...)
+		b = strconv.AppendFloat(b, float64(r.EndNS-r.StartNS)/1e6, 'f', -1, 64)
+	}
+	b = append(b, `,"source":{"format":`...)
+	str(AAExportFormat)
+	b = append(b, `,"recording":`...)
+	str(r.SessionID)
+	if family != "" {
+		b = append(b, `,"family":`...)
+		str(family)
+	}
+	b = append(b, `,"adapter":`...)
+	str(r.API)
+	num("model_call_index", int64(r.Turn))
+	if translated {
+		b = append(b, `,"message_source":"request-messages"}}`...)
+	} else {
+		b = append(b, `,"message_source":"provider-request"}}`...)
+	}
+	return append(b, '\n')
 }
 
 // mooncakeRecord is what the Mooncake export keeps of a request.

@@ -1,0 +1,100 @@
+package convert
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/agentperf/agentperf/internal/testutil"
+)
+
+// agentperf runs the built binary and returns its stdout, stderr and exit
+// code.
+func agentperf(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(testutil.Binary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// TestCLIMooncakeSample runs the built binary on the whole Mooncake sample
+// (flags after the input, as in the docs): import, check the set, export,
+// and compare the export with the sample byte for byte.
+func TestCLIMooncakeSample(t *testing.T) {
+	in := mooncakeSample(t)
+	dir := t.TempDir()
+	set := filepath.Join(dir, "mooncake")
+	stdout, stderr, code := agentperf(t, "import", "--format", "mooncake", in, "--out", set)
+	if code != 0 {
+		t.Fatalf("import exit %d: %s%s", code, stdout, stderr)
+	}
+	m := regexp.MustCompile(`imported 3993 requests in (\d+) sessions from 1 file\(s\), 3993 lines`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("import summary: %s", stdout)
+	}
+	t.Logf("%s", strings.TrimSpace(stdout))
+	nSessions, _ := strconv.Atoi(m[1])
+	checkMooncakeImport(t, in, set, nSessions)
+
+	back := filepath.Join(dir, "back.jsonl")
+	stdout, stderr, code = agentperf(t, "export", "--format", "mooncake", set, "--out", back)
+	if code != 0 || !strings.Contains(stdout, "exported 3993 requests") {
+		t.Fatalf("export exit %d: %s%s", code, stdout, stderr)
+	}
+	got, _ := os.ReadFile(back)
+	want, _ := os.ReadFile(in)
+	if !bytes.Equal(got, want) {
+		t.Errorf("export(import(sample)) differs from the sample (%d vs %d bytes)", len(got), len(want))
+	}
+}
+
+// TestCLIBadInput checks exit codes and messages for bad input through the
+// binary.
+func TestCLIBadInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, withLine(t, fixtureFiles[FormatMooncake].path, 2, `not json`), 0o644)
+	set := filepath.Join(dir, "set")
+
+	_, stderr, code := agentperf(t, "import", "-f", "mooncake", "--out", set, in)
+	if code != 1 || !strings.Contains(stderr, "in.jsonl:2: invalid JSON") {
+		t.Errorf("broken line: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(set); err == nil {
+		t.Error("output left after a failed import")
+	}
+	stdout, stderr, code := agentperf(t, "import", "-f", "mooncake", in, "-o", set, "--skip-bad")
+	if code != 0 || !strings.Contains(stdout, "imported 6 requests") || !strings.Contains(stdout, "skipped 1 bad line(s)") || !strings.Contains(stdout, "in.jsonl:2:") {
+		t.Errorf("--skip-bad: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	_, stderr, code = agentperf(t, "import", "-f", "mooncake", in, "-o", set, "--skip-bad")
+	if code != 1 || !strings.Contains(stderr, "output already exists") {
+		t.Errorf("existing output: exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, code = agentperf(t, "import", in, "--out", set)
+	if code != 2 || !strings.Contains(stderr, "--format") {
+		t.Errorf("no --format: exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, code = agentperf(t, "import", "-f", "mooncake", in, "--out", set, "--no-such")
+	if code != 2 {
+		t.Errorf("unknown trailing flag: exit %d, stderr %q", code, stderr)
+	}
+	// Export to stdout: data on stdout, summary on stderr.
+	stdout, stderr, code = agentperf(t, "export", "--format", "mooncake", set)
+	if code != 0 || strings.Count(stdout, "\n") != 6 || !strings.Contains(stderr, "exported 6 requests") {
+		t.Errorf("export to stdout: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
