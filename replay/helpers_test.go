@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentperf/agentperf/replay/internal/fake"
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/tokens"
 )
 
 // traceSpec describes a small synthetic trace set for tests.
@@ -22,11 +23,19 @@ type traceSpec struct {
 	think    time.Duration // recorded think time before turns ≥ 1 (world)
 	out      int           // recorded output tokens
 	gap      time.Duration // recorded gap between session starts (timestamps)
+	pad      int           // filler tokens added to the system prompt
+}
+
+func systemText(pad int) string {
+	if pad <= 0 {
+		return "You are a coding agent."
+	}
+	return "You are a coding agent." + tokens.Filler(7, pad)
 }
 
 // turnBody returns the recorded request body of turn k of session sid:
 // the whole history, the last user message carrying "session S turn k".
-func turnBody(api, sid string, k, out int) []byte {
+func turnBody(api, sid string, k, out, pad int) []byte {
 	marker := func(i int) string { return fmt.Sprintf("session %s turn %d: please continue the task", sid, i) }
 	switch api {
 	case schemas.APIAnthropic:
@@ -44,7 +53,7 @@ func turnBody(api, sid string, k, out int) []byte {
 			}
 		}
 		b, _ := json.Marshal(map[string]any{"model": "claude-test", "max_tokens": 32000, "stream": true,
-			"system":   []any{map[string]any{"type": "text", "text": "You are a coding agent.", "cache_control": map[string]any{"type": "ephemeral"}}},
+			"system":   []any{map[string]any{"type": "text", "text": systemText(pad), "cache_control": map[string]any{"type": "ephemeral"}}},
 			"tools":    []any{map[string]any{"name": "bash", "description": "run", "input_schema": map[string]any{"type": "object"}}},
 			"messages": msgs})
 		return b
@@ -57,12 +66,12 @@ func turnBody(api, sid string, k, out int) []byte {
 			}
 			items = append(items, map[string]any{"type": "message", "role": "user", "content": []any{map[string]any{"type": "input_text", "text": marker(i)}}})
 		}
-		b, _ := json.Marshal(map[string]any{"model": "gpt-test", "stream": true, "instructions": "You are a coding agent.",
+		b, _ := json.Marshal(map[string]any{"model": "gpt-test", "stream": true, "instructions": systemText(pad),
 			"tools": []any{map[string]any{"type": "function", "name": "shell", "parameters": map[string]any{"type": "object"}}},
 			"input": items, "store": false})
 		return b
 	default:
-		msgs := []any{map[string]any{"role": "system", "content": "You are a coding agent."}}
+		msgs := []any{map[string]any{"role": "system", "content": systemText(pad)}}
 		for i := 0; i <= k; i++ {
 			if i > 0 {
 				msgs = append(msgs, map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{
@@ -105,7 +114,7 @@ func writeTraces(t testing.TB, spec traceSpec) string {
 				at += think
 			}
 			out := int64(spec.out)
-			_, err := w.WriteTurn(&schemas.Turn{SessionID: sid, API: spec.api, Body: turnBody(spec.api, sid, k, spec.out),
+			_, err := w.WriteTurn(&schemas.Turn{SessionID: sid, API: spec.api, Body: turnBody(spec.api, sid, k, spec.out, spec.pad),
 				Response: [][]byte{[]byte(`{"role":"assistant","content":"ok"}`)},
 				StartNS:  at, FirstTokenNS: at + 1e6, EndNS: at + 2e6, ThinkNS: think, Status: 200,
 				Usage: schemas.Usage{Output: &out}})

@@ -3,6 +3,7 @@ package replay
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,7 @@ func (r *runner) setRunMeta() {
 	set("users", fmt.Sprint(c.Users))
 	set("warmup", c.Warmup.String())
 	set("duration", c.Steady.String())
+	set("steady_window", c.Steady.String())
 	set("drain_timeout", c.DrainTimeout.String())
 	set("request_timeout", c.RequestTimeout.String())
 	set("stall_timeout", c.StallTimeout.String())
@@ -46,6 +48,9 @@ func (r *runner) setRunMeta() {
 	set("client_go_version", runtime.Version())
 	set("max_client_lag_p99", MaxClientLag.String())
 	set("started", time.Now().UTC().Format(time.RFC3339Nano))
+	for k, v := range c.Meta {
+		set(k, v)
+	}
 	if c.Mode == ModeClosed {
 		steady, warm := c.Steady, c.Warmup
 		if c.Search != nil {
@@ -96,6 +101,7 @@ func (r *runner) levelMeta(lr *LevelReport) {
 	set(p+"valid", fmt.Sprint(lr.Valid))
 	if len(lr.Invalid) > 0 {
 		set(p+"invalid_reasons", fmt.Sprint(lr.Invalid))
+		set(p+"invalid", strings.Join(lr.Invalid, "; "))
 	}
 	if lr.Interrupted {
 		set(p+"interrupted", "true")

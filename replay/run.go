@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/schemas"
 )
 
@@ -106,6 +107,9 @@ type Config struct {
 	ProgressInterval time.Duration
 	// Metrics, when set, is updated live (Prometheus).
 	Metrics *Metrics
+	// Meta is extra run metadata written to the results file (target
+	// description, hardware, accelerators, agentperf version, trace set…).
+	Meta map[string]string
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -134,12 +138,12 @@ type LevelReport struct {
 	// Valid is false when the client could not keep up; Invalid says why.
 	Valid   bool
 	Invalid []string
-	// Verdict is set when a judge ran (search).
-	Verdict *Verdict
+	// Verdict is set when the level was judged (search).
+	Verdict *analyze.Verdict
 	// Interrupted is true when the run was stopped during the level.
 	Interrupted bool
 
-	samples []Sample
+	acc *analyze.LevelAccumulator // steady-state rows, for judging (search only)
 }
 
 // Report is the outcome of Run.
@@ -455,6 +459,9 @@ func (r *runner) runLevel(parent context.Context, index, users int, warmup, stea
 	}
 	lv.windowEnd = lv.windowStart.Add(r.clock.Wall(int64(steady)))
 	lv.report = LevelReport{Index: index, Users: users, SessionsByAgent: map[string]int{}}
+	if cfg.Search != nil {
+		lv.report.acc = analyze.NewLevelAccumulator()
+	}
 	r.cur.Store(lv)
 	r.level.Store(int64(index))
 	r.levelUsers.Store(int64(users))
@@ -832,18 +839,9 @@ func (lv *levelRun) account(res *schemas.Result, rep reply, failed bool, outTok 
 	if failed {
 		lv.report.SteadyErrors++
 	}
-	s := Sample{TTFT: math.NaN(), Speed: math.NaN(), Failed: failed}
-	if res.FirstTokenNS > 0 {
-		s.TTFT = float64(res.FirstTokenNS-res.SentNS) / 1e9
-		if n := len(res.ChunkOffsetsUS); n > 0 && outTok > 1 {
-			last := float64(res.ChunkOffsetsUS[n-1]) / 1e6
-			first := float64(res.FirstTokenNS-res.SentNS) / 1e9
-			if last > first {
-				s.Speed = float64(outTok-1) / (last - first)
-			}
-		}
+	if lv.report.acc != nil {
+		lv.report.acc.Add(res)
 	}
-	lv.report.samples = append(lv.report.samples, s)
 }
 
 func (r *runner) checkTimeScale(h string) {

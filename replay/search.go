@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/agentperf/agentperf/analyze"
 )
 
 // SearchConfig configures the AgentPerf capacity search: an exponential
 // ramp over users (Start, 2·Start, 4·Start, …) until a level fails, then a
 // binary search between the last passing and the first failing level until
 // they are within Precision of each other. Each level runs Warmup, then a
-// Steady window (world time), judged by Judge.
+// Steady window (world time), and is judged at Tier by analyze's rule over
+// its steady-state rows.
 type SearchConfig struct {
 	// Start is the first level's users; 0 means 1.
 	Start int
@@ -23,13 +27,11 @@ type SearchConfig struct {
 	// Warmup and Steady are each level's warm-up and steady-state window
 	// (world); 0 means the run's Warmup and Steady.
 	Warmup, Steady time.Duration
-	// Judge decides each level; nil means TierJudge{Tier: Tier}.
-	Judge Judge
-	// Tier is recorded in the results (and judged when Judge is nil).
-	Tier Tier
+	// Tier is the speed tier each level must hold.
+	Tier analyze.Tier
 	// MinSessions and MinPerAgent are the completed-trajectory counts a
-	// level needs to meet AgentPerf's bar (30 and 3); fewer are recorded as
-	// "below the AgentPerf bar", not as a failure.
+	// level needs to meet AgentPerf's bar (0 means 30 and 3); fewer are
+	// recorded as "below the AgentPerf bar", not as a failure.
 	MinSessions, MinPerAgent int
 }
 
@@ -63,15 +65,21 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 	if sc.Steady <= 0 {
 		return nil, errors.New("search: each level needs a steady-state window > 0")
 	}
-	judge := sc.Judge
-	if judge == nil {
-		judge = TierJudge{Tier: sc.Tier}
+	if sc.MinSessions == 0 {
+		sc.MinSessions = analyze.DefaultMinTrajectories
+	}
+	if sc.MinPerAgent == 0 {
+		sc.MinPerAgent = analyze.DefaultMinTrajectoriesPerAgent
+	}
+	tier := sc.Tier.Normalized()
+	if err := tier.Validate(); err != nil {
+		return nil, err
 	}
 	out := &SearchReport{}
 	users := min(sc.Start, sc.MaxUsers)
 	for index := 0; ; index++ {
 		lr := r.runLevel(ctx, index, users, sc.Warmup, sc.Steady)
-		v := judge.Judge(lr.samples)
+		v := tier.Judge(lr.acc.Stats(analyze.Validity{}, sc.Steady))
 		lr.Verdict = &v
 		ferr := r.flush(flushReq)
 		r.levelMeta(&lr)
@@ -80,8 +88,8 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 		if ferr != nil {
 			return out, ferr
 		}
-		r.log.Info("search level", "level", index, "users", users, "pass", v.Pass, "reason", v.Reason,
-			"speed", fmt.Sprintf("%.1f", v.Speed), "ttft_s", fmt.Sprintf("%.3f", v.TTFT), "valid", lr.Valid)
+		r.log.Info("search level", "level", index, "users", users, "pass", v.Pass, "reasons", v.Reasons,
+			"speed", fmt.Sprintf("%.1f", v.Speed), "ttft", v.TTFT, "valid", lr.Valid)
 		if lr.Interrupted || ctx.Err() != nil {
 			out.Stopped = "interrupted"
 			break
@@ -118,9 +126,9 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 	}
 	r.rw.SetMeta("search.max_users", fmt.Sprint(out.MaxUsers))
 	r.rw.SetMeta("search.first_fail_users", fmt.Sprint(out.FirstFail))
-	r.rw.SetMeta("search.tier", sc.Tier.String())
-	r.rw.SetMeta("search.tier_speed_tok_s", fmt.Sprint(sc.Tier.Speed))
-	r.rw.SetMeta("search.tier_ttft_s", fmt.Sprint(sc.Tier.TTFT.Seconds()))
+	r.rw.SetMeta("search.tier", tier.Name)
+	r.rw.SetMeta("search.tier_speed_floor_tok_s", fmt.Sprint(tier.SpeedFloor))
+	r.rw.SetMeta("search.tier_ttft_ceiling", tier.TTFTCeiling.String())
 	r.rw.SetMeta("search.levels", fmt.Sprint(len(rep.Levels)))
 	if out.Stopped != "" {
 		r.rw.SetMeta("search.stopped", out.Stopped)
@@ -132,10 +140,11 @@ func (r *runner) searchLevelMeta(lr *LevelReport, sc SearchConfig) {
 	p := fmt.Sprintf("level.%d.", lr.Index)
 	v := lr.Verdict
 	r.rw.SetMeta(p+"pass", fmt.Sprint(v.Pass))
-	r.rw.SetMeta(p+"verdict", v.Reason)
-	r.rw.SetMeta(p+"p25_speed_tok_s", fmt.Sprintf("%.3f", v.Speed))
-	r.rw.SetMeta(p+"p95_ttft_s", fmt.Sprintf("%.4f", v.TTFT))
+	r.rw.SetMeta(p+"verdict", strings.Join(v.Reasons, "; "))
+	r.rw.SetMeta(p+"speed_tok_s", fmt.Sprintf("%.3f", v.Speed))
+	r.rw.SetMeta(p+"ttft", v.TTFT.String())
 	r.rw.SetMeta(p+"error_rate", fmt.Sprintf("%.4f", v.ErrorRate))
+	r.rw.SetMeta(p+"steady_window", sc.Steady.String())
 	var below []string
 	if sc.MinSessions > 0 && lr.CompletedSessions < sc.MinSessions {
 		below = append(below, fmt.Sprintf("%d completed trajectories < %d", lr.CompletedSessions, sc.MinSessions))

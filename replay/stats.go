@@ -3,7 +3,6 @@ package replay
 import (
 	"math"
 	"math/bits"
-	"sort"
 	"sync/atomic"
 	"time"
 )
@@ -74,21 +73,4 @@ func (h *lagHistogram) quantile(q float64) time.Duration {
 		}
 	}
 	return time.Duration(h.max.Load()) * time.Microsecond
-}
-
-// percentile returns the p-th percentile (0..100) of xs by linear
-// interpolation between closest ranks (the definition numpy and DuckDB use
-// by default). xs is sorted in place. NaN when xs is empty.
-func percentile(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	sort.Float64s(xs)
-	pos := p / 100 * float64(len(xs)-1)
-	lo := int(math.Floor(pos))
-	hi := int(math.Ceil(pos))
-	if lo == hi {
-		return xs[lo]
-	}
-	return xs[lo] + (xs[hi]-xs[lo])*(pos-float64(lo))
 }
