@@ -98,7 +98,11 @@ func TestSanityTable(t *testing.T) {
 			t.Errorf("%s %s %s %s: simulated %.1f vs published %.1f (ratio %.2f) is outside 0.33–3×", f.model, f.hardware, f.workloadText, f.metric, got, f.value, ratio)
 		}
 	}
-	sb.WriteString("\n| model | hardware | accelerators (TP) | KV cache per instance, tokens | single-user decode tok/s (1k in / 1k out) | TTFT 1k, ms | saturated output tok/s per accelerator (1k/1k, 1,024 users) | per-user tok/s at saturation |\n")
+	if raceEnabled {
+		t.Log("race detector on: skipping the model × hardware table and the golden comparison")
+		return
+	}
+	sb.WriteString("\n| model | hardware | accelerators (TP) | KV cache per instance, tokens | single-user decode tok/s (1k in / 1k out) | TTFT 1k, ms | saturated output tok/s per accelerator (1,024 requests of 1k in / 1k out at once) | per-user tok/s at saturation |\n")
 	sb.WriteString("|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, m := range []string{"gpt-oss-120b", "deepseek-v3.2"} {
 		for _, h := range []string{"h100", "h200", "b200", "gb200-nvl72", "mi300x", "mi355x"} {
@@ -107,7 +111,7 @@ func TestSanityTable(t *testing.T) {
 				t.Fatal(err)
 			}
 			one := Simulate(p, Workload{Users: 1, Requests: 1, PromptTokens: 1024, OutputTokens: 1024})
-			sat := Simulate(p, Workload{Users: 1024, Requests: 2, PromptTokens: 1024, OutputTokens: 1024})
+			sat := Simulate(p, Workload{Users: 1024, Requests: 1, PromptTokens: 1024, OutputTokens: 1024})
 			fmt.Fprintf(&sb, "| %s | %s | %d (%d) | %s | %s | %.0f | %s | %.1f |\n", m, h, p.Accelerators, p.TP, num(float64(p.KVTokens)),
 				num(one.UserTokensPerSecond), one.TTFT*1000, num(sat.PerAccelerator), sat.UserTokensPerSecond)
 		}

@@ -64,8 +64,7 @@ func Simulate(plan *Plan, w Workload) SimResult {
 		if !ok {
 			break
 		}
-		outs := append([]Output(nil), e.RunUntil(t)...)
-		for _, o := range outs {
+		for _, o := range e.RunUntil(t) {
 			generated += int64(o.Tokens)
 			if first < 0 {
 				first = o.At
