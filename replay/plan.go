@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -251,4 +252,27 @@ func (p *Plan) UserOffset(u, n int) int {
 		return 0
 	}
 	return int(int64(u) * int64(len(p.Sessions)) / int64(n))
+}
+
+// ParseShard reads a --shard value: "i/N" (shard i of N, 0-based), or "N"
+// alone, taking i from the environment variable JOB_COMPLETION_INDEX that
+// a Kubernetes Indexed Job sets in each pod. getenv is os.Getenv in
+// production.
+func ParseShard(s string, getenv func(string) string) (Shard, error) {
+	if s == "" {
+		return Shard{}, nil
+	}
+	is, ns, hasIndex := strings.Cut(s, "/")
+	if !hasIndex {
+		ns, is = is, getenv("JOB_COMPLETION_INDEX")
+		if is == "" {
+			return Shard{}, fmt.Errorf("--shard %s without an index needs JOB_COMPLETION_INDEX in the environment (set by a Kubernetes Indexed Job); otherwise give i/N", s)
+		}
+	}
+	i, err1 := strconv.Atoi(strings.TrimSpace(is))
+	n, err2 := strconv.Atoi(strings.TrimSpace(ns))
+	if err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("bad shard %q: want i/N with 0 ≤ i < N (e.g. 0/4)", s)
+	}
+	return Shard{Index: i, Count: n}, nil
 }

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/agentperf/agentperf/replay"
+	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/sim"
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:      "replay",
+		Usage:     "replay a trace set against a target as closed-loop simulated users",
+		ArgsUsage: " ",
+		Description: `replay sends the recorded requests of a trace set to a target endpoint and
+writes one row per request to a results file (Parquet). Each simulated user is
+a closed loop: it sends a session's turns in order, each after the previous
+response ended plus the recorded think time, then takes the next session.
+User u of N starts at session ⌊u·S/N⌋ of the S sessions and cycles through
+all of them. Output length is pinned to the recorded length (--output-policy).
+
+Without --target, the embedded simulator is started in-process (--hardware,
+--model, --accelerators, --time-scale). --time-scale K runs the simulated
+world K times faster (simulator clock and think times); results are stored
+in world time, so runs at different K give the same figures.
+
+Modes: closed loop (--users, default); --sessions-per-second R (Poisson
+arrivals of sessions); --timestamps (each turn at its recorded arrival time);
+--search (AgentPerf capacity search: exponential ramp then binary search over
+users, each level judged at --tier, every level appended to --out).
+
+A level is marked invalid (metadata and stderr) when client lag p99 exceeds
+5 ms or the process is CPU-saturated. Ctrl-C stops cleanly and leaves a
+valid results file (exit code 130). API keys come from the environment
+(AGENTPERF_API_KEY, else OPENAI_API_KEY / ANTHROPIC_API_KEY) and are never
+written to disk. See docs/replay.md and docs/distributed.md.
+
+Examples:
+   agentperf replay --traces traces/demo --users 32 --duration 2m --out results.parquet
+   agentperf replay --traces traces/demo --hardware h200 --accelerators 8 --time-scale 20 --search --tier 250:3s --out search.parquet
+   agentperf replay --traces traces/cc --target http://127.0.0.1:8000/v1 --api openai-chat --model openai/gpt-oss-120b --users 64 --duration 10m --cache-salt run42-{user}
+   agentperf replay --traces traces/mooncake --timestamps --time-scale 10 --out mooncake.parquet
+   agentperf replay --traces traces/demo --target http://vllm:8000 --users 2000 --shard 4 --start-at 2026-06-01T12:00:00Z --out /results/shard.parquet`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "traces", Required: true, Usage: "trace set `DIR` (made by synth, import or record)"},
+			&cli.StringFlag{Name: "target", Usage: "base `URL` of the endpoint (e.g. http://127.0.0.1:8000/v1); empty starts the embedded simulator"},
+			&cli.StringFlag{Name: "api", Value: "auto", Usage: "API to send with: auto (each turn's recorded API), openai-chat, openai-responses or anthropic (translated when it differs)"},
+			&cli.StringFlag{Name: "model", Usage: "model `NAME` sent in every request (default: the recorded one; with the simulator, the simulated model)"},
+			&cli.StringFlag{Name: "out", Value: "results.parquet", Usage: "results `FILE` (Parquet, one row per request)"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing --out file"},
+			&cli.IntFlag{Name: "users", Value: 8, Usage: "closed-loop users `N`, summed over shards"},
+			&cli.DurationFlag{Name: "duration", Value: 10 * time.Minute, Usage: "steady-state window (world time); with --timestamps, 0 = until the last recorded arrival"},
+			&cli.DurationFlag{Name: "warmup", Value: time.Minute, Usage: "warm-up before the steady-state window (world time)"},
+			&cli.DurationFlag{Name: "ramp-up", Usage: "spread user starts over this span (world time; default min(warmup/2, 30s))"},
+			&cli.DurationFlag{Name: "drain-timeout", Value: 5 * time.Minute, Usage: "longest wait after the window for its requests to finish (world time)"},
+			&cli.Float64Flag{Name: "think-scale", Value: 1, Usage: "multiply recorded think/tool times by `F`"},
+			&cli.DurationFlag{Name: "think-cap", Usage: "cap think times after scaling (world time; 0 = no cap)"},
+			&cli.StringFlag{Name: "output-policy", Value: "exact", Usage: "output length: exact (max_tokens + min_tokens + ignore_eos), cap (max_tokens only) or free (as recorded)"},
+			&cli.StringFlag{Name: "cache-salt", Usage: "`TEXT` prepended as \"[cache-salt TEXT]\\n\" to each request's system prompt or first message; {user} and {pass} expand per user and pass"},
+			&cli.StringFlag{Name: "hardware", Value: sim.DefaultHardware, Usage: "simulator accelerator `NAME` (without --target)"},
+			&cli.IntFlag{Name: "accelerators", Usage: "simulator accelerators (without --target; default: smallest that fits)"},
+			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "world runs `K` times faster than the wall clock (simulator and think times; results in world time)"},
+			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the simulator and of Poisson arrivals"},
+			&cli.Float64Flag{Name: "sessions-per-second", Usage: "open loop: start sessions as a Poisson process of rate `R` per world second"},
+			&cli.BoolFlag{Name: "timestamps", Usage: "open loop: send every turn at its recorded arrival time (scaled by --time-scale)"},
+			&cli.BoolFlag{Name: "search", Usage: "run the AgentPerf capacity search over users"},
+			&cli.StringFlag{Name: "tier", Usage: "search tier: SPEED:TTFT (e.g. 250:3s) or a preset speed of --model (default: the model's slowest preset)"},
+			&cli.IntFlag{Name: "search-start", Value: 1, Usage: "users of the first search level"},
+			&cli.IntFlag{Name: "search-max", Value: 4096, Usage: "most users the search tries"},
+			&cli.Float64Flag{Name: "search-precision", Value: 0.05, Usage: "stop when fail − pass ≤ max(1, `P`·pass)"},
+			&cli.StringFlag{Name: "shard", Usage: "run shard `i/N` (sessions split by a stable hash of the session id); N alone takes i from JOB_COMPLETION_INDEX"},
+			&cli.StringFlag{Name: "start-at", Usage: "wall-clock barrier, RFC 3339 `TIME` (e.g. 2026-06-01T12:00:00Z): shards start together"},
+			&cli.StringFlag{Name: "run-id", Usage: "run `ID` written in every row (shards of one run share it; default: derived from --start-at or the time)"},
+			&cli.DurationFlag{Name: "request-timeout", Value: 30 * time.Minute, Usage: "cancel a request that runs longer (world time)"},
+			&cli.DurationFlag{Name: "stall-timeout", Value: 5 * time.Minute, Usage: "cancel a request that receives no bytes for this long (world time)"},
+			&cli.DurationFlag{Name: "error-backoff", Value: time.Second, Usage: "least wait after a failed request before the user's next one (world time)"},
+			&cli.BoolFlag{Name: "http2", Usage: "speak HTTP/2 without TLS (h2c) to an http:// target (https:// negotiates HTTP/2 by ALPN)"},
+			&cli.BoolFlag{Name: "insecure", Usage: "skip TLS certificate verification"},
+			&cli.StringSliceFlag{Name: "header", Usage: "extra request header `K: V` (repeatable; not written to the results)"},
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9464)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line (warnings still go to stderr)"},
+			&cli.DurationFlag{Name: "progress-interval", Value: time.Second, Usage: "how often the progress line is updated (wall time)"},
+		},
+		Action: replayAction,
+	})
+}
+
+func replayAction(c *cli.Context) error {
+	stderr := c.App.ErrWriter
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	policy, err := replay.ParseOutputPolicy(c.String("output-policy"))
+	if err != nil {
+		return exitCode(2, err)
+	}
+	api := c.String("api")
+	switch api {
+	case "auto", schemas.APIOpenAIChat, schemas.APIOpenAIResponses, schemas.APIAnthropic:
+	default:
+		return exitCode(2, fmt.Errorf("--api %q: want auto, openai-chat, openai-responses or anthropic", api))
+	}
+	shard, err := replay.ParseShard(c.String("shard"), os.Getenv)
+	if err != nil {
+		return exitCode(2, err)
+	}
+	var startAt time.Time
+	if s := c.String("start-at"); s != "" {
+		startAt, err = time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return exitCode(2, fmt.Errorf("--start-at %q: want RFC 3339, e.g. 2026-06-01T12:00:00Z", s))
+		}
+	}
+	mode := replay.ModeClosed
+	switch {
+	case c.Bool("timestamps") && c.IsSet("sessions-per-second"):
+		return exitCode(2, errors.New("choose one of --timestamps and --sessions-per-second"))
+	case c.Bool("timestamps"):
+		mode = replay.ModeTimestamps
+	case c.IsSet("sessions-per-second"):
+		mode = replay.ModePoisson
+	}
+	headers := http.Header{}
+	for _, h := range c.StringSlice("header") {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return exitCode(2, fmt.Errorf("--header %q: want \"Name: value\"", h))
+		}
+		headers.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+
+	ts, err := schemas.OpenTraceSet(c.String("traces"), schemas.TraceSetOptions{})
+	if err != nil {
+		return err
+	}
+	defer ts.Close()
+	plan, err := replay.LoadPlan(ts, replay.PlanOptions{Shard: shard})
+	if err != nil {
+		return err
+	}
+
+	target := c.String("target")
+	model := c.String("model")
+	meta := map[string]string{
+		"agentperf_version": version,
+		"trace_set":         c.String("traces"),
+	}
+	if target == "" {
+		simModel := model
+		if simModel == "" {
+			simModel = sim.DefaultModel
+		}
+		s, err := replay.StartSimulator(sim.Config{Hardware: c.String("hardware"), Model: simModel,
+			Accelerators: c.Int("accelerators"), TimeScale: c.Float64("time-scale"), Seed: c.Int64("seed")})
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		target = s.URL
+		model = s.Plan.Model.Name
+		for k, v := range s.Meta() {
+			meta[k] = v
+		}
+	} else {
+		meta["target"] = target
+		if model != "" {
+			meta["model"] = model
+		}
+		if c.IsSet("hardware") {
+			meta["hardware"] = c.String("hardware")
+		}
+		if c.IsSet("accelerators") {
+			meta["accelerators"] = fmt.Sprint(c.Int("accelerators"))
+		}
+	}
+	perAPI := apiHeaders(headers)
+
+	cfg := replay.Config{
+		Plan: plan, Target: target, API: api,
+		Shaping:   replay.Shaping{Model: model, Output: policy},
+		CacheSalt: c.String("cache-salt"), ThinkScale: c.Float64("think-scale"), ThinkCap: c.Duration("think-cap"),
+		ErrorBackoff: c.Duration("error-backoff"), TimeScale: c.Float64("time-scale"),
+		Mode: mode, Users: c.Int("users"), SessionsPerSecond: c.Float64("sessions-per-second"),
+		Warmup: c.Duration("warmup"), Steady: c.Duration("duration"), DrainTimeout: c.Duration("drain-timeout"),
+		RampUp: c.Duration("ramp-up"), Seed: uint64(c.Int64("seed")),
+		RequestTimeout: c.Duration("request-timeout"), StallTimeout: c.Duration("stall-timeout"),
+		Transport: replay.TransportOptions{HTTP2: c.Bool("http2"), Insecure: c.Bool("insecure")},
+		Headers:   perAPI, RunID: c.String("run-id"), StartAt: startAt,
+		Logger: log, Meta: meta,
+	}
+	if mode == replay.ModeTimestamps && !c.IsSet("duration") {
+		cfg.Steady = 0
+	}
+	if mode != replay.ModeClosed && !c.IsSet("warmup") {
+		cfg.Warmup = 0
+	}
+	if cfg.RunID == "" && !startAt.IsZero() {
+		cfg.RunID = "run-" + startAt.UTC().Format("20060102T150405Z")
+	}
+	if c.Bool("search") {
+		tierModel := model
+		if tierModel == "" {
+			tierModel = plan.Sessions[0].Turns[0].Model
+		}
+		tier, err := replay.ParseTier(c.String("tier"), tierModel)
+		if err != nil {
+			return exitCode(2, err)
+		}
+		cfg.Search = &replay.SearchConfig{Start: c.Int("search-start"), MaxUsers: c.Int("search-max"),
+			Precision: c.Float64("search-precision"), Tier: tier}
+	}
+	if !c.Bool("quiet") {
+		cfg.Progress = stderr
+		cfg.ProgressInterval = c.Duration("progress-interval")
+		if f, ok := stderr.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				cfg.ProgressTTY = true
+			}
+		}
+	}
+	if addr := c.String("metrics-addr"); addr != "" {
+		m := replay.NewMetrics()
+		bound, err := m.Serve(c.Context, addr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		cfg.Metrics = m
+		fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", bound)
+	}
+
+	out := c.String("out")
+	rw, err := schemas.CreateResults(out, c.Bool("overwrite"))
+	if err != nil {
+		return err
+	}
+	rep, err := replay.Run(c.Context, cfg, rw)
+	if err != nil {
+		if rep == nil {
+			rw.Abort()
+			return err
+		}
+		// Keep what was measured: close the file, then report the error.
+		if cerr := rw.Close(); cerr != nil {
+			return fmt.Errorf("%v (and closing %s: %v)", err, out, cerr)
+		}
+		return fmt.Errorf("%v (partial results in %s)", err, out)
+	}
+	if err := rw.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", out, err)
+	}
+	printSummary(c.App.Writer, rep, out, rw.Rows())
+	if rep.Interrupted {
+		return exitCode(130, fmt.Errorf("interrupted; results so far are in %s", out))
+	}
+	return nil
+}
+
+// apiHeaders builds per-API request headers: the --header values, the API
+// key from the environment in each API's scheme, and Anthropic's version.
+func apiHeaders(extra http.Header) map[string]http.Header {
+	key := func(names ...string) string {
+		for _, n := range names {
+			if v := os.Getenv(n); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	out := map[string]http.Header{}
+	for _, api := range []string{schemas.APIOpenAIChat, schemas.APIOpenAIResponses, schemas.APIAnthropic} {
+		h := extra.Clone()
+		if api == schemas.APIAnthropic {
+			if h.Get("anthropic-version") == "" {
+				h.Set("anthropic-version", "2023-06-01")
+			}
+			if k := key("AGENTPERF_API_KEY", "ANTHROPIC_API_KEY"); k != "" && h.Get("x-api-key") == "" {
+				h.Set("x-api-key", k)
+			}
+		} else if k := key("AGENTPERF_API_KEY", "OPENAI_API_KEY"); k != "" && h.Get("Authorization") == "" {
+			h.Set("Authorization", "Bearer "+k)
+		}
+		out[api] = h
+	}
+	return out
+}
+
+func printSummary(w io.Writer, rep *replay.Report, out string, rows int64) {
+	fmt.Fprintf(w, "%-5s %6s %9s %7s %12s %8s %6s  %s\n", "level", "users", "requests", "errors", "lag p99", "cpu", "valid", "verdict")
+	for _, l := range rep.Levels {
+		verdict := "-"
+		if l.Verdict != nil {
+			verdict = "fail: " + strings.Join(l.Verdict.Reasons, "; ")
+			if l.Verdict.Pass {
+				verdict = fmt.Sprintf("pass (%.0f tok/s, TTFT %s)", l.Verdict.Speed, l.Verdict.TTFT)
+			}
+		}
+		fmt.Fprintf(w, "%-5d %6d %9d %7d %12s %7.0f%% %6v  %s\n", l.Index, l.Users, l.Requests, l.Errors,
+			l.LagP99, 100*l.CPUUtil, l.Valid, verdict)
+	}
+	if s := rep.Search; s != nil {
+		fmt.Fprintf(w, "max users passing: %d", s.MaxUsers)
+		if s.FirstFail > 0 {
+			fmt.Fprintf(w, " (first failing: %d)", s.FirstFail)
+		}
+		if s.Stopped != "" {
+			fmt.Fprintf(w, "; %s", s.Stopped)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "%d rows written to %s\n", rows, filepath.Clean(out))
+}
