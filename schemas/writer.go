@@ -123,6 +123,12 @@ func CreateTraceSet(dir string, opt TraceWriterOptions) (*TraceWriter, error) {
 	if err != nil {
 		return nil, err
 	}
+	// MkdirTemp makes the directory 0700; the finished set is renamed into
+	// place and should be as readable as any directory the user creates.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
 	w := &TraceWriter{
 		dir: dir, tmp: tmp, overwrite: opt.Overwrite,
 		seen: map[int64]int32{}, sessions: map[string]*Session{}, turnIndex: map[string]int32{},
