@@ -127,7 +127,7 @@ func NewReverse(rec *Recorder, transport http.RoundTripper, opt FrontOptions) ht
 		Transport:     tap,
 		FlushInterval: -1,
 		BufferPool:    bufferPool{},
-		ErrorLog:      log.New(io.Discard, "", 0),
+		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return
@@ -148,6 +148,11 @@ func NewReverse(rec *Recorder, transport http.RoundTripper, opt FrontOptions) ht
 			io.WriteString(w, webSocketRefusal)
 			return
 		}
+		// Full duplex: the upstream may answer before the transport has
+		// read the request body's EOF; without this the server would
+		// close the body under the transport's feet as the response
+		// header goes out, and the transport would drop the stream.
+		_ = http.NewResponseController(w).EnableFullDuplex()
 		rp.ServeHTTP(w, r)
 	})
 }
