@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -118,10 +120,31 @@ func skipLiteral(b []byte, i int, lit string) (int, error) {
 	return i + len(lit), nil
 }
 
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// specialIn reports whether any byte of the 8-byte word w is a quote, a
+// backslash or a control character (< 0x20): the bytes a JSON string scan
+// must stop at. Bit tricks from "Bit Twiddling Hacks" (haszero/hasless).
+func specialIn(w uint64) bool {
+	quote := w ^ (lo8 * '"')
+	slash := w ^ (lo8 * '\\')
+	return ((quote-lo8)&^quote|(slash-lo8)&^slash|(w-lo8*0x20)&^w)&hi8 != 0
+}
+
 func skipString(b []byte, i int) (int, error) {
 	start := i
 	i++
 	for i < len(b) {
+		// Eight bytes at a time through plain text.
+		for i+8 <= len(b) && !specialIn(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -251,6 +274,63 @@ func trailing(b []byte, i int) error {
 	return nil
 }
 
+// skipValid returns the index just past the JSON value at b[i], which must
+// already be known valid (objectMembers validated it): strings are crossed
+// with bytes.IndexByte, so this is several times faster than skipValue.
+func skipValid(b []byte, i int) int {
+	i = skipSpace(b, i)
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			i++
+			for {
+				j := bytes.IndexByte(b[i:], '"')
+				if j < 0 {
+					return len(b)
+				}
+				i += j
+				// An escaped quote has an odd run of backslashes before it.
+				k := i - 1
+				for k >= 0 && b[k] == '\\' {
+					k--
+				}
+				i++
+				if (i-2-k)%2 == 0 {
+					break
+				}
+			}
+			if depth == 0 {
+				return i
+			}
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			depth--
+			i++
+			if depth == 0 {
+				return i
+			}
+		case ',', ':', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+			i++
+		default:
+			// A number or literal.
+			i++
+			if depth == 0 {
+				for i < len(b) && !isSpace(b[i]) && b[i] != ',' && b[i] != '}' && b[i] != ']' {
+					i++
+				}
+				return i
+			}
+		}
+	}
+	return i
+}
+
 // arrayElements returns the raw elements of the (already validated) JSON
 // array v; ok is false when v is not an array.
 func arrayElements(v []byte) (elems [][]byte, ok bool) {
@@ -264,8 +344,8 @@ func arrayElements(v []byte) (elems [][]byte, ok bool) {
 	}
 	for i < len(v) {
 		s := skipSpace(v, i)
-		e, err := skipValue(v, s)
-		if err != nil {
+		e := skipValid(v, s)
+		if e <= s {
 			return elems, false
 		}
 		elems = append(elems, v[s:e])

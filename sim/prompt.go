@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -30,16 +31,25 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-// hashBytes is FNV-1a over kind and b; stable across processes so prefix
-// blocks (and the output lengths seeded by them) are reproducible.
+// hashBytes hashes kind and b, eight bytes at a time (multiply-xorshift
+// mixing); stable across processes and machines, so prefix blocks (and the
+// output lengths seeded by them) are reproducible. Not for adversarial
+// input: it identifies content, it does not protect it.
 func hashBytes(kind byte, b []byte) uint64 {
-	h := uint64(fnvOffset)
-	h ^= uint64(kind)
-	h *= fnvPrime
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= fnvPrime
+	h := uint64(fnvOffset) ^ uint64(kind)*0x9E3779B97F4A7C15 ^ uint64(len(b))*0xC2B2AE3D27D4EB4F
+	for len(b) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * 0xFF51AFD7ED558CCD
+		h ^= h >> 29
+		b = b[8:]
 	}
+	var tail uint64
+	for i, c := range b {
+		tail |= uint64(c) << (8 * i)
+	}
+	h = (h ^ tail) * 0xC4CEB9FE1A85EC53
+	h ^= h >> 32
+	h *= 0xFF51AFD7ED558CCD
+	h ^= h >> 29
 	return h
 }
 
