@@ -17,6 +17,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("/v1/chat/completions", s.handleGen(apiChat))
 	mux.HandleFunc("/v1/responses", s.handleGen(apiResponses))
 	mux.HandleFunc("/v1/messages", s.handleGen(apiMessages))
+	mux.HandleFunc("/v1/messages/count_tokens", s.handleCountTokens)
 	mux.HandleFunc("/v1/models", s.handleModels)
 	mux.HandleFunc("/v1/models/{id...}", s.handleModels)
 	mux.HandleFunc("/health", s.handleHealth)
@@ -47,6 +48,26 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	}
 	writeError(w, apiOf(r), &apiError{status: http.StatusNotFound, typ: "not_found_error",
 		message: fmt.Sprintf("no route %s %s (the simulator serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/models, /health, /metrics)", r.Method, r.URL.Path)})
+}
+
+// handleCountTokens answers Anthropic's POST /v1/messages/count_tokens
+// with the prompt's token count (as the simulator counts it).
+func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
+	s.setCommonHeaders(w)
+	if r.Method != http.MethodPost {
+		writeError(w, apiMessages, &apiError{status: http.StatusMethodNotAllowed, typ: "invalid_request_error", message: "use POST"})
+		return
+	}
+	body, aerr := readBody(r, s.plan.cfg.MaxRequestBytes)
+	if aerr == nil {
+		var g *genRequest
+		if g, aerr = parseMessagesOpt(body, s.counts, false); aerr == nil {
+			g.prompt.finish()
+			writeJSON(w, http.StatusOK, map[string]int{"input_tokens": g.prompt.tokens})
+			return
+		}
+	}
+	writeError(w, apiMessages, aerr)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -440,6 +440,12 @@ func freshResponsesTool(raw []byte) error {
 
 // parseMessages decodes an Anthropic Messages request.
 func parseMessages(body []byte, cc *countCache) (*genRequest, *apiError) {
+	return parseMessagesOpt(body, cc, true)
+}
+
+// parseMessagesOpt decodes an Anthropic Messages request; count_tokens
+// requests have no max_tokens.
+func parseMessagesOpt(body []byte, cc *countCache, requireMax bool) (*genRequest, *apiError) {
 	var model, messages, system, tools, stream, maxTok, ignoreEOS, minTok, toolChoice, salt []byte
 	if err := parseBody(body, map[string]*[]byte{
 		"model": &model, "messages": &messages, "system": &system, "tools": &tools, "stream": &stream,
@@ -455,11 +461,13 @@ func parseMessages(body []byte, cc *countCache) (*genRequest, *apiError) {
 	if err := decodeString("model", model, &g.model); err != nil {
 		return nil, err
 	}
-	if maxTok == nil || isNull(maxTok) {
+	if requireMax && (maxTok == nil || isNull(maxTok)) {
 		return nil, badRequest("max_tokens", "max_tokens: Field required")
 	}
-	if err := positiveInt("max_tokens", maxTok, &g.maxTokens); err != nil {
-		return nil, err
+	if maxTok != nil {
+		if err := positiveInt("max_tokens", maxTok, &g.maxTokens); err != nil {
+			return nil, err
+		}
 	}
 	if stream != nil {
 		if err := decodeBool("stream", stream, &g.stream); err != nil {

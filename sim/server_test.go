@@ -146,6 +146,7 @@ func TestMethodsAndRoutes(t *testing.T) {
 		{"GET", "/v1/models", nil, 200, `"object":"list"`},
 		{"GET", "/v1/models", []string{"anthropic-version", "2023-06-01"}, 200, `"display_name"`},
 		{"GET", "/health", nil, 200, "ok"},
+		{"GET", "/v1/messages/count_tokens", nil, 405, `"type":"error"`},
 		{"HEAD", "/", nil, 200, ""},
 		{"GET", "/metrics", nil, 200, "agentperf_sim_time_scale{hardware=\"h100\",model=\"gpt-oss-120b\"} 1000"},
 	} {
@@ -177,6 +178,19 @@ func sseEvents(t *testing.T, r io.Reader) []string {
 		}
 	}
 	return out
+}
+
+func TestCountTokens(t *testing.T) {
+	_, hs := startServer(t, Config{})
+	resp, b := post(t, hs.URL+"/v1/messages/count_tokens", `{"model":"m","messages":[{"role":"user","content":"hello world"}]}`)
+	// "hello world" (2) + 3 per message + 3 reply priming.
+	if resp.StatusCode != 200 || string(b) != `{"input_tokens":8}` {
+		t.Errorf("count_tokens: %d %s", resp.StatusCode, b)
+	}
+	resp, b = post(t, hs.URL+"/v1/messages/count_tokens", `{"model":"m"}`)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "messages") {
+		t.Errorf("count_tokens without messages: %d %s", resp.StatusCode, b)
+	}
 }
 
 func TestPrefixCacheReportedInUsage(t *testing.T) {
