@@ -14,12 +14,8 @@ import (
 // reproduce it byte for byte — lengths, timestamps and block-sharing
 // structure included. The CLI test does the same on the whole sample.
 func TestMooncakeSampleExportImport(t *testing.T) {
-	in := samplePrefix(t, sampleHead)
+	in, set, _ := sampleSet(t)
 	dir := t.TempDir()
-	set := filepath.Join(dir, "set")
-	if _, err := Import(context.Background(), in, set, ImportOptions{Format: FormatMooncake}); err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(dir, "out.jsonl")
 	st, err := Export(context.Background(), set, out, nil, ExportOptions{Format: FormatMooncake})
 	if err != nil {
@@ -27,7 +23,7 @@ func TestMooncakeSampleExportImport(t *testing.T) {
 	}
 	want, _ := os.ReadFile(in)
 	got, _ := os.ReadFile(out)
-	if st.Requests != sampleHead || st.Bytes != int64(len(got)) {
+	if st.Requests != sampleHead() || st.Bytes != int64(len(got)) {
 		t.Errorf("stats %+v, file %d bytes", st, len(got))
 	}
 	if !bytes.Equal(got, want) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/agentperf/agentperf/internal/testutil"
@@ -21,23 +22,6 @@ func mooncakeSample(t testing.TB) string {
 	p := filepath.Join(testutil.Root(), "..", "shared", "traces", "mooncake", "synthetic_trace.jsonl")
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("Mooncake sample not found: %v", err)
-	}
-	return p
-}
-
-// samplePrefix writes the first n lines of the Mooncake sample to a
-// temporary file: in-process tests (slow under -race) use a prefix, the
-// CLI test imports the whole sample.
-func samplePrefix(t testing.TB, n int) string {
-	t.Helper()
-	data, err := os.ReadFile(mooncakeSample(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.SplitAfterN(data, []byte("\n"), n+1)
-	p := filepath.Join(t.TempDir(), "sample-head.jsonl")
-	if err := os.WriteFile(p, bytes.Join(lines[:n], nil), 0o644); err != nil {
-		t.Fatal(err)
 	}
 	return p
 }
@@ -97,19 +81,71 @@ func readSessions(t testing.TB, dir string) []schemas.Session {
 	return out
 }
 
-// sampleHead is the number of Mooncake sample lines in-process tests
-// import; the CLI test (cli_test.go) imports all 3,993.
-const sampleHead = 600
+// sampleHead returns the number of Mooncake sample lines in-process tests
+// import; the CLI test (cli_test.go) imports all 3,993 with the binary.
+func sampleHead() int {
+	if raceBuild {
+		return 200
+	}
+	return 800
+}
+
+var sampleSetOnce struct {
+	sync.Once
+	in, set string
+	stats   *ImportStats
+	err     error
+}
+
+// sampleSet imports the sample's first sampleHead() lines once per test
+// process and returns the input file, the trace set and the import stats.
+func sampleSet(t *testing.T) (in, set string, st *ImportStats) {
+	t.Helper()
+	sample := mooncakeSample(t) // skips the test when the sample is absent
+	s := &sampleSetOnce
+	s.Do(func() {
+		dir, err := os.MkdirTemp("", "convert-sample-")
+		if err != nil {
+			s.err = err
+			return
+		}
+		sharedDirs = append(sharedDirs, dir)
+		data, err := os.ReadFile(sample)
+		if err != nil {
+			s.err = err
+			return
+		}
+		n := sampleHead()
+		s.in = filepath.Join(dir, "sample-head.jsonl")
+		if err := os.WriteFile(s.in, bytes.Join(bytes.SplitAfterN(data, []byte("\n"), n+1)[:n], nil), 0o644); err != nil {
+			s.err = err
+			return
+		}
+		s.set = filepath.Join(dir, "set")
+		s.stats, s.err = Import(context.Background(), s.in, s.set, ImportOptions{Format: FormatMooncake})
+	})
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.in, s.set, s.stats
+}
+
+// sharedDirs are removed by TestMain.
+var sharedDirs []string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range sharedDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
 
 func TestImportMooncakeSample(t *testing.T) {
-	in := samplePrefix(t, sampleHead)
-	out := filepath.Join(t.TempDir(), "set")
-	st, err := Import(context.Background(), in, out, ImportOptions{Format: FormatMooncake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Requests != sampleHead || st.Lines != sampleHead || st.Skipped != 0 {
-		t.Errorf("stats = %+v, want %d requests and lines, 0 skipped", st, sampleHead)
+	in, out, st := sampleSet(t)
+	n := sampleHead()
+	if st.Requests != n || st.Lines != n || st.Skipped != 0 {
+		t.Errorf("stats = %+v, want %d requests and lines, 0 skipped", st, n)
 	}
 	checkMooncakeImport(t, in, out, st.Sessions)
 }
