@@ -74,7 +74,7 @@ func (g genSpec) write(tb testing.TB, path string) (chunks int64) {
 				RunID: g.RunID, Shard: g.Shard, Level: int32(li), Users: users, Phase: phase,
 				User: u, SessionID: fmt.Sprintf("s%d-%d", g.Shard, st.session), Turn: st.turn, API: "openai-chat",
 				InputTokens: int32(1000 + rng.IntN(60000)), ReasoningTokens: -1, OutputTokens: out,
-				ExpectedOutputTokens: out, Status: 200, ChunkOffsetsUS: r.ChunkOffsetsUS[:0],
+				ExpectedOutputTokens: out, Status: 200,
 			}
 			r.ExpectedInputTokens = r.InputTokens
 			r.CachedTokens = int32(float64(r.InputTokens) * (0.5 + 0.45*rng.Float64()))
@@ -87,6 +87,8 @@ func (g genSpec) write(tb testing.TB, path string) (chunks int64) {
 				scale = 1
 			}
 			nChunks := int(math.Ceil(float64(out) * scale))
+			// a fresh slice per row: the writer buffers rows, slices included
+			r.ChunkOffsetsUS = make([]int32, 0, nChunks)
 			off := ttftUS
 			for c := range nChunks {
 				if c > 0 {
@@ -101,7 +103,7 @@ func (g genSpec) write(tb testing.TB, path string) (chunks int64) {
 				r.Error = []string{"HTTP 500: internal error", "HTTP 429: rate limited", "connection refused", "stream truncated"}[rng.IntN(4)]
 				r.OutputTokens, r.CachedTokens, r.InputTokens = -1, -1, -1
 				if r.Status != 200 {
-					r.ChunkOffsetsUS = r.ChunkOffsetsUS[:0]
+					r.ChunkOffsetsUS = nil
 					r.FirstTokenNS = 0
 				}
 			} else if rng.Float64() < g.NoUsage {

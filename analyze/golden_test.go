@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentperf/agentperf/catalog"
 	"github.com/agentperf/agentperf/schemas"
 )
 
@@ -130,10 +131,20 @@ func goldenFixtures(t testing.TB, dir string) []string {
 	return []string{a, b0, b1}
 }
 
+// testCatalog returns the default catalog with the fixed test figures of
+// testdata/catalog.yaml.
+func testCatalog(t testing.TB) *catalog.Catalog {
+	cat, err := catalog.Load(filepath.Join("testdata", "catalog.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
 func TestGolden(t *testing.T) {
 	dir := t.TempDir()
 	files := goldenFixtures(t, dir)
-	rep, err := Analyze(context.Background(), files, Options{})
+	rep, err := Analyze(context.Background(), files, Options{Catalog: testCatalog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +203,7 @@ func TestGolden(t *testing.T) {
 		checkGolden(t, f.name, bytes.ReplaceAll(buf.Bytes(), []byte(dir), []byte("$DIR")))
 	}
 	// a single set's CSV has exactly the documented columns
-	one, err := Analyze(context.Background(), files[:1], Options{})
+	one, err := Analyze(context.Background(), files[:1], Options{Catalog: testCatalog(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

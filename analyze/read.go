@@ -212,7 +212,7 @@ type groupReader struct {
 	file int    // index of the file being read
 	itl  uint64 // ITL sample threshold (see itlSampled)
 
-	runID, phase, session, errs                                       []string
+	runID, phase, session, errs                                       []int32 // ids into the cursors' tables
 	shard, level, users, user, turn, input, cached, output, expIn, st []int32
 	sched, sent, first, end                                           []int64
 	nChunks, firstChunk, lastChunk                                    []int32
@@ -246,7 +246,7 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 			err = e
 			return nil
 		}
-		cur := &cursor{name: name, pages: p, strings: map[string]string{}}
+		cur := &cursor{name: name, pages: p}
 		cursors = append(cursors, cur)
 		return cur
 	}
@@ -282,9 +282,9 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 		g.resize(n)
 		for _, s := range []struct {
 			c   *cursor
-			dst []string
+			dst []int32
 		}{{runID, g.runID}, {phase, g.phase}, {session, g.session}, {errCol, g.errs}} {
-			if err := s.c.strs(s.dst); err != nil {
+			if err := s.c.strIDs(s.dst); err != nil {
 				return fmt.Errorf("%s: %w", f.Path, err)
 			}
 		}
@@ -305,12 +305,15 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 				return fmt.Errorf("%s: %w", f.Path, err)
 			}
 		}
+		runs, phases, sessions, errs := runID.table, phase.table, session.table, errCol.table
 		for i := range n {
-			if i == 0 || g.runID[i] != g.runID[i-1] {
-				g.set.sawRun(g.file, g.runID[i])
+			if i == 0 || g.runID[i] != g.runID[i-1] || g.level[i] != g.level[i-1] {
+				g.set.sawRun(g.file, runs[g.runID[i]])
+				g.accs[i] = g.set.get(runs[g.runID[i]], g.level[i])
+			} else {
+				g.accs[i] = g.accs[i-1]
 			}
-			g.accs[i] = g.set.get(g.runID[i], g.level[i])
-			g.eligible[i] = g.phase[i] == schemas.PhaseSteady && g.errs[i] == "" && g.st[i] >= 200 && g.st[i] <= 299 &&
+			g.eligible[i] = phases[g.phase[i]] == schemas.PhaseSteady && errs[g.errs[i]] == "" && g.st[i] >= 200 && g.st[i] <= 299 &&
 				itlSampled(g.sent[i], g.itl)
 		}
 		if err := chunkCur.rows(n, g); err != nil {
@@ -319,7 +322,7 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 		var r row
 		for i := range n {
 			r = row{
-				runID: g.runID[i], phase: g.phase[i], session: g.session[i], err: g.errs[i],
+				runID: runs[g.runID[i]], phase: phases[g.phase[i]], session: sessions[g.session[i]], err: errs[g.errs[i]],
 				shard: g.shard[i], level: g.level[i], users: g.users[i], user: g.user[i], turn: g.turn[i],
 				sched: g.sched[i], sent: g.sent[i], first: g.first[i], end: g.end[i],
 				input: g.input[i], cached: g.cached[i], output: g.output[i], expIn: g.expIn[i], status: g.st[i],
@@ -334,12 +337,6 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 }
 
 func (g *groupReader) resize(n int) {
-	rs := func(s []string) []string {
-		if cap(s) < n {
-			return make([]string, n)
-		}
-		return s[:n]
-	}
 	r32 := func(s []int32) []int32 {
 		if cap(s) < n {
 			return make([]int32, n)
@@ -352,7 +349,7 @@ func (g *groupReader) resize(n int) {
 		}
 		return s[:n]
 	}
-	g.runID, g.phase, g.session, g.errs = rs(g.runID), rs(g.phase), rs(g.session), rs(g.errs)
+	g.runID, g.phase, g.session, g.errs = r32(g.runID), r32(g.phase), r32(g.session), r32(g.errs)
 	g.shard, g.level, g.users, g.user, g.turn = r32(g.shard), r32(g.level), r32(g.users), r32(g.user), r32(g.turn)
 	g.input, g.cached, g.output, g.expIn, g.st = r32(g.input), r32(g.cached), r32(g.output), r32(g.expIn), r32(g.st)
 	g.sched, g.sent, g.first, g.end = r64(g.sched), r64(g.sent), r64(g.first), r64(g.end)
@@ -364,23 +361,31 @@ func (g *groupReader) resize(n int) {
 	g.accs, g.eligible = g.accs[:n], g.eligible[:n]
 }
 
-// cursor reads one required scalar column page by page.
+// cursor reads one required scalar column page by page. Integers are
+// copied once, from the decoded page into the caller's slice; strings are
+// turned into ids of a per-cursor table of distinct values, so rows carry
+// no string headers.
 type cursor struct {
 	name  string
 	pages parquet.Pages
 	page  parquet.Page
 	pos   int // next value within page
-	// decoded values of the current page (one of them is set)
-	i32  []int32
-	i64  []int64
-	strv []string
+	kind  parquet.Kind
+	// values of the current page: i32 and i64 may alias page memory
+	i32 []int32
+	i64 []int64
+	ids []int32
+	// own buffers for decoded dictionary pages
+	buf32 []int32
+	buf64 []int64
+	// table holds the distinct strings seen; index finds their ids
+	table []string
+	index map[string]int32
 	// dictionary of the current column chunk, decoded once
 	dict    parquet.Dictionary
-	dictStr []string
+	dictIDs []int32
 	dictI32 []int32
 	dictI64 []int64
-	// strings interns plain-encoded strings
-	strings map[string]string
 }
 
 func (c *cursor) close() {
@@ -389,6 +394,20 @@ func (c *cursor) close() {
 		c.page = nil
 	}
 	c.pages.Close()
+}
+
+func (c *cursor) intern(b []byte) int32 {
+	if id, ok := c.index[string(b)]; ok {
+		return id
+	}
+	if c.index == nil {
+		c.index = map[string]int32{}
+	}
+	s := string(b)
+	id := int32(len(c.table))
+	c.table = append(c.table, s)
+	c.index[s] = id
+	return id
 }
 
 // load makes sure a page with unread values is current.
@@ -418,95 +437,77 @@ func (c *cursor) load() error {
 }
 
 func (c *cursor) remaining() int {
-	switch {
-	case c.i32 != nil:
+	switch c.kind {
+	case parquet.Int32:
 		return len(c.i32)
-	case c.i64 != nil:
+	case parquet.Int64:
 		return len(c.i64)
 	default:
-		return len(c.strv)
+		return len(c.ids)
 	}
 }
 
-// decode turns the current page into i32, i64 or strv.
+// decode makes the current page's values available in i32, i64 or ids.
 func (c *cursor) decode() error {
 	p := c.page
-	c.i32, c.i64, c.strv = c.i32[:0], c.i64[:0], c.strv[:0]
-	kind := p.Type().Kind()
+	c.kind = p.Type().Kind()
 	data := p.Data()
-	if d := p.Dictionary(); d != nil {
-		if d != c.dict {
-			c.dict = d
-			dp := d.Page()
-			dd := dp.Data()
-			c.dictStr, c.dictI32, c.dictI64 = nil, nil, nil
-			switch kind {
-			case parquet.ByteArray:
-				b, off := dd.ByteArray()
-				c.dictStr = make([]string, len(off)-1)
-				for i := range c.dictStr {
-					c.dictStr[i] = string(b[off[i]:off[i+1]])
-				}
-			case parquet.Int32:
-				c.dictI32 = append([]int32(nil), dd.Int32()...)
-			case parquet.Int64:
-				c.dictI64 = append([]int64(nil), dd.Int64()...)
-			default:
-				return fmt.Errorf("%w: column %q has unexpected type %v", schemas.ErrFormat, c.name, kind)
-			}
-		}
-		idx := data.Int32()
-		for _, j := range idx {
-			switch kind {
-			case parquet.ByteArray:
-				c.strv = append(c.strv, c.dictStr[j])
-			case parquet.Int32:
-				c.i32 = append(c.i32, c.dictI32[j])
-			case parquet.Int64:
-				c.i64 = append(c.i64, c.dictI64[j])
-			}
-		}
-	} else {
-		switch kind {
+	switch c.kind {
+	case parquet.Int32, parquet.Int64, parquet.ByteArray:
+	default:
+		return fmt.Errorf("%w: column %q has unexpected type %v", schemas.ErrFormat, c.name, c.kind)
+	}
+	d := p.Dictionary()
+	if d == nil {
+		switch c.kind {
 		case parquet.ByteArray:
 			b, off := data.ByteArray()
+			c.ids = c.ids[:0]
 			for i := 0; i+1 < len(off); i++ {
-				v := b[off[i]:off[i+1]]
-				s, ok := c.strings[string(v)]
-				if !ok {
-					if len(c.strings) > 1<<16 { // bound the intern table
-						clear(c.strings)
-					}
-					s = string(v)
-					c.strings[s] = s
-				}
-				c.strv = append(c.strv, s)
+				c.ids = append(c.ids, c.intern(b[off[i]:off[i+1]]))
 			}
 		case parquet.Int32:
-			c.i32 = append(c.i32, data.Int32()...)
+			c.i32 = data.Int32()
 		case parquet.Int64:
-			c.i64 = append(c.i64, data.Int64()...)
-		default:
-			return fmt.Errorf("%w: column %q has unexpected type %v", schemas.ErrFormat, c.name, kind)
+			c.i64 = data.Int64()
+		}
+		return nil
+	}
+	if d != c.dict {
+		c.dict = d
+		dd := d.Page().Data()
+		switch c.kind {
+		case parquet.ByteArray:
+			b, off := dd.ByteArray()
+			c.dictIDs = c.dictIDs[:0]
+			for i := 0; i+1 < len(off); i++ {
+				c.dictIDs = append(c.dictIDs, c.intern(b[off[i]:off[i+1]]))
+			}
+		case parquet.Int32:
+			c.dictI32 = append(c.dictI32[:0], dd.Int32()...)
+		case parquet.Int64:
+			c.dictI64 = append(c.dictI64[:0], dd.Int64()...)
 		}
 	}
-	// keep exactly one of the slices non-nil so remaining() knows the kind
-	switch kind {
+	idx := data.Int32()
+	switch c.kind {
 	case parquet.ByteArray:
-		c.i32, c.i64 = nil, nil
-		if c.strv == nil {
-			c.strv = []string{}
+		c.ids = c.ids[:0]
+		for _, j := range idx {
+			c.ids = append(c.ids, c.dictIDs[j])
 		}
 	case parquet.Int32:
-		c.i64, c.strv = nil, nil
-		if c.i32 == nil {
-			c.i32 = []int32{}
+		c.buf32 = c.buf32[:0]
+		for _, j := range idx {
+			c.buf32 = append(c.buf32, c.dictI32[j])
 		}
+		c.i32 = c.buf32
 	case parquet.Int64:
-		c.i32, c.strv = nil, nil
-		if c.i64 == nil {
-			c.i64 = []int64{}
+		c.buf64 = c.buf64[:0]
+		for _, j := range idx {
+			c.buf64 = append(c.buf64, c.dictI64[j])
 		}
+		c.i64 = c.buf64
 	}
 	return nil
 }
@@ -516,7 +517,7 @@ func (c *cursor) int32s(dst []int32) error {
 		if err := c.load(); err != nil {
 			return err
 		}
-		if c.i32 == nil {
+		if c.kind != parquet.Int32 {
 			return fmt.Errorf("%w: column %q is not int32", schemas.ErrFormat, c.name)
 		}
 		k := copy(dst, c.i32[c.pos:])
@@ -531,7 +532,7 @@ func (c *cursor) int64s(dst []int64) error {
 		if err := c.load(); err != nil {
 			return err
 		}
-		if c.i64 == nil {
+		if c.kind != parquet.Int64 {
 			return fmt.Errorf("%w: column %q is not int64", schemas.ErrFormat, c.name)
 		}
 		k := copy(dst, c.i64[c.pos:])
@@ -541,15 +542,16 @@ func (c *cursor) int64s(dst []int64) error {
 	return nil
 }
 
-func (c *cursor) strs(dst []string) error {
+// strIDs fills dst with string ids (see table).
+func (c *cursor) strIDs(dst []int32) error {
 	for len(dst) > 0 {
 		if err := c.load(); err != nil {
 			return err
 		}
-		if c.strv == nil {
+		if c.kind != parquet.ByteArray {
 			return fmt.Errorf("%w: column %q is not a string", schemas.ErrFormat, c.name)
 		}
-		k := copy(dst, c.strv[c.pos:])
+		k := copy(dst, c.ids[c.pos:])
 		c.pos += k
 		dst = dst[k:]
 	}
