@@ -239,8 +239,10 @@ func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, r
 			switch {
 			case err == io.EOF && r.st.err != "":
 				r.err = r.st.err
-			case err == io.EOF:
+			case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 				r.err = "truncated stream: the connection closed before the end-of-stream event"
+			case ctx.Err() != nil:
+				r.err = describe(ctx, err)
 			default:
 				r.err = "stream: " + describe(ctx, err)
 			}
@@ -260,6 +262,8 @@ func describe(ctx context.Context, err error) string {
 			return "timed out: request took longer than the request timeout"
 		case errors.Is(cause, errLevelEnd):
 			return "cancelled: level ended"
+		case errors.Is(cause, context.Canceled):
+			return "cancelled: run interrupted"
 		default:
 			return "cancelled: " + cause.Error()
 		}

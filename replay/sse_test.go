@@ -1,0 +1,168 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// chunkReader returns data in pieces of n bytes.
+type chunkReader struct {
+	data string
+	n    int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.data == "" {
+		return 0, io.EOF
+	}
+	k := min(c.n, len(c.data), len(p))
+	copy(p, c.data[:k])
+	c.data = c.data[k:]
+	return k, nil
+}
+
+var sseCases = []struct {
+	name, api, stream          string
+	chunks                     int
+	in, cached, out, reasoning int64
+	wantErr                    string
+}{
+	{"chat", schemas.APIOpenAIChat,
+		"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n" +
+			"data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hm\"}}]}\n\n" +
+			"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\r\n\r\n" +
+			": keep-alive comment\n\n" +
+			"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\"}}]}}]}\n\n" +
+			"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":3,\"prompt_tokens_details\":{\"cached_tokens\":64},\"completion_tokens_details\":{\"reasoning_tokens\":1}}}\n\n" +
+			"data: [DONE]\n\n",
+		3, 120, 64, 3, 1, ""},
+	{"chat-no-usage-truncated", schemas.APIOpenAIChat,
+		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n",
+		2, -1, -1, -1, -1, "truncated stream"},
+	{"chat-error", schemas.APIOpenAIChat,
+		"data: {\"error\":{\"message\":\"overloaded\"}}\n\n",
+		0, -1, -1, -1, -1, "overloaded"},
+	{"anthropic", schemas.APIAnthropic,
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"cache_creation_input_tokens\":5,\"cache_read_input_tokens\":100,\"output_tokens\":1}}}\n\n" +
+			"event: ping\ndata: {\"type\":\"ping\"}\n\n" +
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"x\"}}\n\n" +
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"signature_delta\",\"signature\":\"s\"}}\n\n" +
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"y\"}}\n\n" +
+			"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":7}}\n\n" +
+			"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+		2, 115, 100, 7, -1, ""},
+	{"anthropic-error", schemas.APIAnthropic,
+		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n",
+		0, -1, -1, -1, -1, "overloaded_error"},
+	{"responses-no-event-lines", schemas.APIOpenAIResponses,
+		"data: {\"type\":\"response.created\"}\n\n" +
+			"data: {\"type\":\"response.output_text.delta\",\"delta\":\"a\"}\n\n" +
+			"data: {\"type\":\"response.function_call_arguments.delta\",\"delta\":\"{\"}\n\n" +
+			"data: {\"type\":\"response.completed\",\"response\":{\"output\":[{\"text\":\"\\\"usage\\\":{\\\"output_tokens\\\":99}\"}],\"usage\":{\"input_tokens\":50,\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":2,\"output_tokens_details\":{\"reasoning_tokens\":0}}}}\n\n",
+		2, 50, 0, 2, 0, ""},
+	{"responses-incomplete-max-tokens", schemas.APIOpenAIResponses,
+		"event: response.output_text.delta\ndata: {\"delta\":\"a\"}\n\n" +
+			"event: response.incomplete\ndata: {\"type\":\"response.incomplete\",\"response\":{\"incomplete_details\":{\"reason\":\"max_output_tokens\"},\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n",
+		1, 5, -1, 1, -1, ""},
+	{"responses-failed", schemas.APIOpenAIResponses,
+		"event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"server_error\"}}}\n\n",
+		0, -1, -1, -1, -1, "response.failed"},
+}
+
+// TestReadStream feeds each stream in pieces of every size from 1 byte up
+// and checks the events, usage and outcome read.
+func TestReadStream(t *testing.T) {
+	s := &sender{maxChunks: 1 << 16}
+	for _, tc := range sseCases {
+		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
+			ex := &exchange{sent: time.Now()}
+			r := reply{first: -1, st: newStreamState(tc.api)}
+			s.readStream(context.Background(), ex, &chunkReader{tc.stream, n}, &r)
+			got := []int64{int64(len(r.chunks)), r.st.in, r.st.cached, r.st.out, r.st.reasoning}
+			want := []int64{int64(tc.chunks), tc.in, tc.cached, tc.out, tc.reasoning}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s (pieces of %d): chunks/in/cached/out/reasoning = %v, want %v", tc.name, n, got, want)
+				}
+			}
+			if (tc.wantErr == "") != (r.err == "") || !strings.Contains(r.err, tc.wantErr) {
+				t.Fatalf("%s (pieces of %d): error %q, want %q", tc.name, n, r.err, tc.wantErr)
+			}
+			if tc.chunks > 0 && r.first < 0 {
+				t.Fatalf("%s: no first-token time", tc.name)
+			}
+		}
+	}
+}
+
+// TestReadStreamLargeEvent checks an event larger than the read buffer.
+func TestReadStreamLargeEvent(t *testing.T) {
+	big := strings.Repeat("x", 100<<10)
+	stream := "data: {\"choices\":[{\"delta\":{\"content\":\"" + big + "\"}}]}\n\ndata: [DONE]\n\n"
+	s := &sender{maxChunks: 16}
+	r := reply{first: -1, st: newStreamState(schemas.APIOpenAIChat)}
+	s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 4096}, &r)
+	if len(r.chunks) != 1 || r.err != "" || !r.st.done {
+		t.Fatalf("chunks %d err %q done %v", len(r.chunks), r.err, r.st.done)
+	}
+}
+
+func TestIntField(t *testing.T) {
+	tests := []struct {
+		in, key string
+		want    int64
+	}{
+		{`{"a":1,"prompt_tokens":42}`, "prompt_tokens", 42},
+		{`{"a":1,"prompt_tokens" : 7,"x":2}`, "prompt_tokens", 7},
+		{`{"xprompt_tokens":5}`, "prompt_tokens", -1},
+		{`{"prompt_tokens":null}`, "prompt_tokens", -1},
+		{`{"s":"prompt_tokens","prompt_tokens":3}`, "prompt_tokens", 3},
+	}
+	for _, tt := range tests {
+		if got := intField([]byte(tt.in), tt.key); got != tt.want {
+			t.Errorf("intField(%s, %s) = %d, want %d", tt.in, tt.key, got, tt.want)
+		}
+	}
+}
+
+// FuzzReadStream checks the scanner never panics or over-counts on
+// arbitrary bytes in arbitrary pieces.
+func FuzzReadStream(f *testing.F) {
+	for _, tc := range sseCases {
+		f.Add(tc.stream, uint8(7), uint8(0))
+	}
+	f.Add("data: [DONE]\r\n\r\n", uint8(1), uint8(1))
+	f.Fuzz(func(t *testing.T, stream string, piece uint8, api uint8) {
+		apis := []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses}
+		s := &sender{maxChunks: 1 << 16}
+		r := reply{first: -1, st: newStreamState(apis[int(api)%3])}
+		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, int(piece) + 1}, &r)
+		if len(r.chunks) > strings.Count(stream, "\n")+1 {
+			t.Fatalf("%d chunks from %d lines", len(r.chunks), strings.Count(stream, "\n"))
+		}
+		if !r.st.done && r.err == "" {
+			t.Fatal("a stream without an end marker must end in an error")
+		}
+	})
+}
+
+// FuzzTranslate checks translation never panics and emits JSON.
+func FuzzTranslate(f *testing.F) {
+	for _, api := range []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses} {
+		f.Add(string(turnBody(api, "s", 2, 5, 0)), uint8(0), uint8(1))
+	}
+	f.Add(`{"messages":[{"role":"user","content":[{"type":"image"}]}]}`, uint8(1), uint8(2))
+	f.Fuzz(func(t *testing.T, body string, from, to uint8) {
+		apis := []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses}
+		out, err := Translate([]byte(body), apis[int(from)%3], apis[int(to)%3])
+		if err == nil && !json.Valid(out) {
+			t.Fatalf("invalid JSON out: %s", out)
+		}
+	})
+}
