@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -243,10 +244,11 @@ func times(sent, firstNS, end int64, n, firstUS, lastUS int32) (first, last int6
 	return first, last, true
 }
 
-// userKey identifies one simulated user of a level.
-type userKey struct {
-	shard int32
-	user  int32
+// sessionKey identifies one session replay by one simulated user.
+type sessionKey struct {
+	shard   int32
+	user    int32
+	session string
 }
 
 // sessionTrack follows one (user, session) through a level.
@@ -275,10 +277,10 @@ type sessionTrack struct {
 // only after finishing the previous one, so the last session each user was
 // on is not counted (its end was not observed).
 type LevelAccumulator struct {
-	s       LevelStats
-	shards  map[int32]bool
-	users   map[userKey]map[string]*sessionTrack
-	started bool
+	s        LevelStats
+	shards   map[int32]bool
+	sessions map[sessionKey]*sessionTrack
+	started  bool
 }
 
 // NewLevelAccumulator returns an empty accumulator.
@@ -291,8 +293,8 @@ func NewLevelAccumulator() *LevelAccumulator {
 			ITL:         NewDist(msScale),
 			ClientLag:   NewDist(lagScale),
 		},
-		shards: map[int32]bool{},
-		users:  map[userKey]map[string]*sessionTrack{},
+		shards:   map[int32]bool{},
+		sessions: map[sessionKey]*sessionTrack{},
 	}
 }
 
@@ -407,17 +409,11 @@ func (a *LevelAccumulator) addRow(r *row) bool {
 }
 
 func (a *LevelAccumulator) track(r *row, failed bool) {
-	k := userKey{r.shard, r.user}
-	m := a.users[k]
-	if m == nil {
-		m = map[string]*sessionTrack{}
-		a.users[k] = m
-	}
-	t := m[r.session]
+	t := a.sessions[sessionKey{r.shard, r.user, r.session}]
 	if t == nil {
-		id := strings.Clone(r.session) // the row's memory may be reused
+		// the row's memory may be reused: keep a copy of the id
 		t = &sessionTrack{firstSent: r.sent, maxTurn: -1}
-		m[id] = t
+		a.sessions[sessionKey{r.shard, r.user, strings.Clone(r.session)}] = t
 	}
 	t.rows++
 	t.firstSent = min(t.firstSent, r.sent)
@@ -436,32 +432,24 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 	s.Shards = len(a.shards)
 	s.ConfiguredWindow = configuredWindow
 	s.Trajectories, s.TrajectoriesFrom, s.TrajectoriesByAgent = 0, "", nil
-	for _, sessions := range a.users {
-		type ses struct {
-			first int64
-			t     *sessionTrack
-		}
-		list := make([]ses, 0, len(sessions))
-		for _, t := range sessions {
-			list = append(list, ses{t.firstSent, t})
-		}
-		slices.SortFunc(list, func(x, y ses) int {
-			if x.first < y.first {
-				return -1
-			}
-			if x.first > y.first {
-				return 1
-			}
-			return 0
-		})
-		var done int64
+	type userKey struct{ shard, user int32 }
+	type ses struct {
+		first int64
+		t     *sessionTrack
+	}
+	byUser := map[userKey][]ses{}
+	for k, t := range a.sessions {
+		u := userKey{k.shard, k.user}
+		byUser[u] = append(byUser[u], ses{t.firstSent, t})
+	}
+	for _, list := range byUser {
+		slices.SortFunc(list, func(x, y ses) int { return cmp.Compare(x.first, y.first) })
 		for i := 0; i < len(list)-1; i++ { // the last session may be unfinished
 			t := list[i].t
 			if !t.failed && t.hasTurn0 && int32(t.rows) == t.maxTurn+1 {
-				done++
+				s.Trajectories++
 			}
 		}
-		s.Trajectories += done
 	}
 	s.Flags = nil
 	flag := func(code, format string, args ...any) {
@@ -525,23 +513,16 @@ func (a *LevelAccumulator) Merge(o *LevelAccumulator) {
 		s.WindowStartNS = t.WindowStartNS
 	}
 	s.WindowEndNS = max(s.WindowEndNS, t.WindowEndNS)
-	for k, om := range o.users {
-		m := a.users[k]
-		if m == nil {
-			a.users[k] = om
+	for k, ot := range o.sessions {
+		mt := a.sessions[k]
+		if mt == nil {
+			a.sessions[k] = ot
 			continue
 		}
-		for id, ot := range om {
-			mt := m[id]
-			if mt == nil {
-				m[id] = ot
-				continue
-			}
-			mt.rows += ot.rows
-			mt.firstSent = min(mt.firstSent, ot.firstSent)
-			mt.maxTurn = max(mt.maxTurn, ot.maxTurn)
-			mt.failed = mt.failed || ot.failed
-			mt.hasTurn0 = mt.hasTurn0 || ot.hasTurn0
-		}
+		mt.rows += ot.rows
+		mt.firstSent = min(mt.firstSent, ot.firstSent)
+		mt.maxTurn = max(mt.maxTurn, ot.maxTurn)
+		mt.failed = mt.failed || ot.failed
+		mt.hasTurn0 = mt.hasTurn0 || ot.hasTurn0
 	}
 }

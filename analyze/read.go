@@ -462,7 +462,7 @@ func (c *cursor) decode() error {
 		switch c.kind {
 		case parquet.ByteArray:
 			b, off := data.ByteArray()
-			c.ids = c.ids[:0]
+			c.ids = slices.Grow(c.ids[:0], len(off))
 			for i := 0; i+1 < len(off); i++ {
 				c.ids = append(c.ids, c.intern(b[off[i]:off[i+1]]))
 			}
@@ -492,18 +492,18 @@ func (c *cursor) decode() error {
 	idx := data.Int32()
 	switch c.kind {
 	case parquet.ByteArray:
-		c.ids = c.ids[:0]
+		c.ids = slices.Grow(c.ids[:0], len(idx))
 		for _, j := range idx {
 			c.ids = append(c.ids, c.dictIDs[j])
 		}
 	case parquet.Int32:
-		c.buf32 = c.buf32[:0]
+		c.buf32 = slices.Grow(c.buf32[:0], len(idx))
 		for _, j := range idx {
 			c.buf32 = append(c.buf32, c.dictI32[j])
 		}
 		c.i32 = c.buf32
 	case parquet.Int64:
-		c.buf64 = c.buf64[:0]
+		c.buf64 = slices.Grow(c.buf64[:0], len(idx))
 		for _, j := range idx {
 			c.buf64 = append(c.buf64, c.dictI64[j])
 		}
