@@ -134,6 +134,7 @@ type instance struct {
 	running  []*seq
 	waiting  []*seq
 	busy     bool
+	freeAt   float64 // end of the last iteration, s
 	batch    []*seq
 	work     []work
 	kvUsed   int
@@ -255,13 +256,16 @@ func (e *Engine) push(ev event) {
 	heap.Push(&e.events, ev)
 }
 
-// Submit adds r at simulated time at (clamped to Now). Call RunUntil(at)
-// first so earlier events are processed before the arrival.
+// Submit adds r, which arrived at simulated time at. Call RunUntil first
+// so events up to the present are processed. at may lie a little in the
+// past (the server stamps a request when it arrives, then spends wall time
+// reading and counting it): an idle instance then starts the request's
+// iteration at max(at, the end of its last iteration), so host work does not
+// delay the simulated first token; a busy instance queues it as usual.
 func (e *Engine) Submit(r *Request, at float64) {
-	if at < e.now {
-		at = e.now
+	if at > e.now {
+		e.now = at
 	}
-	e.now = at
 	r.Arrival = at
 	r.Generated, r.CachedTokens, r.Preemptions = 0, 0, 0
 	if r.PromptTokens < 1 {
@@ -287,7 +291,7 @@ func (e *Engine) enqueue(inst *instance, s *seq, at float64) {
 	s.inst, s.state = inst, stWaiting
 	inst.waiting = append(inst.waiting, s)
 	if !inst.busy {
-		e.start(inst, at)
+		e.start(inst, max(at, inst.freeAt))
 	}
 }
 
@@ -366,6 +370,7 @@ func (e *Engine) RunUntil(t float64) []Output {
 		e.now = ev.t
 		switch ev.kind {
 		case evIteration:
+			ev.inst.freeAt = ev.t
 			e.finishIteration(ev.inst, ev.t)
 			e.start(ev.inst, ev.t)
 		case evTransfer:

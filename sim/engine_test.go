@@ -314,3 +314,26 @@ func TestCancelFreesKV(t *testing.T) {
 		t.Errorf("after cancel: running %d, KV used %d (want 0 and the 9 cached blocks = %d)", st.Running, st.KVUsedTokens, 9*BlockTokens)
 	}
 }
+
+func TestLateSubmitKeepsArrivalTime(t *testing.T) {
+	// The server stamps arrival before parsing; the engine, idle since
+	// before that, must start the request at its arrival, not at submit.
+	e := NewEngine(testPlan(t, Config{}))
+	e.RunUntil(10)
+	r := &Request{PromptTokens: 1000, Blocks: blocks(1, 1000), OutputTokens: 1}
+	e.Submit(r, 9.99)
+	runAll(e)
+	want := 9.99 + math.Max(2*5e9*1000/1e15, (10e9+100e3*1000)/1e12) + 1e-3
+	if !near(r.FirstToken, want) {
+		t.Errorf("first token at %.6f s, want %.6f (arrival + prefill)", r.FirstToken, want)
+	}
+	// A busy instance queues a late arrival behind its running iteration.
+	r2 := &Request{PromptTokens: 8000, Blocks: blocks(2, 8000), OutputTokens: 1}
+	r3 := &Request{PromptTokens: 100, Blocks: blocks(3, 100), OutputTokens: 1}
+	e.Submit(r2, 20)
+	e.Submit(r3, 19.999)
+	runAll(e)
+	if r3.FirstToken <= r2.FirstToken {
+		t.Errorf("late arrival on a busy instance got its first token at %.4f s, not after the running iteration (ends %.4f s)", r3.FirstToken, r2.FirstToken)
+	}
+}

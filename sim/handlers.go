@@ -254,6 +254,9 @@ func (s *Server) handleGen(api apiKind) http.HandlerFunc {
 }
 
 func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) int {
+	// The simulated arrival is now, before the wall time spent reading,
+	// parsing and counting the body.
+	arrival := s.simNow()
 	fail := func(e *apiError) int {
 		writeError(w, api, e)
 		return e.status
@@ -306,6 +309,7 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 		enc = newMessagesEncoder(o)
 	}
 	st := newStream()
+	st.arrival = arrival
 	st.req.PromptTokens, st.req.Blocks, st.req.OutputTokens = p, blocks, d.tokens
 	st.req.Seed = splitmix(uint64(s.plan.cfg.Seed) ^ g.prompt.hash ^ 0x1234)
 	if !s.submit(st) {

@@ -195,10 +195,9 @@ func (s *Server) loop() {
 func (s *Server) apply(o op) {
 	switch o.kind {
 	case opSubmit:
-		at := s.simNow()
-		s.deliver(s.eng.RunUntil(at))
+		s.deliver(s.eng.RunUntil(s.simNow()))
 		s.live[o.st] = struct{}{}
-		s.eng.Submit(&o.st.req, at)
+		s.eng.Submit(&o.st.req, o.st.arrival)
 	case opCancel:
 		if _, ok := s.live[o.st]; ok {
 			s.eng.Cancel(&o.st.req)
@@ -245,12 +244,13 @@ func (s *Server) Lag() time.Duration { return time.Duration(s.lag.Load()) }
 // stream is the state one request shares between its HTTP handler and the
 // engine loop: the loop publishes token counts, the handler renders them.
 type stream struct {
-	req    Request
-	notify chan struct{}
-	tokens atomic.Int64
-	cached atomic.Int64
-	state  atomic.Int32 // 0 running, 1 done, 2 failed
-	err    error
+	req     Request
+	arrival float64 // simulated time the request reached the handler
+	notify  chan struct{}
+	tokens  atomic.Int64
+	cached  atomic.Int64
+	state   atomic.Int32 // 0 running, 1 done, 2 failed
+	err     error
 }
 
 func newStream() *stream {
