@@ -28,6 +28,8 @@ type Server struct {
 	Delay time.Duration
 	// Requests counts the requests served.
 	Requests atomic.Int64
+	// LastBody holds the body of the latest request, as received.
+	LastBody atomic.Value
 }
 
 // Usage is what the fake reports for a prompt of n messages (items).
@@ -66,6 +68,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	s.LastBody.Store(body)
 	var req map[string]any
 	if r.Method != http.MethodPost || json.Unmarshal(body, &req) != nil {
 		if r.Method == http.MethodHead || r.Method == http.MethodGet {
