@@ -39,8 +39,13 @@ type aaTurn struct {
 	idx  int64
 	// line orders pending turns at the end of input.
 	line int
-	// msgs are the canonical messages; parts the prompt (tools first).
-	msgs    [][]byte
+	// msgs are the canonical messages; parts the prompt (tools first);
+	// raw and rawTools the messages and tools as read, toolsPart the index
+	// of the tools part (-1 for none).
+	msgs      [][]byte
+	raw       [][]byte
+	rawTools  []byte
+	toolsPart int
 	parts   []schemas.Part
 	params  []byte
 	delayNS int64
@@ -51,8 +56,11 @@ type aaTurn struct {
 	usage   schemas.Usage
 }
 
-// parseAALine decodes and validates one AA replay line.
-func parseAALine(line []byte) (*aaTurn, error) {
+// parseAALine decodes and validates one AA replay line. prev, when not
+// nil, returns the held line of a conversation: messages (and tools)
+// byte-identical to that line's are not canonicalized again, which makes
+// reading the ever-repeated history of AA lines cheap.
+func parseAALine(line []byte, prev func(conv string) *aaTurn) (*aaTurn, error) {
 	var l aaLine
 	if err := decodeJSON(line, &l); err != nil {
 		return nil, err
@@ -76,7 +84,7 @@ func parseAALine(line []byte) (*aaTurn, error) {
 	if *l.ConversationIdx < 0 {
 		return nil, fmt.Errorf("conversation_idx %d is negative", *l.ConversationIdx)
 	}
-	t := &aaTurn{conv: *l.ConversationID, idx: *l.ConversationIdx}
+	t := &aaTurn{conv: *l.ConversationID, idx: *l.ConversationIdx, toolsPart: -1}
 	for name, p := range map[string]*int64{"target_output_tokens": l.TargetOutputTokens, "max_output_tokens": l.MaxOutputTokens,
 		"recorded_prompt_tokens": l.RecordedPromptTokens, "recorded_completion_tokens": l.RecordedCompletionTokens} {
 		if p != nil && (*p < 0 || *p > math.MaxInt32) {
@@ -89,21 +97,39 @@ func parseAALine(line []byte) (*aaTurn, error) {
 		}
 		t.delayNS = int64(math.Round(*d * 1e6))
 	}
+	var p *aaTurn
+	if prev != nil {
+		p = prev(t.conv)
+	}
 	if len(l.Tools) > 0 {
-		tools, err := canonical(mustMarshal(l.Tools), "tools")
-		if err != nil {
-			return nil, err
+		raw := mustMarshal(l.Tools)
+		t.rawTools = raw
+		var tools []byte
+		if p != nil && p.toolsPart >= 0 && bytes.Equal(p.rawTools, raw) {
+			tools = p.parts[p.toolsPart].Body
+		} else {
+			var err error
+			if tools, err = canonical(raw, "tools"); err != nil {
+				return nil, err
+			}
 		}
+		t.toolsPart = len(t.parts)
 		t.parts = append(t.parts, schemas.Part{Kind: schemas.KindTools, Body: tools, Tokens: -1})
 	}
 	for i, m := range l.Messages {
-		c, err := canonical(m, "messages["+strconv.Itoa(i)+"]")
-		if err != nil {
-			return nil, err
+		var c []byte
+		if p != nil && i < len(p.raw) && bytes.Equal(p.raw[i], m) {
+			c = p.msgs[i]
+		} else {
+			var err error
+			if c, err = canonical(m, "messages["+strconv.Itoa(i)+"]"); err != nil {
+				return nil, err
+			}
+			if len(c) == 0 || c[0] != '{' || chatMessageRole(c) == "" {
+				return nil, fmt.Errorf("messages[%d]: not a chat message object with a role", i)
+			}
 		}
-		if len(c) == 0 || c[0] != '{' || chatMessageRole(c) == "" {
-			return nil, fmt.Errorf("messages[%d]: not a chat message object with a role", i)
-		}
+		t.raw = append(t.raw, m)
 		t.msgs = append(t.msgs, c)
 		t.parts = append(t.parts, schemas.Part{Kind: schemas.KindMessage, Body: c, Tokens: -1})
 	}
@@ -171,7 +197,7 @@ func (im *importer) importAA(files []string) error {
 	}
 	for _, file := range files {
 		err := im.eachLine(file, func(lr *lineReader, line []byte) error {
-			t, err := parseAALine(line)
+			t, err := parseAALine(line, func(conv string) *aaTurn { return pending[conv] })
 			if err != nil {
 				return im.bad(im.lineErr(lr, err))
 			}

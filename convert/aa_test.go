@@ -194,7 +194,7 @@ func TestParseAALine(t *testing.T) {
 		{`{"conversation_id":5,"conversation_idx":0,"messages":[]}`, "conversation_id: expected string, got JSON number"},
 	}
 	for _, tt := range tests {
-		_, err := parseAALine([]byte(tt.line))
+		_, err := parseAALine([]byte(tt.line), nil)
 		switch {
 		case tt.wantErr == "" && err != nil:
 			t.Errorf("parse(%s): %v", tt.line, err)

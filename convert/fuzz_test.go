@@ -61,9 +61,20 @@ func FuzzAAJSONLLine(f *testing.F) {
 	addFixtureLines(f, aaFixture)
 	f.Add([]byte(`{"conversation_id":"c","conversation_idx":0,"messages":[{"role":"assistant"}],"tools":[{}]}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		a, err := parseAALine(line)
+		a, err := parseAALine(line, nil)
 		if err != nil {
 			return
+		}
+		// Parsing again against the first parse reuses its canonical
+		// messages; the result must be the same.
+		b, err := parseAALine(line, func(string) *aaTurn { return a })
+		if err != nil || len(b.parts) != len(a.parts) {
+			t.Fatalf("second parse: %v, %d parts, want %d", err, len(b.parts), len(a.parts))
+		}
+		for i := range a.parts {
+			if string(a.parts[i].Body) != string(b.parts[i].Body) {
+				t.Fatalf("part %d differs on reuse", i)
+			}
 		}
 		if len(a.msgs) == 0 || a.idx < 0 {
 			t.Fatalf("accepted line without messages or with negative index: %+v", a)

@@ -82,7 +82,7 @@ func (a agentSet) body(s, k int) []byte {
 }
 
 // write builds the set at dir.
-func (a agentSet) write(t *testing.T, dir string) []schemas.Request {
+func (a agentSet) write(t testing.TB, dir string) []schemas.Request {
 	t.Helper()
 	w, err := schemas.CreateTraceSet(dir, schemas.TraceWriterOptions{})
 	if err != nil {
