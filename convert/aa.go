@@ -46,9 +46,9 @@ type aaTurn struct {
 	raw       [][]byte
 	rawTools  []byte
 	toolsPart int
-	parts   []schemas.Part
-	params  []byte
-	delayNS int64
+	parts     []schemas.Part
+	params    []byte
+	delayNS   int64
 	// thinkNS is the think time before this turn (the previous line's
 	// delay).
 	thinkNS int64
