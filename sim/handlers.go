@@ -15,6 +15,7 @@ import (
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/chat/completions", s.handleGen(apiChat))
+	mux.HandleFunc("/v1/completions", s.handleGen(apiCompletions))
 	mux.HandleFunc("/v1/responses", s.handleGen(apiResponses))
 	mux.HandleFunc("/v1/messages", s.handleGen(apiMessages))
 	mux.HandleFunc("/v1/messages/count_tokens", s.handleCountTokens)
@@ -47,7 +48,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, apiOf(r), &apiError{status: http.StatusNotFound, typ: "not_found_error",
-		message: fmt.Sprintf("no route %s %s (the simulator serves /v1/chat/completions, /v1/responses, /v1/messages, /v1/models, /health, /metrics)", r.Method, r.URL.Path)})
+		message: fmt.Sprintf("no route %s %s (the simulator serves /v1/chat/completions, /v1/completions, /v1/responses, /v1/messages, /v1/messages/count_tokens, /v1/models, /health, /metrics)", r.Method, r.URL.Path)})
 }
 
 // handleCountTokens answers Anthropic's POST /v1/messages/count_tokens
@@ -185,6 +186,9 @@ func contextError(api apiKind, prompt, limit int) *apiError {
 	switch api {
 	case apiMessages:
 		e.message = fmt.Sprintf("prompt is too long: %d tokens > %d maximum", prompt, limit-1)
+	case apiCompletions:
+		e.param = "prompt"
+		e.message = fmt.Sprintf("This model's maximum context length is %d tokens. However, your prompt resulted in %d tokens. Please reduce the length of the prompt.", limit, prompt)
 	case apiResponses:
 		e.param = "input"
 		e.message = fmt.Sprintf("Your input exceeds the context window of this model: its maximum context length is %d tokens, and your input resulted in %d tokens.", limit, prompt)
@@ -242,7 +246,7 @@ func (s *Server) decide(g *genRequest, p int) decision {
 }
 
 var parsers = [...]func([]byte, *countCache) (*genRequest, *apiError){
-	apiChat: parseChat, apiResponses: parseResponses, apiMessages: parseMessages,
+	apiChat: parseChat, apiResponses: parseResponses, apiMessages: parseMessages, apiCompletions: parseCompletions,
 }
 
 func (s *Server) handleGen(api apiKind) http.HandlerFunc {
@@ -304,6 +308,8 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 	case apiResponses:
 		o.callID = "call_" + id
 		enc = newResponsesEncoder(o)
+	case apiCompletions:
+		enc = newCompletionsEncoder(o, g.includeUsage)
 	default:
 		o.callID = "toolu_" + id
 		enc = newMessagesEncoder(o)

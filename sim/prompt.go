@@ -108,6 +108,7 @@ type prompt struct {
 	segs   []tokens.Segment
 	tokens int
 	hash   uint64
+	raw    bool // a plain completion prompt: no chat template, no reply priming
 }
 
 // add counts one segment. fresh, when non-nil, is called for content not
@@ -154,8 +155,11 @@ func (p *prompt) salt(s string) {
 
 // finish adds the reply priming and returns the block hashes.
 func (p *prompt) finish() []int64 {
-	p.tokens += TokensReplyPriming
-	segs := append(p.segs, tokens.Segment{ID: 1, Tokens: TokensReplyPriming})
+	segs := p.segs
+	if !p.raw {
+		p.tokens += TokensReplyPriming
+		segs = append(segs, tokens.Segment{ID: 1, Tokens: TokensReplyPriming})
+	}
 	if len(segs) > 0 && segs[0].Tokens == 0 {
 		// A salt: fold it into the first real segment's identity.
 		salt := segs[0].ID

@@ -13,6 +13,7 @@ const (
 	apiChat apiKind = iota
 	apiResponses
 	apiMessages
+	apiCompletions
 )
 
 func (a apiKind) String() string {
@@ -21,6 +22,8 @@ func (a apiKind) String() string {
 		return "chat"
 	case apiResponses:
 		return "responses"
+	case apiCompletions:
+		return "completions"
 	default:
 		return "messages"
 	}
@@ -575,4 +578,85 @@ func freshSystem(raw []byte) error {
 		return fmt.Errorf("Input should be a valid string or list of blocks")
 	}
 	return nil
+}
+
+// parseCompletions decodes a legacy OpenAI Completions request (what
+// `vllm bench serve` and other load generators send by default). prompt is
+// a string, an array of one string, or an array of token ids.
+func parseCompletions(body []byte, cc *countCache) (*genRequest, *apiError) {
+	var model, promptRaw, stream, streamOpts, maxTok, ignoreEOS, minTok, n, salt []byte
+	if err := parseBody(body, map[string]*[]byte{
+		"model": &model, "prompt": &promptRaw, "stream": &stream, "stream_options": &streamOpts,
+		"max_tokens": &maxTok, "ignore_eos": &ignoreEOS, "min_tokens": &minTok, "n": &n, "cache_salt": &salt,
+	}); err != nil {
+		return nil, err
+	}
+	g := &genRequest{api: apiCompletions, toolMode: toolsNone, maxTokens: 16} // OpenAI's and vLLM's default
+	if model == nil {
+		return nil, badRequest("model", "model: field required")
+	}
+	if err := decodeString("model", model, &g.model); err != nil {
+		return nil, err
+	}
+	if stream != nil {
+		if err := decodeBool("stream", stream, &g.stream); err != nil {
+			return nil, err
+		}
+	}
+	if streamOpts != nil && !isNull(streamOpts) {
+		var so struct {
+			IncludeUsage bool `json:"include_usage"`
+		}
+		if err := decodeField("stream_options", streamOpts, &so, "an object"); err != nil {
+			return nil, err
+		}
+		g.includeUsage = so.IncludeUsage
+	}
+	if maxTok != nil {
+		if err := positiveInt("max_tokens", maxTok, &g.maxTokens); err != nil {
+			return nil, err
+		}
+	}
+	if n != nil && !isNull(n) {
+		var k int
+		if err := decodeField("n", n, &k, "an integer"); err != nil {
+			return nil, err
+		}
+		if k != 1 {
+			return nil, badRequest("n", "n=%d: the simulator generates one choice per request", k)
+		}
+	}
+	if err := g.commonExtensions(ignoreEOS, minTok, salt); err != nil {
+		return nil, err
+	}
+	if promptRaw == nil || isNull(promptRaw) {
+		return nil, badRequest("prompt", "prompt: field required")
+	}
+	var ids []int64
+	var texts []string
+	var text string
+	switch {
+	case json.Unmarshal(promptRaw, &text) == nil:
+		if err := g.prompt.add(cc, segMessage, promptRaw, 0, nil); err != nil {
+			return nil, badRequest("prompt", "%v", err)
+		}
+	case json.Unmarshal(promptRaw, &ids) == nil:
+		if len(ids) == 0 {
+			return nil, badRequest("prompt", "prompt: empty token list")
+		}
+		// Token ids: the count is their number; the bytes identify them.
+		g.prompt.addHashed(hashBytes(segMessage, promptRaw), len(ids))
+	case json.Unmarshal(promptRaw, &texts) == nil:
+		if len(texts) != 1 {
+			return nil, badRequest("prompt", "prompt: send one prompt per request (got %d)", len(texts))
+		}
+		elems, _ := arrayElements(promptRaw)
+		if err := g.prompt.add(cc, segMessage, elems[0], 0, nil); err != nil {
+			return nil, badRequest("prompt", "%v", err)
+		}
+	default:
+		return nil, badRequest("prompt", "prompt: expected a string, an array of one string or an array of token ids")
+	}
+	g.prompt.raw = true
+	return g, nil
 }

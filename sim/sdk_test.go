@@ -105,6 +105,15 @@ func TestSDKClients(t *testing.T) {
 				OutputTokens int `json:"output_tokens"`
 			}
 		}
+		Completions struct {
+			Text   string
+			Tokens int
+			Finish string
+			Usage  struct {
+				PromptTokens     int `json:"prompt_tokens"`
+				CompletionTokens int `json:"completion_tokens"`
+			}
+		}
 		AnthropicError struct {
 			Status int
 			Type   string
@@ -143,6 +152,10 @@ func TestSDKClients(t *testing.T) {
 		{"messages tool stop", got.MessagesTool.Stop, "tool_use"},
 		{"messages stop", got.Messages.Stop, "max_tokens"},
 		{"messages output tokens", got.Messages.Usage.OutputTokens, 3},
+		{"completions stream tokens", got.Completions.Usage.CompletionTokens, 6},
+		{"completions stream prompt", got.Completions.Usage.PromptTokens, 4},
+		{"completions token-id prompt", got.Completions.Tokens, 4},
+		{"completions finish", got.Completions.Finish, "length"},
 		{"anthropic error status", got.AnthropicError.Status, 400},
 		{"anthropic error type", got.AnthropicError.Type, "invalid_request_error"},
 		{"openai error status", got.OpenaiError.Status, 400},

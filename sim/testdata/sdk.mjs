@@ -98,6 +98,18 @@ const history = [
   const r = await anthropic.messages.create({ model: "claude-sonnet-4-5", max_tokens: 3, ignore_eos: true, messages: [{ role: "user", content: "hi" }] });
   out.messages = { text: r.content[0].text, stop: r.stop_reason, usage: r.usage };
 }
+// Legacy Completions, streaming and not.
+{
+  const stream = await openai.completions.create({ model: "gpt-oss-120b", prompt: "Once upon a time", max_tokens: 6, ignore_eos: true, stream: true, stream_options: { include_usage: true } });
+  let text = "";
+  let usage = null;
+  for await (const chunk of stream) {
+    if (chunk.choices.length > 0) text += chunk.choices[0].text;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  const r = await openai.completions.create({ model: "gpt-oss-120b", prompt: [1, 2, 3, 4], max_tokens: 2, ignore_eos: true });
+  out.completions = { text, usage, tokens: r.usage.prompt_tokens, finish: r.choices[0].finish_reason };
+}
 // Errors surface as the SDKs' typed errors.
 try {
   await anthropic.messages.create({ model: "m", messages: [{ role: "user", content: "hi" }] });
