@@ -44,10 +44,12 @@ type lineReader struct {
 	// complete reports whether the line last returned ended with a newline;
 	// false only for a last line without one (possibly truncated).
 	complete bool
+	// max is the longest line accepted, in bytes.
+	max int
 }
 
 func newLineReader(r io.Reader, name string) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, 1<<20), name: name}
+	return &lineReader{r: bufio.NewReaderSize(r, 1<<20), name: name, max: MaxLineBytes}
 }
 
 // next returns the next non-blank line without its line ending, valid until
@@ -62,7 +64,7 @@ func (l *lineReader) next() ([]byte, error) {
 			var chunk []byte
 			chunk, err = l.r.ReadSlice('\n')
 			if !tooLong {
-				if len(l.buf)+len(chunk) > MaxLineBytes {
+				if len(l.buf)+len(chunk) > l.max {
 					tooLong = true
 					l.buf = l.buf[:0]
 				} else {
