@@ -105,14 +105,35 @@ func checkMeta(pf *parquet.File, kind string) error {
 	return nil
 }
 
-// checkColumns reports a missing column of want in the file's schema.
+// columnsAddedIn maps a column (its top-level name) to the minor version of
+// the current major that added it: files of an older minor lack it, and
+// readers fill in zero values.
+var columnsAddedIn = map[string]int{
+	"first_byte_ns": 1, // requests, 1.1
+	"chunk_ns":      1, // requests, 1.1
+}
+
+// fileMinor returns the minor schema version of pf (0 when unreadable).
+func fileMinor(pf *parquet.File) int {
+	v, _ := pf.Lookup(MetaVersion)
+	_, minor, _ := strings.Cut(v, ".")
+	n, _ := strconv.Atoi(minor)
+	return n
+}
+
+// checkColumns reports a missing column of want in the file's schema;
+// columns added after the file's minor version may be missing.
 func checkColumns(path string, pf *parquet.File, want *parquet.Schema) error {
 	have := map[string]bool{}
 	for _, p := range pf.Schema().Columns() {
 		have[strings.Join(p, ".")] = true
 	}
+	minor := fileMinor(pf)
 	for _, p := range want.Columns() {
 		if !have[strings.Join(p, ".")] {
+			if added, ok := columnsAddedIn[p[0]]; ok && added > minor {
+				continue
+			}
 			return formatErr(path, "missing column %q", strings.Join(p, "."))
 		}
 	}
