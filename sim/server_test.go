@@ -392,3 +392,25 @@ func TestTimeScaleSpeedsUp(t *testing.T) {
 		t.Errorf("100 tokens took %v wall = %.2f s simulated; want ≈ 0.4 s", wall, sim)
 	}
 }
+
+func TestServeWithEngineOptions(t *testing.T) {
+	for _, cfg := range []Config{
+		{Accelerators: 2, PrefillAccelerators: 1},
+		{SpecDraftTokens: 3, SpecAcceptance: 0.8},
+		{Accelerators: 4, TP: 1, DisablePrefixCache: true, DisableChunkedPrefill: true},
+		{Hardware: "h200", Model: "deepseek-v3.2", Accelerators: 8, ExpertParallel: true},
+	} {
+		_, hs := startServer(t, cfg)
+		resp, b := post(t, hs.URL+"/v1/messages", `{"model":"m","max_tokens":40,"ignore_eos":true,"stream":true,"messages":[{"role":"user","content":"`+tokens.Filler(5, 2000)+`"}]}`)
+		ev := sseEvents(t, strings.NewReader(string(b)))
+		deltas := 0
+		for _, d := range ev {
+			if strings.Contains(d, `"text_delta"`) {
+				deltas++
+			}
+		}
+		if resp.StatusCode != 200 || deltas != 40 || !strings.Contains(ev[len(ev)-2], `"output_tokens":40`) {
+			t.Errorf("%+v: status %d, %d deltas, events %v", cfg, resp.StatusCode, deltas, ev[len(ev)-2:])
+		}
+	}
+}
