@@ -271,9 +271,9 @@ func frontierSVG(rep *Report) string {
 	if !perAcc {
 		ylabel = "output tok/s per system (accelerator count unknown for a set)"
 	}
-	fmt.Fprintf(&b, `<svg class="chart" data-chart="frontier" viewBox="0 0 760 420" width="760" height="420" role="img" aria-label="throughput vs interactivity">`)
+	fmt.Fprintf(&b, `<svg class="chart" data-chart="frontier" viewBox="0 0 800 420" width="800" height="420" role="img" aria-label="throughput vs interactivity">`)
 	if xmax == 0 || ymax == 0 {
-		fmt.Fprintf(&b, `<text x="380" y="210" text-anchor="middle" class="label">no level with a measurable output speed</text></svg>`)
+		fmt.Fprintf(&b, `<text x="400" y="210" text-anchor="middle" class="label">no level with a measurable output speed</text></svg>`)
 		return b.String()
 	}
 	// show floors that fall within 1.5× the data range
@@ -287,7 +287,7 @@ func frontierSVG(rep *Report) string {
 	sort.Float64s(fl)
 	xt, x0, x1 := niceTicks(0, xmax*1.05, 6)
 	yt, y0, y1 := niceTicks(0, ymax*1.1, 5)
-	p := &plot{w: 760, h: 420, left: 64, right: 150, top: 16, bottom: 46, x0: x0, x1: x1, y0: y0, y1: y1}
+	p := &plot{w: 800, h: 420, left: 64, right: 190, top: 16, bottom: 46, x0: x0, x1: x1, y0: y0, y1: y1}
 	p.axes(&b, xt, yt, "output speed per user, P50 (tok/s)", ylabel, nil)
 	for _, f := range fl {
 		x := p.px(f)
@@ -322,7 +322,7 @@ func frontierSVG(rep *Report) string {
 		y := p.top + 14 + float64(si)*20
 		x := p.w - p.right + 14
 		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="12" height="12" fill="%s" class="legend"/><text x="%s" y="%s" class="tick">%s</text>`,
-			f1(x), f1(y-10), color(si), f1(x+18), f1(y), esc(truncate(set.Name, 18)))
+			f1(x), f1(y-10), color(si), f1(x+18), f1(y), esc(truncate(set.Name, 26)))
 	}
 	fmt.Fprintf(&b, `<text x="%s" y="%s" class="tick">hollow = flagged</text>`, f1(p.w-p.right+14), f1(p.top+14+float64(len(rep.Sets))*20+8))
 	b.WriteString("</svg>")

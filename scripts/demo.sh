@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: synthesize coding-agent traces and
-# inspect them. (Replay against the simulator and analysis join as they land.)
+# The main job on the embedded default: synthesize coding-agent traces,
+# replay them with the AgentPerf capacity search against the in-process
+# simulator, and analyze the results into the capacity table and a report.
 set -euo pipefail
 BIN=${1:-bin/agentperf}
 DIR=${2:-out/demo}
 rm -rf "$DIR"
 mkdir -p "$DIR"
-"$BIN" synth --sessions 20 --seed 1 --out "$DIR/traces"
+start=$(date +%s)
+"$BIN" synth --sessions 40 --seed 1 --out "$DIR/traces"
 "$BIN" inspect "$DIR/traces"
+"$BIN" replay --traces "$DIR/traces" --hardware h200 --accelerators 8 --time-scale 20 \
+	--search --warmup 30s --duration 2m --search-max 512 --quiet --out "$DIR/results.parquet"
+"$BIN" analyze "$DIR/results.parquet" --html "$DIR/report.html"
+echo "demo: $(( $(date +%s) - start )) s; report: $DIR/report.html"
