@@ -74,8 +74,8 @@ func (t Tier) Normalized() Tier {
 // Validate reports a tier that cannot be judged.
 func (t Tier) Validate() error {
 	switch {
-	case math.IsNaN(t.SpeedFloor) || t.SpeedFloor < 0:
-		return fmt.Errorf("tier %q: speed_floor %v must be ≥ 0 tok/s", t.Name, t.SpeedFloor)
+	case math.IsNaN(t.SpeedFloor) || math.IsInf(t.SpeedFloor, 0) || t.SpeedFloor < 0:
+		return fmt.Errorf("tier %q: speed_floor %v must be a finite number ≥ 0 tok/s", t.Name, t.SpeedFloor)
 	case t.TTFTCeiling < 0:
 		return fmt.Errorf("tier %q: ttft_ceiling %v must be ≥ 0", t.Name, t.TTFTCeiling)
 	case t.SpeedPercentile < 0 || t.SpeedPercentile > 100 || math.IsNaN(t.SpeedPercentile):

@@ -1,0 +1,45 @@
+package analyze
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParseTiers checks that any tier file either parses into valid tiers
+// or fails with an error naming the file, never panicking.
+func FuzzParseTiers(f *testing.F) {
+	f.Add([]byte("tiers:\n  - name: a\n    speed_floor: 100\n    ttft_ceiling: 5s\n"))
+	f.Add([]byte(`{"tiers": [{"speed_floor": 30, "ttft_ceiling": 15, "max_error_rate": 0}]}`))
+	f.Add([]byte("tiers:\n  - speed_floor: 1e309\n"))
+	f.Add([]byte("tiers: [{ttft_ceiling: -1s}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tiers, err := ParseTiers(data, "fuzz.yaml")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if len(tiers) == 0 {
+			t.Error("no error and no tiers")
+		}
+		for _, tr := range tiers {
+			if err := tr.Validate(); err != nil {
+				t.Errorf("parsed an invalid tier: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzParseAgentCounts checks replay's per-agent metadata parser.
+func FuzzParseAgentCounts(f *testing.F) {
+	f.Add("map[claude-code:12 codex:3]")
+	f.Add("map[]")
+	f.Add("map[a:b]")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, ok := parseAgentCounts(s)
+		if ok && m == nil {
+			t.Error("ok without a map")
+		}
+	})
+}
