@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agentperf/agentperf/internal/testutil"
 	"github.com/agentperf/agentperf/schemas"
@@ -418,4 +419,27 @@ func BenchmarkImportMooncakeSample(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*3993)/b.Elapsed().Seconds(), "requests/s")
+}
+
+func TestMooncakeEpoch(t *testing.T) {
+	epoch := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	out := filepath.Join(t.TempDir(), "set")
+	if _, err := Import(context.Background(), fixtureFiles[FormatMooncake].path, out, ImportOptions{Format: FormatMooncake, MooncakeEpoch: epoch}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := readRequests(t, out)
+	// head.jsonl's timestamps: 0, 12, 1510, 2230, 4096, 5000 ms.
+	for i, ms := range []int64{0, 12, 1510, 2230, 4096, 5000} {
+		if want := epoch.UnixNano() + ms*1e6; reqs[i].StartNS != want {
+			t.Errorf("request %d: start %d, want %d", i, reqs[i].StartNS, want)
+		}
+	}
+	// Sessions: [0,1,2] → [0,1,5] → [0,1,7,8]; [3,4] → [3,4,6]; [9].
+	wantSess := []string{"mooncake-000001", "mooncake-000002", "mooncake-000001", "mooncake-000002", "mooncake-000001", "mooncake-000003"}
+	wantThink := []int64{0, 0, 1510, 2218, 2586, 0}
+	for i, r := range reqs {
+		if r.SessionID != wantSess[i] || r.ThinkNS != wantThink[i]*1e6 {
+			t.Errorf("request %d: session %s think %d ms, want %s %d ms", i, r.SessionID, r.ThinkNS/1e6, wantSess[i], wantThink[i])
+		}
+	}
 }
