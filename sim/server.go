@@ -171,13 +171,17 @@ func (s *Server) loop() {
 		select {
 		case o := <-s.ops:
 			s.apply(o)
-			for more := true; more; {
+			// Take what else is queued, but a bounded batch, so a steady
+			// stream of requests cannot keep the loop from its timer and
+			// statistics.
+			for n := 0; n < 256; n++ {
 				select {
 				case o := <-s.ops:
 					s.apply(o)
+					continue
 				default:
-					more = false
 				}
+				break
 			}
 		case <-timer.C:
 		case <-s.quit:
