@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,7 +154,16 @@ type duckResult struct {
 	ITL     []duckLevel `json:"itl"`
 }
 
-func runDuckDB(b *testing.B, files []string, frac float64) (duckResult, time.Duration) {
+// processCPU returns the user+system CPU time this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func runDuckDB(b *testing.B, files []string, frac float64) (duckResult, time.Duration, time.Duration) {
 	dir := testutil.NodeDir(b)
 	script := filepath.Join(dir, fmt.Sprintf(".analyze-duckdb-%d.mjs", os.Getpid()))
 	if err := os.WriteFile(script, []byte(duckdbScript), 0o644); err != nil {
@@ -174,17 +184,29 @@ func runDuckDB(b *testing.B, files []string, frac float64) (duckResult, time.Dur
 	if err := json.Unmarshal(out, &res); err != nil {
 		b.Fatalf("duckdb output %q: %v", out, err)
 	}
-	return res, wall
+	return res, wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
-// BenchmarkAnalyze10M analyzes a 10M-row results set (two shard files;
-// AGENTPERF_BENCH_ROWS and AGENTPERF_BENCH_CHUNK_SCALE change the size) and,
-// in the same run, the same aggregate in DuckDB; it checks the two agree
-// and reports both times and their ratio. The first run generates the
-// files (minutes) and keeps them in $AGENTPERF_BENCH_DIR or the temp dir.
+// BenchmarkAnalyze10M analyzes a 10M-row results set (two shard files)
+// whose chunk lists are thinned to one offset per ~10 output tokens (0.52 B
+// offsets, 2.5 GB) and, in the same run, the same aggregate in DuckDB; it
+// checks the two agree and reports both times and their ratio.
+// AGENTPERF_BENCH_ROWS and AGENTPERF_BENCH_CHUNK_SCALE change the size. The
+// first run generates the files (minutes) and keeps them in
+// $AGENTPERF_BENCH_DIR or the temp dir.
 func BenchmarkAnalyze10M(b *testing.B) {
-	rows := benchRows(10_000_000)
-	files := benchFiles(b, rows, 2, benchChunkScale(0.1))
+	benchmarkAnalyze(b, benchRows(10_000_000), benchChunkScale(0.1))
+}
+
+// BenchmarkAnalyze1MPerToken is the same on 1M rows with one chunk offset
+// per output token, as replay records them (0.52 B offsets, ~1.9 GB): the
+// per-offset cost of realistic chunk lists.
+func BenchmarkAnalyze1MPerToken(b *testing.B) {
+	benchmarkAnalyze(b, 1_000_000, 1)
+}
+
+func benchmarkAnalyze(b *testing.B, rows int, chunkScale float64) {
+	files := benchFiles(b, rows, 2, chunkScale)
 	opened := make([]*schemas.ResultsFile, 0, len(files))
 	for _, f := range files {
 		rf, err := schemas.OpenResults(f)
@@ -201,29 +223,32 @@ func BenchmarkAnalyze10M(b *testing.B) {
 	b.Logf("%d rows, %d chunk offsets, %.2f GB on disk, ITL sample %.4g", rows, chunks, float64(fileBytes(files))/1e9, frac)
 
 	var rep *Report
-	var ours time.Duration
+	var ours, oursCPU time.Duration
 	b.Run("agentperf", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			start := time.Now()
+			start, cpu0 := time.Now(), processCPU()
 			var err error
 			rep, err = Analyze(context.Background(), files, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			ours = time.Since(start)
+			ours, oursCPU = time.Since(start), processCPU()-cpu0
 		}
 		b.ReportMetric(float64(rows)/ours.Seconds()/1e6, "Mrows/s")
+		b.ReportMetric(oursCPU.Seconds(), "cpu-s")
 	})
 	b.Run("duckdb", func(b *testing.B) {
 		var duck duckResult
-		var wall time.Duration
+		var wall, cpu time.Duration
 		for i := 0; i < b.N; i++ {
-			duck, wall = runDuckDB(b, files, frac)
+			duck, wall, cpu = runDuckDB(b, files, frac)
 		}
 		b.ReportMetric(duck.Seconds, "query-s")
 		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		b.ReportMetric(duck.Seconds/ours.Seconds(), "duckdb/agentperf")
-		b.Logf("agentperf %.2f s, DuckDB query %.2f s (node wall %.2f s): ratio %.2f", ours.Seconds(), duck.Seconds, wall.Seconds(), duck.Seconds/ours.Seconds())
+		b.Logf("agentperf %.2f s wall, %.2f s CPU; DuckDB query %.2f s (node process %.2f s wall, %.2f s CPU): ratio %.2f wall, %.2f CPU",
+			ours.Seconds(), oursCPU.Seconds(), duck.Seconds, wall.Seconds(), cpu.Seconds(), duck.Seconds/ours.Seconds(), cpu.Seconds()/oursCPU.Seconds())
 		checkAgainstDuckDB(b, rep, duck)
 	})
 }
