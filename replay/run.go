@@ -449,7 +449,7 @@ func (r *runner) runLevel(parent context.Context, index, users int, warmup, stea
 	cfg := r.cfg
 	if cfg.Mode == ModeTimestamps && steady <= 0 {
 		span := r.timestampSpan()
-		steady = max(time.Duration(span)-warmup, 0) + time.Nanosecond
+		steady = max(time.Duration(span)-warmup, 0) + time.Millisecond
 	}
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -627,10 +627,13 @@ func (r *runner) runSession(lv *levelRun, us *user, s *Session, pass int, due *t
 		if i > 0 {
 			*due = due.Add(r.thinkWall(t))
 		}
+		release := lv.hold(*due)
 		if !lv.sleepUntil(*due, timer) {
+			release()
 			return false
 		}
 		end, failed := r.do(lv, us, t, salt, *due)
+		release()
 		if lv.ctx.Err() != nil {
 			return false
 		}
@@ -716,12 +719,15 @@ func (r *runner) timestamps(lv *levelRun, wg *sync.WaitGroup) {
 	var timer *time.Timer
 	for _, a := range all {
 		due := lv.start.Add(r.clock.Wall(a.t.StartNS - t0))
+		release := lv.hold(due)
 		if !lv.sleepUntil(due, &timer) {
+			release()
 			return
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer release()
 			r.active.Add(1)
 			defer r.active.Add(-1)
 			us := &user{index: a.user}
@@ -730,7 +736,18 @@ func (r *runner) timestamps(lv *levelRun, wg *sync.WaitGroup) {
 	}
 }
 
-// phase returns the phase of a request sent at wall time t.
+// hold counts a request due at wall time t as in flight for the steady
+// window, from before its send until release is called, so the level does
+// not end between the window's last sends and their responses.
+func (lv *levelRun) hold(t time.Time) (release func()) {
+	if lv.phase(t) != schemas.PhaseSteady {
+		return func() {}
+	}
+	lv.steadyInflight.Add(1)
+	return func() { lv.steadyInflight.Add(-1) }
+}
+
+// phase returns the phase of a request due at wall time t.
 func (lv *levelRun) phase(t time.Time) string {
 	switch {
 	case t.Before(lv.windowStart):
@@ -753,11 +770,10 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 	ex.cancel = cancel
 	ex.sent = time.Now()
 	sent := ex.sent
-	phase := lv.phase(sent)
+	// The phase follows the schedule, so a lagging client does not move
+	// requests from one phase into the next.
+	phase := lv.phase(due)
 	steady := phase == schemas.PhaseSteady
-	if steady {
-		lv.steadyInflight.Add(1)
-	}
 	var rep reply
 	if berr != nil {
 		rep = reply{first: -1, err: "building request: " + berr.Error(), st: newStreamState(api)}
@@ -809,9 +825,6 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 		m.observe(res, rep, failed, outTok)
 	}
 	lv.account(res, rep, failed, outTok, steady)
-	if steady {
-		lv.steadyInflight.Add(-1)
-	}
 	r.out <- res
 	return end, failed
 }

@@ -6,7 +6,6 @@ package fake
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -105,18 +104,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	var p struct {
-		MaxTokens       int  `json:"max_tokens"`
-		MaxCompletion   int  `json:"max_completion_tokens"`
-		MaxOutputTokens int  `json:"max_output_tokens"`
-		MinTokens       int  `json:"min_tokens"`
-		IgnoreEOS       bool `json:"ignore_eos"`
-		Stream          bool `json:"stream"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
+	// Scan for the few fields needed instead of decoding the whole body:
+	// prompts are large and the fake must stay cheap.
+	if len(body) == 0 || body[0] != '{' {
 		http.Error(w, `{"error":{"message":"bad json"}}`, http.StatusBadRequest)
 		return
 	}
+	var p struct {
+		MaxTokens, MaxCompletion, MaxOutputTokens, MinTokens int
+		IgnoreEOS, Stream                                    bool
+	}
+	p.MaxTokens = intField(body, `"max_tokens":`)
+	p.MaxCompletion = intField(body, `"max_completion_tokens":`)
+	p.MaxOutputTokens = intField(body, `"max_output_tokens":`)
+	p.MinTokens = intField(body, `"min_tokens":`)
+	p.IgnoreEOS = bytes.Contains(body, []byte(`"ignore_eos":true`))
+	p.Stream = bytes.Contains(body, []byte(`"stream":true`))
 	maxTok := max(p.MaxTokens, p.MaxCompletion, p.MaxOutputTokens)
 	n := s.DefaultTokens
 	if n <= 0 {
@@ -139,10 +142,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := Arrival{Start: start, At: time.Now(), Path: r.URL.Path, MaxTokens: maxTok, MinTokens: p.MinTokens,
 		IgnoreEOS: p.IgnoreEOS, Stream: p.Stream, Fault: fault, Tokens: n}
 	if s.Record {
-		if ms := markerRE.FindAll(body, -1); len(ms) > 0 {
-			a.Marker = string(ms[len(ms)-1])
+		if bytes.Contains(body, []byte("session ")) {
+			if ms := markerRE.FindAll(body, -1); len(ms) > 0 {
+				a.Marker = string(ms[len(ms)-1])
+			}
 		}
-		a.Salt = string(saltRE.Find(body))
+		if bytes.Contains(body, []byte("[cache-salt ")) {
+			a.Salt = string(saltRE.Find(body))
+		}
 		a.Body = body
 		a.TokenTimes = make([]time.Time, 0, n)
 	}
@@ -255,6 +262,22 @@ var events = map[string]apiEvents{
 			return []byte(fmt.Sprintf("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\",\"usage\":{\"input_tokens\":100,\"input_tokens_details\":{\"cached_tokens\":40},\"output_tokens\":%d,\"output_tokens_details\":{\"reasoning_tokens\":0}}}}\n\n", n))
 		},
 	},
+}
+
+// intField returns the integer after the last occurrence of key, or 0.
+func intField(b []byte, key string) int {
+	i := bytes.LastIndex(b, []byte(key))
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, c := range b[i+len(key):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 // Listen serves s on a new loopback listener and returns it; closing the
