@@ -111,7 +111,8 @@ func Inspect(ts *schemas.TraceSet, opt Options) (*Stats, error) {
 
 // Check validates a trace set and returns the problems found (empty when
 // the set is consistent): every referenced blob exists; blob ids match
-// BlobID(kind, body); blob bodies and request params are valid JSON;
+// BlobID(kind, body); blob bodies and request params are valid JSON and fit
+// together into a valid body;
 // turns run 0, 1, 2… per session in file order; input_tokens is the sum of
 // the prompt blobs' tokens; hash_ids recompute equal; times are ordered;
 // and session rows match their requests (turns, token totals, times).
@@ -152,11 +153,12 @@ type sessionState struct {
 }
 
 type scan struct {
-	ts    *schemas.TraceSet
-	opt   Options
-	blobs map[int64]blobInfo
-	sess  map[string]*sessionState
-	order []string
+	ts     *schemas.TraceSet
+	opt    Options
+	blobs  map[int64]blobInfo
+	sess   map[string]*sessionState
+	params map[string]map[string]bool
+	order  []string
 
 	problems  []Problem
 	truncated int
@@ -174,7 +176,7 @@ func newScan(ts *schemas.TraceSet, opt Options) *scan {
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = 100
 	}
-	return &scan{ts: ts, opt: opt, blobs: map[int64]blobInfo{}, sess: map[string]*sessionState{},
+	return &scan{ts: ts, opt: opt, blobs: map[int64]blobInfo{}, sess: map[string]*sessionState{}, params: map[string]map[string]bool{},
 		apis: map[string]int64{}, models: map[string]int64{}, sources: map[string]int64{},
 		agents: map[string]int64{}, blobBytes: map[string]int64{}}
 }
@@ -334,16 +336,16 @@ func (sc *scan) scanRequests() error {
 				sc.problem(rf, "%s: first_token_ns %d is outside [start_ns %d, end_ns %d]", where, r.FirstTokenNS, r.StartNS, r.EndNS)
 			}
 		}
-		if (check || !sc.opt.SkipJSONL) && !missing {
+		if check && !missing {
+			sc.checkShape(where, r)
+		}
+		if !sc.opt.SkipJSONL && !missing {
 			var err error
 			body, err = sc.ts.Body(body[:0], r)
 			if err != nil {
 				return err
 			}
 			sc.jsonl += int64(len(body)) + 1
-			if check && !json.Valid(body) {
-				sc.problem(rf, "%s: the rebuilt request body is not valid JSON", where)
-			}
 		}
 		st.turns++
 		st.input += int64(r.InputTokens)
@@ -351,6 +353,68 @@ func (sc *scan) scanRequests() error {
 		st.end = max(st.end, r.EndNS)
 		return nil
 	})
+}
+
+// checkShape checks that the request body rebuilds to valid JSON without
+// parsing it: its blobs and params are valid JSON (checked once each), so
+// the concatenation is valid unless the parts do not fit together — a raw
+// "body" blob beside other parts, a field blob twice, or params repeating a
+// field the blobs set.
+func (sc *scan) checkShape(where string, r *schemas.Request) {
+	const rf = schemas.RequestsFile
+	var seen [8]int
+	for _, id := range r.Prompt {
+		seen[sc.blobs[id].kind]++
+	}
+	if seen[kindCodes[schemas.KindBody]] > 0 && len(r.Prompt) > 1 {
+		sc.problem(rf, "%s: a raw body blob must be the whole prompt, but the prompt has %d blobs", where, len(r.Prompt))
+		return
+	}
+	keys := sc.paramKeys(r.Params)
+	for _, kind := range []string{schemas.KindSystem, schemas.KindTools, schemas.KindInstructions, schemas.KindInput} {
+		code := kindCodes[kind]
+		if seen[code] == 0 {
+			continue
+		}
+		field := kind
+		if kind == schemas.KindInput {
+			field = "input"
+		}
+		if seen[code] > 1 {
+			sc.problem(rf, "%s: the prompt has %d %q blobs; the body field can hold one", where, seen[code], kind)
+		}
+		if keys[field] {
+			sc.problem(rf, "%s: params sets %q, which a prompt blob also sets", where, field)
+		}
+	}
+	if seen[kindCodes[schemas.KindMessage]] > 0 {
+		list := "messages"
+		if r.API == schemas.APIOpenAIResponses {
+			list = "input"
+		}
+		if keys[list] {
+			sc.problem(rf, "%s: params sets %q, which the message blobs also set", where, list)
+		}
+	}
+}
+
+// paramKeys returns the top-level keys of a params object, cached per
+// distinct params string.
+func (sc *scan) paramKeys(params string) map[string]bool {
+	if k, ok := sc.params[params]; ok {
+		return k
+	}
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal([]byte(params), &m)
+	k := make(map[string]bool, len(m))
+	for key := range m {
+		k[key] = true
+	}
+	if len(sc.params) > 4096 {
+		clear(sc.params)
+	}
+	sc.params[params] = k
+	return k
 }
 
 func (sc *scan) scanSessions() error {

@@ -247,6 +247,19 @@ func TestCheckFindsCorruption(t *testing.T) {
 		{"end before start", func(r *rows) { r.requests[0].EndNS = r.requests[0].StartNS - 1 }, schemas.RequestsFile, "before start_ns"},
 		{"first token outside", func(r *rows) { r.requests[0].FirstTokenNS = r.requests[0].EndNS + 1 }, schemas.RequestsFile, "first_token_ns"},
 		{"negative think", func(r *rows) { r.requests[1].ThinkNS = -5 }, schemas.RequestsFile, "negative think_ns"},
+		{"params repeat the message list", func(r *rows) { r.requests[0].Params = `{"messages":[],"model":"m"}` }, schemas.RequestsFile, `params sets "messages"`},
+		{"raw body beside other parts", func(r *rows) {
+			raw := schemas.Blob{Kind: schemas.KindBody, Body: `"x"`, Tokens: 1}
+			raw.ID = schemas.BlobID(raw.Kind, []byte(raw.Body))
+			r.blobs = append(r.blobs, raw)
+			r.requests[0].Prompt = append(r.requests[0].Prompt, raw.ID)
+		}, schemas.RequestsFile, "a raw body blob must be the whole prompt"},
+		{"two tools blobs", func(r *rows) {
+			tools := schemas.Blob{Kind: schemas.KindTools, Body: `[]`}
+			tools.ID = schemas.BlobID(tools.Kind, []byte(tools.Body))
+			r.blobs = append(r.blobs, tools)
+			r.requests[2].Prompt = append([]int64{tools.ID, tools.ID}, r.requests[2].Prompt...)
+		}, schemas.RequestsFile, `the prompt has 2 "tools" blobs`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

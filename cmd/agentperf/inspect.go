@@ -24,8 +24,8 @@ bytes on disk against the same requests written as one JSON body per line
 --check also validates every file: each referenced blob exists, blob ids
 match their content, blob bodies and request params are valid JSON, turns of
 a session run 0, 1, 2… in file order, input_tokens equals the sum of the
-prompt blobs' tokens, hash_ids recompute equal, times are ordered, rebuilt
-bodies are valid JSON and session rows match their requests. It lists what
+prompt blobs' tokens, hash_ids recompute equal, times are ordered, bodies
+rebuild to valid JSON and session rows match their requests. It lists what
 is wrong, naming the file, and exits with status 1. --recount also recounts
 every blob's tokens with the tokenizer (slow).
 
