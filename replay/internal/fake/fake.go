@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type Server struct {
 	TTFT, ITL time.Duration
 	// DefaultTokens is the output length when the request pins none.
 	DefaultTokens int
+	// ITLPerStream adds this much to ITL for every stream in flight, a
+	// crude capacity limit for search tests.
+	ITLPerStream time.Duration
 	// TokensPerEvent groups tokens into one SSE event (0 means 1).
 	TokensPerEvent int
 	// TimeScale, when non-empty, is sent as X-Agentperf-Time-Scale.
@@ -44,6 +48,7 @@ type Server struct {
 	// Record keeps Arrivals and token send times.
 	Record bool
 
+	active   atomic.Int64
 	mu       sync.Mutex
 	n        int
 	arrivals []Arrival
@@ -187,6 +192,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fl.Flush()
 	per := max(s.TokensPerEvent, 1)
+	s.active.Add(1)
+	defer s.active.Add(-1)
 	next := start.Add(s.TTFT)
 	sent := 0
 	for sent < n {
@@ -213,7 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.TokenTimes = append(a.TokenTimes, time.Now())
 		}
 		sent += k
-		next = next.Add(s.ITL)
+		next = next.Add(s.ITL + time.Duration(s.active.Load())*s.ITLPerStream)
 		if r.Context().Err() != nil {
 			return
 		}
