@@ -210,3 +210,36 @@ func TestParseClaudeLine(t *testing.T) {
 		}
 	}
 }
+
+// TestClaudeCodeCompaction checks that a compaction boundary (a root line)
+// ends the history: the call after it sees only the summary.
+func TestClaudeCodeCompaction(t *testing.T) {
+	lines := []string{
+		`{"type":"user","uuid":"u1","parentUuid":null,"sessionId":"s","timestamp":"2025-01-01T00:00:00Z","message":{"role":"user","content":"long task"}}`,
+		`{"type":"assistant","uuid":"a1","parentUuid":"u1","sessionId":"s","timestamp":"2025-01-01T00:00:05Z","requestId":"r1","message":{"id":"m1","role":"assistant","model":"x","content":[{"type":"text","text":"working"}],"usage":{"input_tokens":100,"output_tokens":9}}}`,
+		`{"type":"system","subtype":"compact_boundary","uuid":"b1","parentUuid":null,"logicalParentUuid":"a1","sessionId":"s","timestamp":"2025-01-01T00:01:00Z","content":"Conversation compacted"}`,
+		`{"type":"user","uuid":"u2","parentUuid":"b1","isCompactSummary":true,"sessionId":"s","timestamp":"2025-01-01T00:01:01Z","message":{"role":"user","content":"Summary of the earlier conversation: long task, working."}}`,
+		`{"type":"assistant","uuid":"a2","parentUuid":"u2","sessionId":"s","timestamp":"2025-01-01T00:01:04Z","requestId":"r2","message":{"id":"m2","role":"assistant","model":"x","content":[{"type":"text","text":"continuing"}],"usage":{"input_tokens":40,"output_tokens":3}}}`,
+	}
+	f := newCCFile("s.jsonl")
+	for _, l := range lines {
+		p, err := parseClaudeLine([]byte(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls, err := f.calls(map[[2]string]bool{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 2 || len(calls[0].messages) != 1 || len(calls[1].messages) != 1 ||
+		!strings.Contains(string(calls[1].messages[0]), "Summary of the earlier") {
+		t.Fatalf("calls: %d, prompts %d and %d messages", len(calls), len(calls[0].messages), len(calls[len(calls)-1].messages))
+	}
+	if calls[1].startNS != ms("2025-01-01T00:01:01Z") {
+		t.Errorf("start %d", calls[1].startNS)
+	}
+}
