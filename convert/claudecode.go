@@ -82,10 +82,9 @@ type ccNode struct {
 	ts     int64
 	// user lines keep their canonical content; assistant lines point to
 	// their call group; other lines (system, …) only link the chain.
-	user    []byte
-	group   int
-	isAsst  bool
-	session string
+	user   []byte
+	group  int
+	isAsst bool
 }
 
 // ccGroup is one model call: the assistant lines sharing (message.id,
@@ -179,7 +178,7 @@ func (f *ccFile) add(l *ccLine) error {
 	if l.ParentUUID != nil {
 		n.parent = *l.ParentUUID
 	}
-	n.session, _ = f.sessionOf(l)
+	f.sessionOf(l) // notes the file's session id from its first line
 	switch l.Type {
 	case "user":
 		c, err := canonical(l.Message.Content, "message.content")
