@@ -16,9 +16,9 @@ import (
 // while a trace set stores Unix ns and reserves 0 for "unknown").
 var DefaultMooncakeEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// mooncakeParams are the params of every imported Mooncake request but
-// max_tokens: no model is named (Mooncake traces carry none), and the
-// request streams.
+// mooncakeStream is the params field every imported Mooncake request has
+// besides max_tokens: it streams. No model is named (Mooncake traces carry
+// none; replay sets the target's).
 const mooncakeStream = `"stream":true`
 
 // mooncakeLine is one line of a Mooncake trace.
