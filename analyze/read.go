@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -145,8 +146,14 @@ func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int, i
 		rg parquet.RowGroup
 	}
 	var jobs []job
+	pfs := make([]*parquet.File, len(files))
 	for fi, f := range files {
-		for _, rg := range f.Parquet().RowGroups() {
+		pfs[fi] = f.Parquet()
+		if h, pf, err := reopen(f.Path); err == nil {
+			defer h.Close()
+			pfs[fi] = pf
+		}
+		for _, rg := range pfs[fi].RowGroups() {
 			jobs = append(jobs, job{fi, rg})
 		}
 	}
@@ -176,7 +183,7 @@ func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int, i
 					return
 				}
 				rd.file = jobs[i].fi
-				if err := rd.read(ctx, files[jobs[i].fi], jobs[i].rg); err != nil {
+				if err := rd.read(ctx, files[jobs[i].fi].Path, pfs[jobs[i].fi].Schema(), jobs[i].rg); err != nil {
 					errs[w] = err
 					failed.Store(true)
 					return
@@ -193,6 +200,33 @@ func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int, i
 		all.merge(s)
 	}
 	return all, nil
+}
+
+// readBufferSize is the read-ahead per column reader. parquet-go's default
+// (4 KiB) costs a system call per 4 KiB of chunk lists.
+const readBufferSize = 256 << 10
+
+// reopen opens an already checked results file again with read-ahead sized
+// for scanning whole columns.
+func reopen(path string) (h *os.File, pf *parquet.File, err error) {
+	h, err = os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: %v", path, r)
+		}
+		if err != nil {
+			h.Close()
+		}
+	}()
+	st, err := h.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	pf, err = parquet.OpenFile(h, st.Size(), parquet.ReadBufferSize(readBufferSize), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	return h, pf, err
 }
 
 // resultColumns names the columns the analysis reads.
@@ -220,18 +254,17 @@ type groupReader struct {
 	eligible                                                          []bool
 }
 
-func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parquet.RowGroup) (err error) {
+func (g *groupReader) read(ctx context.Context, path string, schema *parquet.Schema, rg parquet.RowGroup) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: %w: corrupt data: %v", f.Path, schemas.ErrFormat, r)
+			err = fmt.Errorf("%s: %w: corrupt data: %v", path, schemas.ErrFormat, r)
 		}
 	}()
-	schema := f.Parquet().Schema()
 	chunks := rg.ColumnChunks()
 	col := func(name string) (parquet.Pages, error) {
 		leaf, ok := schema.Lookup(name)
 		if !ok {
-			return nil, fmt.Errorf("%s: %w: missing column %q", f.Path, schemas.ErrFormat, name)
+			return nil, fmt.Errorf("%s: %w: missing column %q", path, schemas.ErrFormat, name)
 		}
 		return chunks[leaf.ColumnIndex].Pages(), nil
 	}
@@ -259,7 +292,7 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 		if leaf, ok := schema.Lookup(c.chunks, "list", "element"); ok {
 			chunkCur = &listCursor{pages: chunks[leaf.ColumnIndex].Pages(), maxDef: byte(leaf.MaxDefinitionLevel), row: -1}
 		} else {
-			err = fmt.Errorf("%s: %w: column %q is not a list of int32", f.Path, schemas.ErrFormat, c.chunks)
+			err = fmt.Errorf("%s: %w: column %q is not a list of int32", path, schemas.ErrFormat, c.chunks)
 		}
 	}
 	defer func() {
@@ -285,7 +318,7 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 			dst []int32
 		}{{runID, g.runID}, {phase, g.phase}, {session, g.session}, {errCol, g.errs}} {
 			if err := s.c.strIDs(s.dst); err != nil {
-				return fmt.Errorf("%s: %w", f.Path, err)
+				return fmt.Errorf("%s: %w", path, err)
 			}
 		}
 		for _, s := range []struct {
@@ -294,7 +327,7 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 		}{{shard, g.shard}, {level, g.level}, {users, g.users}, {user, g.user}, {turn, g.turn},
 			{input, g.input}, {cached, g.cached}, {output, g.output}, {expIn, g.expIn}, {st, g.st}} {
 			if err := s.c.int32s(s.dst); err != nil {
-				return fmt.Errorf("%s: %w", f.Path, err)
+				return fmt.Errorf("%s: %w", path, err)
 			}
 		}
 		for _, s := range []struct {
@@ -302,7 +335,7 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 			dst []int64
 		}{{sched, g.sched}, {sent, g.sent}, {first, g.first}, {end, g.end}} {
 			if err := s.c.int64s(s.dst); err != nil {
-				return fmt.Errorf("%s: %w", f.Path, err)
+				return fmt.Errorf("%s: %w", path, err)
 			}
 		}
 		runs, phases, sessions, errs := runID.table, phase.table, session.table, errCol.table
@@ -317,7 +350,7 @@ func (g *groupReader) read(ctx context.Context, f *schemas.ResultsFile, rg parqu
 				itlSampled(g.sent[i], g.itl)
 		}
 		if err := chunkCur.rows(n, g); err != nil {
-			return fmt.Errorf("%s: %w", f.Path, err)
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		var r row
 		for i := range n {
