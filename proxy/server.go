@@ -355,12 +355,10 @@ func Run(ctx context.Context, cfg Config) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	cancel()
-	close(stopStatus)
+	closeErr := rec.Close()
+	close(stopStatus) // the last status line counts every turn written
 	<-statusDone
-	if err := rec.Close(); err != nil {
-		return errors.Join(runErr, err)
-	}
-	return runErr
+	return errors.Join(runErr, closeErr)
 }
 
 // ParseRotate reads a --rotate value: a duration ("1h", "30m") or a size
