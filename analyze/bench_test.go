@@ -28,7 +28,7 @@ func benchFiles(b *testing.B, rows, shards int, chunkScale float64) []string {
 	if root == "" {
 		root = os.TempDir()
 	}
-	dir := filepath.Join(root, fmt.Sprintf("agentperf-bench-results-v1-%d-%d-%g", rows, shards, chunkScale))
+	dir := filepath.Join(root, fmt.Sprintf("agentperf-bench-results-v2-%d-%d-%g", rows, shards, chunkScale))
 	var files []string
 	for i := range shards {
 		files = append(files, filepath.Join(dir, fmt.Sprintf("shard%d.parquet", i)))
@@ -121,7 +121,7 @@ SELECT run_id, level, max(users) AS users, count(*) AS requests, count(*) FILTER
 FROM s GROUP BY ALL ORDER BY run_id, level` + "`" + `);
 const itl = await con.runAndReadAll(` + "`" + `
 SELECT run_id, level, quantile_cont(greatest(g, 0) / 1000, [0.5, 0.95, 0.99]) AS itl_ms, count(*) AS gaps FROM (
-  SELECT run_id, level, unnest(list_transform(range(1, len(c)), i -> c[i + 1] - c[i])) AS g FROM (
+  SELECT run_id, level, unnest(list_transform(range(1, len(c)), i -> c[i + 1]::BIGINT - c[i])) AS g FROM (
     SELECT run_id, level, chunk_offsets_us AS c FROM read_parquet(${list})
     WHERE phase = 'steady' AND error = '' AND status BETWEEN 200 AND 299 AND hash(sent_ns) < ${frac} * 18446744073709551615::UBIGINT
   )

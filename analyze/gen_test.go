@@ -69,7 +69,7 @@ func (g genSpec) write(tb testing.TB, path string) (chunks int64) {
 				phase = schemas.PhaseDrain
 			}
 			out := int32(math.Exp(rng.NormFloat64()*1.575 + math.Log(150)))
-			out = max(out, 1)
+			out = min(max(out, 1), 16384) // a max_tokens cap; keeps offsets far below int32 µs
 			r = schemas.Result{
 				RunID: g.RunID, Shard: g.Shard, Level: int32(li), Users: users, Phase: phase,
 				User: u, SessionID: fmt.Sprintf("s%d-%d", g.Shard, st.session), Turn: st.turn, API: "openai-chat",
