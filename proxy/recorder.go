@@ -108,6 +108,8 @@ type Recorder struct {
 	queueCap                int
 	spillCap                int64
 	periodDirs              map[string]bool
+	// beforeSync, when set (tests), runs before each fsync: a slow disk.
+	beforeSync func()
 }
 
 // NewRecorder opens the spool, recovers what a previous run left in it and
@@ -345,6 +347,9 @@ func (r *Recorder) batch(x *exchange) {
 	}
 	if len(r.pending) == 0 {
 		return
+	}
+	if r.beforeSync != nil {
+		r.beforeSync()
 	}
 	if err := r.seg.sync(); err != nil {
 		r.log.Error("spool fsync failed; turns kept in memory and retried", "err", err)
