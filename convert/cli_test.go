@@ -47,7 +47,14 @@ func TestCLIMooncakeSample(t *testing.T) {
 	}
 	t.Logf("%s", strings.TrimSpace(stdout))
 	nSessions, _ := strconv.Atoi(m[1])
-	checkMooncakeImport(t, in, set, nSessions)
+	if !raceBuild {
+		// Slow under -race; TestImportMooncakeSample runs the same checks
+		// on a prefix, and the byte-exact export below covers lengths,
+		// times and block structure of the whole sample.
+		checkMooncakeImport(t, in, set, nSessions)
+	} else if s := readSessions(t, set); len(s) != nSessions {
+		t.Errorf("%d sessions in the set, import said %d", len(s), nSessions)
+	}
 
 	back := filepath.Join(dir, "back.jsonl")
 	stdout, stderr, code = agentperf(t, "export", "--format", "mooncake", set, "--out", back)

@@ -86,7 +86,7 @@ func readSessions(t testing.TB, dir string) []schemas.Session {
 // import; the CLI test (cli_test.go) imports all 3,993 with the binary.
 func sampleHead() int {
 	if raceBuild {
-		return 200
+		return 100
 	}
 	return 800
 }
