@@ -244,6 +244,9 @@ func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
+	if ls.rows == 0 {
+		return nil, fmt.Errorf("no result rows in %s", strings.Join(paths, ", "))
+	}
 	log.Info("read results", "files", len(files), "rows", ls.rows, "chunk_offsets", chunks, "itl_sample", itl, "levels", len(ls.levels), "elapsed", time.Since(start))
 
 	// group levels into runs, in order of first appearance
@@ -569,6 +572,13 @@ func (set *ResultSet) notes(metas []map[string]string) {
 				break
 			}
 		}
+	}
+	open := len(set.Levels) > 0
+	for _, st := range set.Levels {
+		open = open && st.Users == 0
+	}
+	if open {
+		set.Notes = append(set.Notes, "open-loop run (no concurrent-user count in the rows): max_users does not apply; read the levels")
 	}
 	if set.ITLSample < 1 {
 		set.Notes = append(set.Notes, fmt.Sprintf("ITL from the chunk gaps of a deterministic %.3g %% sample of requests (the input holds more than %d chunk offsets; --itl-sample 1 uses all)", 100*set.ITLSample, ITLBudget))

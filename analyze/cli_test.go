@@ -81,10 +81,11 @@ func TestCLI(t *testing.T) {
 		{"bad format", []string{"analyze", files[0], "--format", "xml"}, 2, "unknown --format"},
 		{"bad table", []string{"analyze", files[0], "--table", "rows"}, 2, "unknown --table"},
 		{"bad tiers", []string{"analyze", files[0], "--tiers", "llama"}, 2, "neither a preset"},
-		{"bad hardware", []string{"analyze", files[0], "--hardware", "tpu9"}, 1, "unknown hardware"},
+		{"bad hardware", []string{"analyze", files[0], "--hardware", "tpu9"}, 2, "unknown hardware"},
+		{"bad accelerators", []string{"analyze", files[0], "--accelerators", "-1"}, 2, "--accelerators"},
 		{"bad flag", []string{"analyze", files[0], "--colour"}, 2, "flag provided but not defined"},
 		{"twice", []string{"analyze", files[0], files[0]}, 1, "given twice"},
-		{"bad sample", []string{"analyze", files[0], "--itl-sample", "2"}, 1, "ITL sample"},
+		{"bad sample", []string{"analyze", files[0], "--itl-sample", "2"}, 2, "--itl-sample"},
 	} {
 		_, stderr, code := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {

@@ -105,6 +105,17 @@ func runAnalyze(c *cli.Context) error {
 	if err != nil {
 		return exitCode(2, err)
 	}
+	if h := c.String("hardware"); h != "" {
+		if _, err := cat.FindHardware(h); err != nil {
+			return exitCode(2, err)
+		}
+	}
+	if f := c.Float64("itl-sample"); f < 0 || f > 1 {
+		return exitCode(2, fmt.Errorf("--itl-sample %v must be in (0, 1] (0 = automatic)", f))
+	}
+	if n := c.Int("accelerators"); n < 0 {
+		return exitCode(2, fmt.Errorf("--accelerators %d must be ≥ 0", n))
+	}
 	opt := analyze.Options{
 		Hardware: c.String("hardware"), Accelerators: c.Int("accelerators"), Catalog: cat,
 		ITLSample: c.Float64("itl-sample"), Workers: c.Int("workers"),
