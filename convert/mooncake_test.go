@@ -16,16 +16,9 @@ import (
 	"github.com/agentperf/agentperf/tokens"
 )
 
-// mooncakeSample is the Mooncake FAST'25 synthetic trace shipped beside
-// the repository.
-func mooncakeSample(t testing.TB) string {
-	t.Helper()
-	p := filepath.Join(testutil.Root(), "..", "shared", "traces", "mooncake", "synthetic_trace.jsonl")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("Mooncake sample not found: %v", err)
-	}
-	return p
-}
+// mooncakeSample is the Mooncake FAST'25 synthetic trace kept in the
+// repository's testdata.
+func mooncakeSample(t testing.TB) string { return testutil.MooncakeSample(t) }
 
 func readMooncakeFile(t testing.TB, path string) []mooncakeRequest {
 	t.Helper()

@@ -59,3 +59,14 @@ func NodeDir(t testing.TB) string {
 	}
 	return dir
 }
+
+// MooncakeSample returns the path of the Mooncake FAST'25 synthetic trace
+// kept in testdata/traces/mooncake (3,993 requests; Apache-2.0).
+func MooncakeSample(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(Root(), "testdata", "traces", "mooncake", "synthetic_trace.jsonl")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("Mooncake sample missing: %v", err)
+	}
+	return p
+}
