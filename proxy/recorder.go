@@ -108,6 +108,7 @@ type Recorder struct {
 	queueCap                int
 	spillCap                int64
 	periodDirs              map[string]bool
+	lock                    *os.File
 	// beforeSync, when set (tests), runs before each fsync: a slow disk.
 	beforeSync func()
 }
@@ -139,12 +140,17 @@ func NewRecorder(opt Options) (*Recorder, error) {
 		r.spillCap = 256 << 20
 	}
 	r.queue = make(chan *exchange, r.queueCap)
+	if r.lock, err = lockSpool(opt.SpoolDir); err != nil {
+		return nil, err
+	}
 	if !r.rotating() {
 		if _, err := os.Stat(filepath.Join(opt.Out, schemas.SessionsFile)); err == nil {
+			r.unlock()
 			return nil, fmt.Errorf("%w: %s holds a trace set (choose another --out, or remove it)", schemas.ErrExists, opt.Out)
 		}
 	}
 	if err := r.recover(); err != nil {
+		r.unlock()
 		return nil, err
 	}
 	go r.run()
@@ -612,12 +618,23 @@ func (r *Recorder) Close() error {
 		errs = append(errs, r.bgErr)
 		r.bgMu.Unlock()
 		if err := errors.Join(errs...); err == nil {
+			r.unlock()
+			os.Remove(filepath.Join(r.opt.SpoolDir, ".lock"))
 			os.Remove(r.opt.SpoolDir) // only when empty
 		} else {
+			r.unlock()
 			r.closeErr = err
 		}
 	})
 	return r.closeErr
+}
+
+// unlock releases the spool lock.
+func (r *Recorder) unlock() {
+	if r.lock != nil {
+		r.lock.Close()
+		r.lock = nil
+	}
 }
 
 // Stats returns a snapshot of the counters.

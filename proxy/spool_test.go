@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +106,68 @@ func TestRotation(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, ".spool")); !os.IsNotExist(err) {
 		t.Errorf("spool left: %v", err)
+	}
+}
+
+// TestRotationRecovery abandons a rotating recorder without closing it (a
+// crash) and checks that the next start writes its spool out as a period's
+// trace set.
+func TestRotationRecovery(t *testing.T) {
+	fake, _ := startFake(t, 2, 0)
+	out := filepath.Join(t.TempDir(), "traces")
+	opt := Options{Out: out, RotateEvery: time.Hour}
+	rec1, err := NewRecorder(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewReverse(rec1, nil, FrontOptions{Upstream: mustURL(fake.URL)}))
+	for i := 0; i < 3; i++ {
+		post(t, srv.URL+"/v1/chat/completions", nil, `{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+	}
+	srv.Close()
+	rec1.Flush(context.Background())
+	// A second recorder on the same spool is refused while rec1 lives.
+	if _, err := NewRecorder(opt); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second recorder on a live spool: %v", err)
+	}
+	// rec1 dies without closing (its lock goes with the process): its
+	// spool segment is an orphan.
+	rec1.unlock()
+	rec2, err := NewRecorder(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(out)
+	total := 0
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			total += readTrace(t, filepath.Join(out, e.Name())).turns()
+		}
+	}
+	if total != 3 {
+		t.Errorf("%d turns recovered into period trace sets, want 3", total)
+	}
+}
+
+func TestAPIOf(t *testing.T) {
+	tests := []struct{ method, path, want string }{
+		{"POST", "/v1/messages", schemas.APIAnthropic},
+		{"POST", "/v1/messages/", schemas.APIAnthropic},
+		{"POST", "/v1/messages/count_tokens", ""},
+		{"POST", "/v1/chat/completions", schemas.APIOpenAIChat},
+		{"POST", "/api/v1/chat/completions", schemas.APIOpenAIChat},
+		{"POST", "/v1/responses", schemas.APIOpenAIResponses},
+		{"POST", "/backend-api/codex/responses", schemas.APIOpenAIResponses},
+		{"GET", "/v1/responses", ""},
+		{"HEAD", "/", ""},
+		{"GET", "/v1/models", ""},
+	}
+	for _, tt := range tests {
+		if got := APIOf(tt.method, tt.path); got != tt.want {
+			t.Errorf("APIOf(%s %s) = %q, want %q", tt.method, tt.path, got, tt.want)
+		}
 	}
 }
