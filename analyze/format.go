@@ -304,7 +304,7 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 			{"model", orDash(set.Model)},
 			{"hardware", set.hardwareLine()},
 			{"tiers", set.TierSource},
-			{"files", fmt.Sprintf("%s (%d rows)", strings.Join(set.Files, ", "), set.Rows)},
+			{"files", fmt.Sprintf("%s (%d rows)", fileList(set.Files), set.Rows)},
 		}
 		if set.System.Source != "" {
 			kv = append(kv, [2]string{"figures", set.System.Source})
@@ -366,9 +366,9 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 		}
 		fmt.Fprintln(ew)
 		if md {
-			fmt.Fprintf(ew, "Tiers column, in order: %s. `~traj` = estimated from rows.\n", strings.Join(tiers, "; "))
+			fmt.Fprintf(ew, "Tiers column, in order: %s. `~traj` = estimated from rows. ITL = gaps between content chunks.\n", strings.Join(tiers, "; "))
 		} else {
-			fmt.Fprintf(ew, "tiers column, in order: %s. ~traj = estimated from rows.\n", strings.Join(tiers, "; "))
+			fmt.Fprintf(ew, "tiers column, in order: %s. ~traj = estimated from rows. ITL = gaps between content chunks.\n", strings.Join(tiers, "; "))
 		}
 		if len(set.Notes) > 0 {
 			fmt.Fprintln(ew)
@@ -382,6 +382,14 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 		}
 	}
 	return ew.err
+}
+
+// fileList names up to three files, then how many more.
+func fileList(files []string) string {
+	if len(files) <= 3 {
+		return strings.Join(files, ", ")
+	}
+	return fmt.Sprintf("%s, … and %d more", strings.Join(files[:2], ", "), len(files)-2)
 }
 
 func orDash(s string) string {

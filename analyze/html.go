@@ -99,7 +99,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 			tiers = append(tiers, fmt.Sprintf("%s = P%s speed ≥ %s tok/s, P%s TTFT ≤ %s, errors ≤ %s %%", t.Name,
 				fmtNum(t.SpeedPercentile), fmtNum(t.SpeedFloor), fmtNum(t.TTFTPercentile), t.TTFTCeiling, fmtNum(100*max(t.MaxErrorRate, 0))))
 		}
-		fmt.Fprintf(ew, "<p class=\"sub\">Tiers column, in order: %s. ~traj = estimated from rows.</p>\n", esc(strings.Join(tiers, "; ")))
+		fmt.Fprintf(ew, "<p class=\"sub\">Tiers column, in order: %s. ~traj = estimated from rows. ITL = gaps between content chunks.</p>\n", esc(strings.Join(tiers, "; ")))
 		fmt.Fprintf(ew, "<details><summary>Verdicts</summary><ul>\n")
 		for i, st := range set.Levels {
 			for _, v := range set.Verdicts[i] {
