@@ -27,6 +27,9 @@ func proxyClient(proxy string, roots *x509.CertPool) *http.Client {
 // with a certificate error; a host that is not intercepted is tunnelled
 // with its own certificate; Codex's WebSocket attempt gets 426.
 func TestMITMTLS(t *testing.T) {
+	// The proxy's own connections must not follow these (no loops).
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+	t.Setenv("HTTP_PROXY", "http://127.0.0.1:1")
 	fake, _ := startFake(t, 5, 0)
 	other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "tunnelled")

@@ -111,6 +111,7 @@ type Recorder struct {
 	lock                    *os.File
 	// beforeSync, when set (tests), runs before each fsync: a slow disk.
 	beforeSync func()
+	inflight   atomic.Int64
 }
 
 // NewRecorder opens the spool, recovers what a previous run left in it and
@@ -239,12 +240,17 @@ func (r *Recorder) Tap(transport http.RoundTripper) *Tap {
 	if transport == nil {
 		transport = NewTransport()
 	}
-	return &Tap{Transport: transport, Sink: r.sink}
+	return &Tap{Transport: transport, Sink: r.sink, Started: func() { r.inflight.Add(1) }}
 }
+
+// InFlight returns the number of LLM API calls begun but not yet handed
+// to the recorder.
+func (r *Recorder) InFlight() int64 { return r.inflight.Load() }
 
 // sink takes a finished call from the forwarding path without ever
 // blocking it.
 func (r *Recorder) sink(x *exchange) {
+	r.inflight.Add(-1)
 	select {
 	case r.queue <- x:
 		return

@@ -350,11 +350,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if grace <= 0 {
 		grace = 10 * time.Second
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	deadline := time.Now().Add(grace)
+	sctx, cancel := context.WithDeadline(context.Background(), deadline)
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		logger.Warn("shutdown", "err", err)
 	}
 	cancel()
+	// MITM connections are hijacked, so Shutdown does not wait for them:
+	// wait for the calls still streaming, within the same grace.
+	for rec.InFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	closeErr := rec.Close()
 	close(stopStatus) // the last status line counts every turn written
 	<-statusDone

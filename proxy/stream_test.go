@@ -83,3 +83,49 @@ func TestStreamingNotBuffered(t *testing.T) {
 		run.stop(t)
 	})
 }
+
+// TestShutdownWaitsForStreams stops the recorder while a stream is in
+// flight: the stream completes for the client and its turn is written.
+func TestShutdownWaitsForStreams(t *testing.T) {
+	for _, mitm := range []bool{false, true} {
+		name := map[bool]string{false: "reverse", true: "mitm"}[mitm]
+		t.Run(name, func(t *testing.T) {
+			fake, _ := startFake(t, 10, 40*time.Millisecond)
+			out := filepath.Join(t.TempDir(), "t")
+			caDir := t.TempDir()
+			cfg := Config{Front: FrontOptions{Upstream: mustURL(fake.URL)}, Recorder: Options{Out: out}}
+			client, url := http.DefaultClient, ""
+			if mitm {
+				maps, _ := ParseMap([]string{"api.openai.com=" + fake.URL})
+				cfg = Config{MITM: true, CADir: caDir, Front: FrontOptions{Map: maps}, Recorder: Options{Out: out}}
+			}
+			run := startRun(t, cfg)
+			url = run.url + "/v1/chat/completions"
+			if mitm {
+				pem, _ := os.ReadFile(filepath.Join(caDir, CACertFile))
+				roots := x509.NewCertPool()
+				roots.AppendCertsFromPEM(pem)
+				client, url = proxyClient(run.url, roots), "https://api.openai.com/v1/chat/completions"
+			}
+			done := make(chan string, 1)
+			go func() {
+				resp, err := client.Post(url, "application/json", strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y"},{"role":"tool","tool_call_id":"c","content":"z"}]}`))
+				if err != nil {
+					done <- err.Error()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				done <- string(b)
+			}()
+			time.Sleep(120 * time.Millisecond) // mid-stream
+			run.stop(t)
+			if b := <-done; !strings.HasSuffix(b, "data: [DONE]\n\n") {
+				t.Fatalf("stream cut by shutdown: %q", b)
+			}
+			if tr := readTrace(t, out); tr.turns() != 1 {
+				t.Errorf("%d turns written, want the in-flight one", tr.turns())
+			}
+		})
+	}
+}

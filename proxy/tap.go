@@ -89,6 +89,9 @@ type Tap struct {
 	// Map rewrites the destination of a request (host → base URL); nil
 	// leaves it alone.
 	Map func(*http.Request)
+	// Started, when set, is called as an LLM API call begins (before Sink
+	// gets it).
+	Started func()
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -99,6 +102,9 @@ func (t *Tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if api == "" {
 		return t.Transport.RoundTrip(req)
+	}
+	if t.Started != nil {
+		t.Started()
 	}
 	x := &exchange{}
 	x.api = api
