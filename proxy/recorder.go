@@ -252,6 +252,17 @@ func (r *Recorder) InFlight() int64 { return r.inflight.Load() }
 func (r *Recorder) sink(x *exchange) {
 	r.inflight.Add(-1)
 	select {
+	case <-r.done:
+		// The recorder has closed: this call ended after the grace.
+		r.dropped.Add(1)
+		if r.m != nil {
+			r.m.drops.Inc()
+		}
+		r.log.Warn("call ended after the recorder closed: not recorded", "path", x.path)
+		return
+	default:
+	}
+	select {
 	case r.queue <- x:
 		return
 	default:
@@ -605,6 +616,11 @@ func (r *Recorder) Close() error {
 		r.closing.Store(true)
 		close(r.stop)
 		<-r.done
+		// Calls that raced the final drain are lost: count them.
+		if n := int64(len(r.queue) + len(r.takeSpill())); n > 0 {
+			r.dropped.Add(n)
+			r.log.Warn("calls ended during shutdown were not recorded", "calls", n)
+		}
 		var errs []error
 		if err := r.seg.close(); err != nil {
 			errs = append(errs, fmt.Errorf("spool: %w", err))
