@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/parquet-go/parquet-go"
 )
 
 // TestColumnReaderMatchesRows checks the column-wise reader against the
@@ -123,4 +124,85 @@ func TestReadCorrupt(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), p) {
 		t.Errorf("corrupt data: error %v, want one naming %s", err, p)
 	}
+}
+
+// TestColumnReaderSmallPages writes results with tiny pages (a page per
+// write of three rows: many page boundaries inside each decoding window) and
+// compares the column reader with the row API. parquet-go never splits one
+// row's list across pages, so the reader's continued-row path (for other
+// writers) is not exercised here.
+func TestColumnReaderSmallPages(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.parquet")
+	genSpec{RunID: "r", Seed: 7, Rows: 600, Levels: []int32{4, 8}, ErrorRate: 0.05, ChunkScale: 1}.write(t, src)
+	in, err := schemas.OpenResults(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []schemas.Result
+	in.Each(func(r *schemas.Result) error {
+		c := *r
+		c.ChunkOffsetsUS = append([]int32(nil), r.ChunkOffsetsUS...)
+		rows = append(rows, c)
+		return nil
+	})
+	in.Close()
+	p := filepath.Join(dir, "small.parquet")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[schemas.Result](f, parquet.PageBufferSize(512),
+		parquet.KeyValueMetadata(schemas.MetaVersion, schemas.Version), parquet.KeyValueMetadata(schemas.MetaKind, schemas.FileResults))
+	for i := 0; i < len(rows); i += 3 {
+		if _, err := w.Write(rows[i:min(i+3, len(rows))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	rf, err := schemas.OpenResults(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	pages := 0
+	leaf, _ := rf.Parquet().Schema().Lookup("chunk_offsets_us", "list", "element")
+	for _, rg := range rf.Parquet().RowGroups() {
+		ps := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
+		for {
+			pg, err := ps.ReadPage()
+			if err != nil {
+				break
+			}
+			pages++
+			parquet.Release(pg)
+		}
+		ps.Close()
+	}
+	if pages < 100 {
+		t.Fatalf("only %d chunk pages: the test needs many", pages)
+	}
+	want := newLevelSet()
+	for i := range rows {
+		want.get(rows[i].RunID, rows[i].Level).Add(&rows[i])
+	}
+	got, err := readFiles(context.Background(), []*schemas.ResultsFile{rf}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, wa := range want.levels {
+		g, w := got.levels[k].Stats(Validity{}, 0), wa.Stats(Validity{}, 0)
+		if g.ITL.Count() != w.ITL.Count() || g.OutputSpeed.Count() != w.OutputSpeed.Count() || g.WindowEndNS != w.WindowEndNS {
+			t.Errorf("level %v: ITL %d speed %d end %d; want %d %d %d", k, g.ITL.Count(), g.OutputSpeed.Count(), g.WindowEndNS, w.ITL.Count(), w.OutputSpeed.Count(), w.WindowEndNS)
+		}
+		for _, q := range []float64{5, 50, 95} {
+			if g.ITL.Percentile(q) != w.ITL.Percentile(q) || g.OutputSpeed.Percentile(q) != w.OutputSpeed.Percentile(q) {
+				t.Errorf("level %v P%v: ITL %v/%v speed %v/%v", k, q, g.ITL.Percentile(q), w.ITL.Percentile(q), g.OutputSpeed.Percentile(q), w.OutputSpeed.Percentile(q))
+			}
+		}
+	}
+	t.Logf("%d chunk pages", pages)
 }
