@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -140,5 +141,24 @@ func TestThinkTime(t *testing.T) {
 	th, _ = s.assign(k, "a", 1250)
 	if d := s.finish(th, k, 1250, 1400, ""); d != 0 {
 		t.Errorf("overlapping turn think %d, want 0", d)
+	}
+}
+
+func TestSessionHeaders(t *testing.T) {
+	tests := []struct {
+		h    http.Header
+		want string
+	}{
+		{http.Header{"X-Claude-Code-Session-Id": {"cc"}}, "cc"},
+		{http.Header{"Session-Id": {"codex-new"}}, "codex-new"},
+		{http.Header{"Session_id": {"codex-old"}}, "codex-old"}, // Go canonicalizes session_id so
+		{http.Header{"session_id": {"codex-raw"}}, "codex-raw"}, // a map built by hand
+		{http.Header{"X-Claude-Code-Session-Id": {"cc"}, "Session-Id": {"other"}}, "cc"},
+		{http.Header{}, ""},
+	}
+	for _, tt := range tests {
+		if got := firstHeader(tt.h, "X-Claude-Code-Session-Id", "Session-Id", "Session_id"); got != tt.want {
+			t.Errorf("firstHeader(%v) = %q, want %q", tt.h, got, tt.want)
+		}
 	}
 }
