@@ -45,6 +45,25 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
+// procWait returns the time the threads of process pid spent runnable but
+// waiting for a CPU (sum of /proc/<pid>/task/*/schedstat field 2): how much
+// other load on the machine held the process back.
+func procWait(pid int) time.Duration {
+	tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "schedstat"))
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			total += n
+		}
+	}
+	return time.Duration(total)
+}
+
 // BenchmarkServerStreams is the load test of the simulator's HTTP path: it
 // runs `agentperf sim` as a child process at real-time pacing and drives
 // SIM_BENCH_STREAMS (default 5,000) concurrent closed-loop streaming chat
@@ -157,6 +176,7 @@ func BenchmarkServerStreams(b *testing.B) {
 	time.Sleep(dur / 3)
 	measuring.Store(true)
 	cpu0, _ := procCPU(cmd.Process.Pid)
+	wait0 := procWait(cmd.Process.Pid)
 	var self0 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &self0)
 	t0 := time.Now()
@@ -170,6 +190,7 @@ func BenchmarkServerStreams(b *testing.B) {
 	wall := time.Since(t0)
 	measuring.Store(false)
 	cpu1, _ := procCPU(cmd.Process.Pid)
+	wait1 := procWait(cmd.Process.Pid)
 	var self1 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &self1)
 	metrics := scrape(base + "/metrics")
@@ -187,7 +208,9 @@ func BenchmarkServerStreams(b *testing.B) {
 		return gaps[int(p*float64(len(gaps)-1))]
 	}
 	iters, busy := metrics["agentperf_sim_iterations_total"], metrics["agentperf_sim_busy_seconds_total"]
+	waitFrac := (wait1 - wait0).Seconds() / wall.Seconds()
 	b.ReportMetric(cores, "server-cores")
+	b.ReportMetric(waitFrac, "server-runqueue-s/s")
 	b.ReportMetric(clientCPU, "client-cores")
 	b.ReportMetric(tps, "tokens/s")
 	b.ReportMetric(float64(minInflight), "min-inflight")
@@ -199,6 +222,7 @@ func BenchmarkServerStreams(b *testing.B) {
 	if cores > 0 {
 		b.ReportMetric(cores*1e6/tps, "server-µs/token")
 	}
+	b.Logf("server threads waited %.2f s per second for a CPU (other load on the machine)", waitFrac)
 	b.Logf("%d streams for %v (measured %v): server %.2f cores, client %.2f cores, %.0f tokens/s, in flight ≥ %d, gap p50 %.1f ms p99 %.1f ms, mean iteration %.1f ms, %d requests, %d errors",
 		streams, dur, wall.Round(time.Second), cores, clientCPU, tps, minInflight, pct(0.5), pct(0.99), 1000*busy/iters, requests.Load(), errorsSeen.Load())
 }
