@@ -40,6 +40,12 @@ func newMetrics(s *Server) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentperf_sim_loop_lag_seconds",
 			Help: "Wall time the engine loop was behind its schedule at its last wake-up (non-zero means the host is too slow for the time scale).", ConstLabels: labels},
 			func() float64 { return s.Lag().Seconds() }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentperf_sim_loop_lag_seconds_total",
+			Help: "Sum over engine-loop wake-ups with events due of how late (wall) the loop ran; divide by agentperf_sim_loop_due_wakeups_total for the mean.", ConstLabels: labels},
+			func() float64 { return float64(s.lagSum.Load()) / 1e9 }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentperf_sim_loop_due_wakeups_total",
+			Help: "Engine-loop wake-ups that found events due.", ConstLabels: labels},
+			func() float64 { return float64(s.lagCount.Load()) }),
 		gauge("agentperf_sim_running_requests", "Requests in the running batches.", func(st Stats) float64 { return float64(st.Running + st.PrefillRunning) }),
 		gauge("agentperf_sim_waiting_requests", "Requests queued for admission.", func(st Stats) float64 { return float64(st.Waiting + st.PrefillWaiting) }),
 		gauge("agentperf_sim_kv_cache_usage_ratio", "Used fraction of the KV cache, over all instances.", func(st Stats) float64 {

@@ -47,7 +47,10 @@ type Server struct {
 	statsMu sync.Mutex
 	stats   Stats
 	lag     atomic.Int64 // latest lag of the loop behind its schedule, ns
-	live    map[*stream]struct{}
+	// lagSum and lagCount accumulate the lag of every wake-up that found
+	// events due: their ratio is the mean lateness of deliveries.
+	lagSum, lagCount atomic.Int64
+	live             map[*stream]struct{}
 }
 
 type opKind uint8
@@ -158,8 +161,11 @@ func (s *Server) loop() {
 	timer.Stop()
 	for {
 		now := s.simNow()
-		if next, ok := s.eng.Next(); ok && next < now {
-			s.lag.Store(int64((now - next) / s.scale * 1e9))
+		if next, ok := s.eng.Next(); ok && next <= now {
+			lag := int64((now - next) / s.scale * 1e9)
+			s.lag.Store(lag)
+			s.lagSum.Add(lag)
+			s.lagCount.Add(1)
 		} else {
 			s.lag.Store(0)
 		}
