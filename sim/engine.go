@@ -41,7 +41,8 @@ type Request struct {
 	seq  *seq
 }
 
-// Output reports tokens a request produced at simulated time At.
+// Output reports that Req produced Tokens new tokens at simulated time At
+// (s); First marks its first token, Done its last.
 type Output struct {
 	Req    *Request
 	Tokens int
@@ -202,7 +203,8 @@ type Engine struct {
 	draft               int
 	accept              float64
 
-	// statistics
+	// PromptTokens, CachedTokens and GeneratedTokens count tokens over the
+	// engine's life; Preemptions and Finished count requests.
 	PromptTokens, CachedTokens, GeneratedTokens int64
 	Preemptions, Finished                       int64
 }
@@ -693,7 +695,9 @@ func (e *Engine) accepted(s *seq, k int) int {
 	return n
 }
 
-// Stats is a snapshot of the engine's state.
+// Stats is a snapshot of the engine's state: occupancy now (requests,
+// KV tokens over all instances, cached blocks), counters since start, the
+// simulated clock (s) and the cost breakdown of the last iteration started.
 type Stats struct {
 	Running, Waiting   int
 	KVUsedTokens       int

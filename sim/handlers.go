@@ -2,7 +2,6 @@ package sim
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -410,8 +409,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 		}
 	}
 }
-
-var errNoFlusher = errors.New("response writer cannot flush")
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
