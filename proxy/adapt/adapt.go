@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/agentperf/agentperf/proxy/sse"
 	"github.com/agentperf/agentperf/schemas"
@@ -47,6 +48,12 @@ type Result struct {
 // schemas.API* constants). status is the HTTP status, contentType the
 // response Content-Type and body the whole (decoded) response body.
 func Parse(api string, status int, contentType string, body []byte) (res Result) {
+	return parse(api, status, contentType, body, true)
+}
+
+// parse is Parse with the fast paths for common delta events switchable
+// (tests compare both).
+func parse(api string, status int, contentType string, body []byte, fast bool) (res Result) {
 	res.FirstContent = -1
 	defer func() {
 		// Adapters are written not to panic; this keeps a bug in one from
@@ -65,17 +72,17 @@ func Parse(api string, status int, contentType string, body []byte) (res Result)
 	switch api {
 	case schemas.APIAnthropic:
 		if stream {
-			return anthropicStream(body)
+			return anthropicStream(body, fast)
 		}
 		return anthropicJSON(body)
 	case schemas.APIOpenAIChat:
 		if stream {
-			return chatStream(body)
+			return chatStream(body, fast)
 		}
 		return chatJSON(body)
 	case schemas.APIOpenAIResponses:
 		if stream {
-			return responsesStream(body)
+			return responsesStream(body, fast)
 		}
 		return responsesJSON(body)
 	}
@@ -162,4 +169,35 @@ func decodeObject(b []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("not a JSON object")
 	}
 	return m, nil
+}
+
+// jsonString decodes the JSON string at the start of b and returns it with
+// the number of bytes it took. ok is false when b does not start with a
+// valid JSON string.
+func jsonString(b []byte) (s string, n int, ok bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", 0, false
+	}
+	esc := false
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '\\':
+			esc = true
+			i++
+		case c == '"':
+			if !esc {
+				if !utf8.Valid(b[1:i]) {
+					return "", 0, false
+				}
+				return string(b[1:i]), i + 1, true
+			}
+			if err := json.Unmarshal(b[:i+1], &s); err != nil {
+				return "", 0, false
+			}
+			return s, i + 1, true
+		case c < 0x20:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
 }

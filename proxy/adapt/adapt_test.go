@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -15,8 +16,12 @@ import (
 
 // call runs body against the fake and returns status, content type, body.
 func call(t testing.TB, path, body string) (int, string, []byte) {
+	return callTokens(t, path, body, 5)
+}
+
+func callTokens(t testing.TB, path, body string, tokens int) (int, string, []byte) {
 	t.Helper()
-	srv := &fakellm.Server{Tokens: 5}
+	srv := &fakellm.Server{Tokens: tokens}
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader(body)))
 	b, _ := io.ReadAll(rec.Result().Body)
@@ -62,6 +67,9 @@ func TestAdapters(t *testing.T) {
 			}
 			status, ct, body := call(t, tt.path, sprintf(tt.body, map[bool]string{true: "true", false: "false"}[stream]))
 			r := Parse(tt.api, status, ct, body)
+			if slow := parse(tt.api, status, ct, body, false); !reflect.DeepEqual(r, slow) {
+				t.Errorf("%s: fast path differs:\nfast %+v\nslow %+v", name, r, slow)
+			}
 			if r.Error != "" || r.Note != "" {
 				t.Errorf("%s: error %q note %q", name, r.Error, r.Note)
 			}
@@ -160,10 +168,15 @@ func fuzzAdapter(f *testing.F, api, path string, bodies ...string) {
 		}
 	}
 	f.Add(200, "text/event-stream", []byte("data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":-1}]}}]}\n\n"))
+	f.Add(200, "text/event-stream", []byte("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\\\"b\\u00e9\\n\"}}\n\n"))
+	f.Add(200, "text/event-stream", []byte("data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\ndata: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"q\\\"\\t\"},\"finish_reason\":null}],\"usage\":null}\n\n"))
 	f.Add(200, "text/event-stream", []byte("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":9,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"[1\"}}\n\n"))
 	f.Fuzz(func(t *testing.T, status int, ct string, body []byte) {
 		orig := bytes.Clone(body)
 		r := Parse(api, status, ct, body)
+		if slow := parse(api, status, ct, body, false); !reflect.DeepEqual(r, slow) {
+			t.Fatalf("fast path differs from the general one:\nfast %+v\nslow %+v", r, slow)
+		}
 		if !bytes.Equal(body, orig) {
 			t.Fatal("Parse modified the body")
 		}

@@ -1,6 +1,7 @@
 package adapt
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -125,7 +126,7 @@ type anthEvent struct {
 	Error *apiErr    `json:"error"`
 }
 
-func anthropicStream(body []byte) Result {
+func anthropicStream(body []byte, fast bool) Result {
 	res := Result{FirstContent: -1}
 	blocks := map[int]*anthBlock{}
 	var acc anthUsage
@@ -136,6 +137,25 @@ func anthropicStream(body []byte) Result {
 		if e.Partial {
 			notes = append(notes, "stream cut off mid-event")
 			return
+		}
+		if fast && (e.Name == "content_block_delta" || e.Name == "") {
+			if idx, kind, s, ok := anthFastDelta(e.Data); ok {
+				if b := blocks[idx]; b != nil {
+					switch kind {
+					case 't':
+						b.text.WriteString(s)
+					case 'k':
+						b.think.WriteString(s)
+					case 'j':
+						b.json.WriteString(s)
+						b.hasJSON = true
+					}
+					if s != "" && res.FirstContent < 0 {
+						res.FirstContent = e.End
+					}
+					return
+				}
+			}
 		}
 		ev = anthEvent{}
 		if err := json.Unmarshal(e.Data, &ev); err != nil {
@@ -280,4 +300,39 @@ func joinNotes(api string, notes []string) string {
 		}
 	}
 	return api + ": " + strings.Join(out, "; ")
+}
+
+// anthFastDelta reads a content_block_delta event in the exact form the
+// Anthropic API sends, {"type":"content_block_delta","index":N,"delta":
+// {"type":"text_delta","text":"…"}} (or thinking_delta/thinking,
+// input_json_delta/partial_json), without reflection. kind is 't', 'k' or
+// 'j'. Anything else returns ok = false and takes the general path.
+func anthFastDelta(d []byte) (index int, kind byte, s string, ok bool) {
+	const head = `{"type":"content_block_delta","index":`
+	if !bytes.HasPrefix(d, []byte(head)) {
+		return 0, 0, "", false
+	}
+	d = d[len(head):]
+	n := 0
+	for n < len(d) && d[n] >= '0' && d[n] <= '9' && n < 9 {
+		index = index*10 + int(d[n]-'0')
+		n++
+	}
+	if n == 0 || (n > 1 && d[0] == '0') { // JSON numbers have no leading zeros
+		return 0, 0, "", false
+	}
+	d = d[n:]
+	for _, f := range []struct {
+		k      byte
+		prefix string
+	}{{'t', `,"delta":{"type":"text_delta","text":`}, {'k', `,"delta":{"type":"thinking_delta","thinking":`}, {'j', `,"delta":{"type":"input_json_delta","partial_json":`}} {
+		if bytes.HasPrefix(d, []byte(f.prefix)) {
+			str, used, ok := jsonString(d[len(f.prefix):])
+			if !ok || string(d[len(f.prefix)+used:]) != "}}" {
+				return 0, 0, "", false
+			}
+			return index, f.k, str, true
+		}
+	}
+	return 0, 0, "", false
 }

@@ -101,7 +101,7 @@ type chatChunk struct {
 	Error *apiErr    `json:"error"`
 }
 
-func chatStream(body []byte) Result {
+func chatStream(body []byte, fast bool) Result {
 	res := Result{FirstContent: -1}
 	var content, refusal, reasoning strings.Builder
 	reasoningKey := ""
@@ -119,6 +119,17 @@ func chatStream(body []byte) Result {
 		if string(data) == "[DONE]" {
 			done = true
 			return
+		}
+		if fast && res.ResponseID != "" && res.Model != "" && reasoningKey == "" && len(calls) == 0 {
+			if s, ok := chatFastContent(data); ok {
+				anyChunk = true
+				content.WriteString(s)
+				hasContent = true
+				if s != "" && res.FirstContent < 0 {
+					res.FirstContent = e.End
+				}
+				return
+			}
 		}
 		ch = chatChunk{}
 		if err := json.Unmarshal(data, &ch); err != nil {
@@ -232,4 +243,44 @@ func chatStream(body []byte) Result {
 	}
 	res.Note = joinNotes("openai-chat", notes)
 	return res
+}
+
+// chatFastContent reads a chunk that carries only text for choice 0 —
+// "choices":[{"index":0,"delta":{"content":"…"},"logprobs":null,
+// "finish_reason":null}] (logprobs optional) with no usage object and no
+// error — without reflection. Anything else returns ok = false and takes
+// the general path.
+func chatFastContent(d []byte) (string, bool) {
+	const mid = `"choices":[{"index":0,"delta":{"content":`
+	i := bytes.Index(d, []byte(mid))
+	if i < 0 || d[0] != '{' || d[len(d)-1] != '}' {
+		return "", false
+	}
+	head, rest := d[:i], d[i+len(mid):]
+	s, n, ok := jsonString(rest)
+	if !ok {
+		return "", false
+	}
+	rest = rest[n:]
+	matched := false
+	for _, tail := range []string{`},"logprobs":null,"finish_reason":null}]`, `},"finish_reason":null,"logprobs":null}]`, `},"finish_reason":null}]`} {
+		if bytes.HasPrefix(rest, []byte(tail)) {
+			rest = rest[len(tail):]
+			matched = true
+			break
+		}
+	}
+	if !matched {
+		return "", false
+	}
+	for _, part := range [][]byte{head, rest} {
+		if bytes.Contains(part, []byte(`"usage":{`)) || bytes.Contains(part, []byte(`"error"`)) ||
+			bytes.Contains(part, []byte(`"choices"`)) {
+			return "", false
+		}
+	}
+	if !json.Valid(d) {
+		return "", false
+	}
+	return s, true
 }

@@ -1,6 +1,7 @@
 package adapt
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -101,7 +102,7 @@ type respEvent struct {
 	Code        any             `json:"code"`
 }
 
-func responsesStream(body []byte) Result {
+func responsesStream(body []byte, fast bool) Result {
 	res := Result{FirstContent: -1}
 	items := map[int]json.RawMessage{}
 	var final *respObject
@@ -112,6 +113,21 @@ func responsesStream(body []byte) Result {
 		if e.Partial {
 			notes = append(notes, "stream cut off mid-event")
 			return
+		}
+		if fast && strings.HasSuffix(e.Name, ".delta") {
+			// Deltas only matter for the first-token time: find the
+			// "delta" value without decoding the event.
+			d := e.Data
+			if bytes.HasPrefix(d, []byte(`{"type":"`+e.Name+`",`)) && d[len(d)-1] == '}' && json.Valid(d) {
+				anyEvent = true
+				if k := bytes.Index(d, []byte(`"delta":`)); k >= 0 && res.FirstContent < 0 {
+					v := bytes.TrimLeft(d[k+len(`"delta":`):], " ")
+					if !bytes.HasPrefix(v, []byte(`""`)) {
+						res.FirstContent = e.End
+					}
+				}
+				return
+			}
 		}
 		ev = respEvent{}
 		if err := json.Unmarshal(e.Data, &ev); err != nil {
