@@ -103,6 +103,9 @@ type reply struct {
 	st     streamState
 	// timeScale is the X-Agentperf-Time-Scale header of the response.
 	timeScale string
+	// draining is set when a background drain of the body will cancel
+	// the request context itself.
+	draining bool
 }
 
 var (
@@ -149,7 +152,13 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		r.err = describe(ctx, err)
 		return r
 	}
-	defer resp.Body.Close()
+	drainAsync := false
+	defer func() {
+		if drainAsync {
+			return
+		}
+		resp.Body.Close()
+	}()
 	r.status = resp.StatusCode
 	r.timeScale = resp.Header.Get("X-Agentperf-Time-Scale")
 	ex.lastRead.Store(int64(time.Since(ex.sent)))
@@ -178,6 +187,22 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		r.chunks = make([]time.Duration, 0, min(expectOut+4, s.maxChunks))
 	}
 	s.readStream(ctx, ex, resp.Body, &r)
+	if r.st.done {
+		// Read the rest (the chunked terminator) in the background so the
+		// connection goes back to the pool without holding up the user:
+		// closing a body before EOF closes the connection, and every
+		// request would dial anew.
+		// The drain owns the request context from here: cancelling it
+		// earlier would close the connection too.
+		drainAsync, r.draining = true, true
+		go func(b io.ReadCloser) {
+			t := time.AfterFunc(10*time.Second, func() { ex.cancel(errTimedOut) })
+			io.Copy(io.Discard, io.LimitReader(b, 1<<20))
+			b.Close()
+			t.Stop()
+			ex.cancel(nil)
+		}(resp.Body)
+	}
 	return r
 }
 

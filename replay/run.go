@@ -782,7 +782,9 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 		rep = r.sender.send(ctx, ex, api, body, int(t.ExpectedOutput))
 		lv.inflight.remove(slot, ex)
 	}
-	cancel(nil)
+	if !rep.draining {
+		cancel(nil)
+	}
 	end := sent.Add(rep.end)
 	lag := sent.Sub(due)
 	lv.lag.record(lag)
