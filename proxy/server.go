@@ -241,6 +241,9 @@ type Config struct {
 	// StatusEvery (0 means 1 s), redrawn in place with '\r'.
 	Status      io.Writer
 	StatusEvery time.Duration
+	// StatusPlain writes each status as its own line, without the
+	// terminal escapes that redraw it in place (for logs and pipes).
+	StatusPlain bool
 	// Ready is called with the proxy's URL once it is listening.
 	Ready func(url string)
 	// Grace bounds how long Run waits for calls in flight at shutdown; 0
@@ -333,9 +336,17 @@ func Run(ctx context.Context, cfg Config) error {
 		for {
 			select {
 			case <-t.C:
-				fmt.Fprintf(cfg.Status, "\r\033[K%s", StatusLine(rec.Stats(), time.Since(start)))
+				if cfg.StatusPlain {
+					fmt.Fprintf(cfg.Status, "%s\n", StatusLine(rec.Stats(), time.Since(start)))
+				} else {
+					fmt.Fprintf(cfg.Status, "\r\033[K%s", StatusLine(rec.Stats(), time.Since(start)))
+				}
 			case <-stopStatus:
-				fmt.Fprintf(cfg.Status, "\r\033[K%s\n", StatusLine(rec.Stats(), time.Since(start)))
+				if cfg.StatusPlain {
+					fmt.Fprintf(cfg.Status, "%s\n", StatusLine(rec.Stats(), time.Since(start)))
+				} else {
+					fmt.Fprintf(cfg.Status, "\r\033[K%s\n", StatusLine(rec.Stats(), time.Since(start)))
+				}
 				return
 			}
 		}

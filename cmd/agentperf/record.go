@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"time"
 
 	"github.com/agentperf/agentperf/proxy"
 	"github.com/urfave/cli/v2"
@@ -116,10 +118,21 @@ func runRecord(c *cli.Context) error {
 	}
 	if !c.Bool("quiet") {
 		cfg.Status = stderr
+		// On a terminal the line is redrawn in place every second; into a
+		// log or pipe it is a plain line every 30 s.
+		if f, ok := stderr.(*os.File); !ok || !recordStderrIsTerminal(f) {
+			cfg.StatusPlain, cfg.StatusEvery = true, 30*time.Second
+		}
 	}
 	if err := proxy.Run(c.Context, cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "agentperf record: trace set written to %s\n", c.String("out"))
 	return nil
+}
+
+// recordStderrIsTerminal reports whether f is a character device (a terminal).
+func recordStderrIsTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
