@@ -118,6 +118,10 @@ type Config struct {
 	// CoalesceTokens sends all tokens a stream has pending as one SSE event
 	// instead of one event per token.
 	CoalesceTokens bool
+	// StreamInterval is how many new tokens a stream waits for before it
+	// writes (the first token and the last always go out at once), like
+	// SGLang's --stream-interval; 0 means 1, every engine iteration.
+	StreamInterval int
 	// MaxRequestBytes bounds a request body; 0 means 64 MiB.
 	MaxRequestBytes int64
 }
@@ -232,6 +236,9 @@ func Resolve(cfg Config) (*Plan, error) {
 	}
 	if cfg.SpecAcceptance < 0 || cfg.SpecAcceptance >= 1 {
 		bad("speculative acceptance %v: must be in (0, 1)", cfg.SpecAcceptance)
+	}
+	if cfg.StreamInterval < 0 {
+		bad("stream interval %d: must not be negative", cfg.StreamInterval)
 	}
 	if cfg.SpecDraftCost < 0 || cfg.OutputSigma < 0 || cfg.OutputMedianTokens < 0 || cfg.KVTransferGBps < 0 || cfg.ToolCallRate > 1 {
 		bad("draft cost, output shape and KV transfer bandwidth must not be negative; tool-call rate ≤ 1")

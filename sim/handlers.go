@@ -351,6 +351,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 		flusher.Flush()
 	}
 	coalesce := s.plan.cfg.CoalesceTokens
+	interval := max(s.plan.cfg.StreamInterval, 1)
 	ctx := r.Context()
 	buf := make([]byte, 0, 2048)
 	sent, started := 0, false
@@ -363,6 +364,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 		}
 		state := st.state.Load()
 		n := int(st.tokens.Load())
+		if state == 0 && started && n-sent < interval {
+			continue // wait for more tokens (StreamInterval)
+		}
 		buf = buf[:0]
 		if state == 2 {
 			msg := "simulator error"

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,6 +289,50 @@ func TestCoalescedStreamCarriesAllTokens(t *testing.T) {
 	}
 	if n := tokens.Count(text.String()); n != 200 {
 		t.Errorf("coalesced text is %d tokens, want 200", n)
+	}
+}
+
+// flushCounter counts the flushes a handler makes.
+type flushCounter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (f flushCounter) Flush() {
+	f.n.Add(1)
+	f.ResponseWriter.(http.Flusher).Flush()
+}
+
+func TestStreamIntervalBatchesWrites(t *testing.T) {
+	flushes := func(interval int) (events, n int64) {
+		srv, err := New(Config{StreamInterval: interval, TimeScale: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		var count atomic.Int64
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv.Handler().ServeHTTP(flushCounter{w, &count}, r)
+		}))
+		defer hs.Close()
+		_, b := post(t, hs.URL+"/v1/chat/completions", `{"model":"m","max_tokens":40,"ignore_eos":true,"stream":true,"messages":[{"role":"user","content":"x"}]}`)
+		for _, d := range sseEvents(t, strings.NewReader(string(b))) {
+			if strings.Contains(d, `"delta":{"content":`) {
+				events++
+			}
+		}
+		return events, count.Load()
+	}
+	e1, f1 := flushes(1)
+	e4, f4 := flushes(4)
+	if e1 != 40 || e4 != 40 {
+		t.Errorf("token events %d and %d, want 40 each", e1, e4)
+	}
+	// Interval 1: headers + one flush per iteration (≈ 41, fewer when the
+	// handler falls behind and catches up in one write); interval 4: at
+	// most headers, the first token, ten batches of 4 and the end.
+	if f4 > 13 || f1 <= f4 {
+		t.Errorf("flushes: %d with interval 1, %d with interval 4; want ≈ 41 and ≤ 13", f1, f4)
 	}
 }
 

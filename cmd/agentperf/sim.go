@@ -69,6 +69,7 @@ Examples:
 			&cli.Float64Flag{Name: "kv-transfer-gbps", Usage: "prefill→decode KV transfer bandwidth, GB/s (default: scale-out bandwidth × tp)"},
 			&cli.IntFlag{Name: "output-median", Value: sim.DefaultOutputMedian, Usage: "median output length of requests that do not pin it, tokens"},
 			&cli.Float64Flag{Name: "tool-call-rate", Value: sim.DefaultToolCallRate, Usage: "fraction of requests offering tools answered with a tool call (negative = never)"},
+			&cli.IntFlag{Name: "stream-interval", Value: 1, Usage: "write a stream only every `N` new tokens (first and last at once), like SGLang's --stream-interval"},
 			&cli.BoolFlag{Name: "coalesce", Usage: "send a stream's pending tokens as one SSE event instead of one event per token"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log start-up details to stderr"},
 		},
@@ -102,6 +103,7 @@ func runSim(c *cli.Context) error {
 		SpecDraftCost: c.Float64("spec-draft-cost"), PrefillAccelerators: c.Int("prefill-accelerators"),
 		KVTransferGBps: c.Float64("kv-transfer-gbps"), OutputMedianTokens: c.Int("output-median"),
 		ToolCallRate: c.Float64("tool-call-rate"), CoalesceTokens: c.Bool("coalesce"),
+		StreamInterval: c.Int("stream-interval"),
 	}
 	srv, err := sim.New(cfg)
 	if err != nil {
