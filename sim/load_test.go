@@ -132,7 +132,10 @@ func BenchmarkServerStreams(b *testing.B) {
 			defer wg.Done()
 			buf := make([]byte, 32<<10)
 			for turn := 0; ctx.Err() == nil; turn++ {
-				body := fmt.Sprintf(`{"model":"gpt-oss-120b","stream":true,"max_tokens":%d,"ignore_eos":true,"messages":[{"role":"user","content":"user %d turn %d: explain the build"}]}`, outTokens, u, turn)
+				// Lengths spread over [out/2, 3·out/2) so the streams do not
+				// all end and restart together.
+				length := outTokens/2 + (u*7919+turn*104729)%max(outTokens, 1)
+				body := fmt.Sprintf(`{"model":"gpt-oss-120b","stream":true,"max_tokens":%d,"ignore_eos":true,"messages":[{"role":"user","content":"user %d turn %d: explain the build"}]}`, length, u, turn)
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)
@@ -193,12 +196,18 @@ func BenchmarkServerStreams(b *testing.B) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &self0)
 	t0 := time.Now()
 	minInflight := int64(streams)
+	var sumInflight, samples int64
 	for ctx.Err() == nil {
-		time.Sleep(500 * time.Millisecond)
-		if n := inflight.Load(); n < minInflight && ctx.Err() == nil {
-			minInflight = n
+		time.Sleep(100 * time.Millisecond)
+		if ctx.Err() != nil {
+			break
 		}
+		n := inflight.Load()
+		minInflight = min(minInflight, n)
+		sumInflight += n
+		samples++
 	}
+	avgInflight := float64(sumInflight) / float64(max(samples, 1))
 	wall := time.Since(t0)
 	measuring.Store(false)
 	cpu1, _ := procCPU(cmd.Process.Pid)
@@ -226,6 +235,7 @@ func BenchmarkServerStreams(b *testing.B) {
 	b.ReportMetric(clientCPU, "client-cores")
 	b.ReportMetric(tps, "tokens/s")
 	b.ReportMetric(float64(minInflight), "min-inflight")
+	b.ReportMetric(avgInflight, "avg-inflight")
 	b.ReportMetric(pct(0.5), "gap-p50-ms")
 	b.ReportMetric(pct(0.99), "gap-p99-ms")
 	b.ReportMetric(1000*busy/iters, "iteration-ms")
@@ -240,8 +250,8 @@ func BenchmarkServerStreams(b *testing.B) {
 	}
 	b.Logf("mean delivery lag %.2f ms (whole run, including ramp-up)", meanLag)
 	b.Logf("server threads waited %.2f s per second for a CPU (other load on the machine)", waitFrac)
-	b.Logf("%d streams for %v (measured %v): server %.2f cores, client %.2f cores, %.0f tokens/s, in flight ≥ %d, gap p50 %.1f ms p99 %.1f ms, mean iteration %.1f ms, %d requests, %d errors",
-		streams, dur, wall.Round(time.Second), cores, clientCPU, tps, minInflight, pct(0.5), pct(0.99), 1000*busy/iters, requests.Load(), errorsSeen.Load())
+	b.Logf("%d streams for %v (measured %v): server %.2f cores, client %.2f cores, %.0f tokens/s, in flight avg %.0f min %d, gap p50 %.1f ms p99 %.1f ms, mean iteration %.1f ms, %d requests, %d errors",
+		streams, dur, wall.Round(time.Second), cores, clientCPU, tps, avgInflight, minInflight, pct(0.5), pct(0.99), 1000*busy/iters, requests.Load(), errorsSeen.Load())
 }
 
 // scrape returns the unlabelled-by-us values of a Prometheus text page
