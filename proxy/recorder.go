@@ -104,7 +104,6 @@ type Recorder struct {
 	turns, in, cached, out  atomic.Int64
 	spilled, dropped, lagNS atomic.Int64
 	nSessions, sets         atomic.Int64
-	closing                 atomic.Bool
 	queueCap                int
 	spillCap                int64
 	periodDirs              map[string]bool
@@ -267,7 +266,9 @@ func (r *Recorder) sink(x *exchange) {
 		return
 	default:
 	}
+	x.reqMu.Lock()
 	size := int64(len(x.reqBody) + len(x.respBody) + 16*len(x.marks))
+	x.reqMu.Unlock()
 	r.spillMu.Lock()
 	if r.spillSize+size > r.spillCap {
 		r.spillMu.Unlock()
@@ -613,7 +614,6 @@ func (r *Recorder) convert(segs []string, dir string) error {
 // the others. The spool is removed once written.
 func (r *Recorder) Close() error {
 	r.closeOnce.Do(func() {
-		r.closing.Store(true)
 		close(r.stop)
 		<-r.done
 		// Calls that raced the final drain are lost: count them.

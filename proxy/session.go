@@ -196,9 +196,6 @@ func (s *Sessions) assign(k callKeys, agent string, startNS int64) (t *thread, i
 		}
 		if g.main == nil {
 			t := &thread{id: k.group, group: k.group, sys: k.sys, agent: agent}
-			if s.all[t.id] != nil {
-				return s.all[t.id], false
-			}
 			g.main = t
 			g.threads = 1
 			s.all[t.id] = t
