@@ -153,3 +153,45 @@ func ptr(p *int64) any {
 	}
 	return *p
 }
+
+// TestClaudeCodeShape sends Claude Code-shaped traffic (POST
+// /v1/messages?beta=true, system blocks with cache_control, the header
+// session id, a Task sub-agent with its own system prompt) and checks the
+// sessions and the parent link in the trace set.
+func TestClaudeCodeShape(t *testing.T) {
+	fake, _ := startFake(t, 3, 0)
+	out := filepath.Join(t.TempDir(), "traces")
+	run := startRun(t, Config{Front: FrontOptions{Upstream: mustURL(fake.URL)}, Recorder: Options{Out: out}})
+	hdr := map[string]string{"X-Claude-Code-Session-Id": "0d6c1f0e-cc", "anthropic-version": "2023-06-01",
+		"anthropic-beta": "claude-code-20250219", "User-Agent": "claude-cli/2.1.3 (external, cli)", "x-app": "cli"}
+	body := func(sys, msgs string) string {
+		return `{"model":"claude-sonnet-4-5","max_tokens":64000,"stream":true,"thinking":{"type":"enabled","budget_tokens":31999},` +
+			`"metadata":{"user_id":"{\"device_id\":\"d\",\"account_uuid\":\"a\",\"session_id\":\"0d6c1f0e-cc\"}"},` +
+			`"system":[{"type":"text","text":"x-anthropic-billing-header: cc"},{"type":"text","text":"` + sys + `","cache_control":{"type":"ephemeral"}}],` +
+			`"tools":[{"name":"Task","description":"Launch a sub-agent","input_schema":{"type":"object","properties":{"prompt":{"type":"string"}}}}],"messages":[` + msgs + `]}`
+	}
+	main1 := `{"role":"user","content":[{"type":"text","text":"fix the bug"}]}`
+	sub1 := `{"role":"user","content":[{"type":"text","text":"search the repo for the bug"}]}`
+	for _, b := range []string{
+		body("You are Claude Code.", main1),
+		body("You are a search sub-agent.", sub1),
+		body("You are a search sub-agent.", sub1+`,{"role":"assistant","content":[{"type":"text","text":"found"}]},{"role":"user","content":[{"type":"text","text":"more"}]}`),
+		body("You are Claude Code.", main1+`,{"role":"assistant","content":[{"type":"text","text":"ok"}]},{"role":"user","content":[{"type":"text","text":"thanks"}]}`),
+	} {
+		if st, resp := post(t, run.url+"/v1/messages?beta=true", hdr, b); st != 200 {
+			t.Fatalf("status %d: %s", st, resp)
+		}
+	}
+	run.stop(t)
+	tr := readTrace(t, out)
+	main, sub := tr.sessions["0d6c1f0e-cc"], tr.sessions["0d6c1f0e-cc/1"]
+	if len(tr.sessions) != 2 || main.Turns != 2 || sub.Turns != 2 || sub.Parent != "0d6c1f0e-cc" || main.Parent != "" ||
+		main.Agent != "claude-code" || sub.Agent != "claude-code" {
+		t.Errorf("sessions %v: main %+v sub %+v", tr.order, main, sub)
+	}
+	for _, r := range tr.requests["0d6c1f0e-cc/1"] {
+		if r.Model != "claude-sonnet-4-5" || !r.Stream || r.Error != "" || r.UsageInput == nil {
+			t.Errorf("sub-agent turn %+v", r)
+		}
+	}
+}
