@@ -173,3 +173,26 @@ func TestCA(t *testing.T) {
 		t.Errorf("world-readable key accepted: %v", err)
 	}
 }
+
+func TestParseMapRetarget(t *testing.T) {
+	m, err := ParseMap([]string{"API.openai.com=https://gw.internal/openai", "api.anthropic.com=http://127.0.0.1:9000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ in, want string }{
+		{"https://api.openai.com/v1/responses", "https://gw.internal/openai/v1/responses"},
+		{"https://api.anthropic.com/v1/messages?beta=true", "http://127.0.0.1:9000/v1/messages?beta=true"},
+	}
+	for _, tt := range tests {
+		u, _ := url.Parse(tt.in)
+		retarget(u, m[hostOnly(u.Host)])
+		if u.String() != tt.want {
+			t.Errorf("retarget(%s) = %s, want %s", tt.in, u, tt.want)
+		}
+	}
+	for _, bad := range []string{"nohost", "=http://x", "h=ftp://x", "h="} {
+		if _, err := ParseMap([]string{bad}); err == nil {
+			t.Errorf("ParseMap(%q) accepted", bad)
+		}
+	}
+}
