@@ -196,3 +196,28 @@ func TestParseMapRetarget(t *testing.T) {
 		}
 	}
 }
+
+// TestMITMPlainHTTP proxies a plain-http API call (absolute-form request to
+// the proxy) and records it.
+func TestMITMPlainHTTP(t *testing.T) {
+	fake, _ := startFake(t, 3, 0)
+	out := filepath.Join(t.TempDir(), "traces")
+	maps, _ := ParseMap([]string{"api.openai.com=" + fake.URL})
+	run := startRun(t, Config{MITM: true, CADir: t.TempDir(), Front: FrontOptions{Map: maps}, Recorder: Options{Out: out}})
+	pu, _ := url.Parse(run.url)
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	resp, err := c.Post("http://api.openai.com/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasSuffix(string(b), "data: [DONE]\n\n") {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	run.stop(t)
+	if n := readTrace(t, out).turns(); n != 1 {
+		t.Errorf("%d turns, want 1", n)
+	}
+}
