@@ -107,24 +107,36 @@ func BenchmarkTokenEvent(b *testing.B) {
 }
 
 // BenchmarkEngineIteration is one decode iteration of 1,024 running
-// sequences: the engine loop's cost per iteration.
+// sequences: the engine loop's cost per iteration. The engine is rebuilt
+// every 1,000 iterations (untimed) so the KV cache never fills.
 func BenchmarkEngineIteration(b *testing.B) {
 	p, err := Resolve(Config{Hardware: "b200", Model: "gpt-oss-120b"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := NewEngine(p)
-	for i := 0; i < 1024; i++ {
-		e.Submit(&Request{PromptTokens: 100, Blocks: blocks(int64(i+1), 100), OutputTokens: 1 << 30}, 0)
+	var e *Engine
+	fresh := func() {
+		e = NewEngine(p)
+		for i := 0; i < 1024; i++ {
+			e.Submit(&Request{PromptTokens: 100, Blocks: blocks(int64(i+1), 100), OutputTokens: 1 << 30}, 0)
+		}
+		for i := 0; i < 20; i++ { // past the prefills
+			t, _ := e.Next()
+			e.RunUntil(t)
+		}
 	}
-	for i := 0; i < 200; i++ { // past the prefills
-		t, _ := e.Next()
-		e.RunUntil(t)
-	}
+	fresh()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		if i%1000 == 999 {
+			b.StopTimer()
+			fresh()
+			b.StartTimer()
+		}
 		t, _ := e.Next()
-		e.RunUntil(t)
+		if n := len(e.RunUntil(t)); n != 1024 {
+			b.Fatalf("iteration produced %d outputs, want 1024", n)
+		}
 	}
 }
