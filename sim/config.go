@@ -317,7 +317,14 @@ func Resolve(cfg Config) (*Plan, error) {
 	if p.KVTokens < 2*BlockTokens {
 		return nil, fmt.Errorf("%s on %d × %s leaves no room for KV cache (%.0f GB of weights, %.0f GB × %.2f of memory); raise --tp or --accelerators", m.Name, tp, hw.Name, m.WeightBytesGB, hw.MemoryGB*float64(tp), cfg.MemoryUtilization)
 	}
-	p.ContextTokens = min(m.ContextTokens, p.KVTokens-p.windowTokens())
+	perSeq := p.KVTokens // the most KV one sequence can hold
+	if cfg.ExpertParallel {
+		perSeq /= tp // data-parallel attention: a sequence lives on one rank
+	}
+	p.ContextTokens = min(m.ContextTokens, perSeq-p.windowTokens())
+	if p.ContextTokens < BlockTokens {
+		return nil, fmt.Errorf("%s on %d × %s holds only %d tokens of KV per sequence; raise --tp or --accelerators", m.Name, tp, hw.Name, perSeq)
+	}
 	p.cost = newCostModel(hw, m, tp, cfg.ExpertParallel, k)
 	return p, nil
 }
