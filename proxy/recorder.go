@@ -395,8 +395,18 @@ func (r *Recorder) batch(x *exchange) {
 	}
 }
 
-// process turns one call into a spooled turn.
+// process turns one call into a spooled turn. A bug that panics here
+// loses that turn (counted as a drop), never the proxy.
 func (r *Recorder) process(x *exchange) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.dropped.Add(1)
+			if r.m != nil {
+				r.m.drops.Inc()
+			}
+			r.log.Error("capture failed on a call; turn dropped", "path", x.path, "panic", fmt.Sprint(p))
+		}
+	}()
 	x.reqMu.Lock()
 	reqBody := x.reqBody
 	x.reqMu.Unlock()
