@@ -128,7 +128,9 @@ func BenchmarkAccuracy(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				cfg := Config{Plan: plan, Target: url, Users: streams, Warmup: 2 * time.Second, RampUp: time.Second,
 					Steady: 12 * time.Second, DrainTimeout: 15 * time.Second, CacheSalt: "u{user}p{pass}"}
+				stopCanary := startCanary()
 				rows, _, rep := runToFile(b, context.Background(), cfg)
+				b.ReportMetric(stopCanary(), "canary_p99_ms")
 				truth := fetchTruth(b, url)
 				var ttftErr, cItl, sItl []float64
 				matched := 0
@@ -190,7 +192,9 @@ func BenchmarkScale10k(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		cfg := Config{Plan: plan, Target: url, Users: users, Warmup: 10 * time.Second, RampUp: 5 * time.Second,
 			Steady: 20 * time.Second, DrainTimeout: 10 * time.Second}
+		stopCanary := startCanary()
 		rows, _, rep := runToFile(b, context.Background(), cfg)
+		b.ReportMetric(stopCanary(), "canary_p99_ms")
 		lv := rep.Levels[0]
 		var busy float64
 		var errs int
@@ -237,6 +241,30 @@ func BenchmarkScale10k(b *testing.B) {
 		b.ReportMetric(simple, "simple_cpu_us/token")
 		b.ReportMetric(ours/simple, "cpu_ratio")
 	}
+}
+
+// startCanary measures how late a goroutine sleeping 1 ms wakes up, every
+// millisecond, until stopped; it returns the p99 overshoot in ms. A high
+// value means the machine (other processes, the OS scheduler) delays the
+// whole process, not replay's own work.
+func startCanary() (stop func() float64) {
+	done := make(chan struct{})
+	res := make(chan float64)
+	go func() {
+		var late []float64
+		for {
+			select {
+			case <-done:
+				res <- pct(late, 99)
+				return
+			default:
+			}
+			t0 := time.Now()
+			time.Sleep(time.Millisecond)
+			late = append(late, float64(time.Since(t0)-time.Millisecond)/1e6)
+		}
+	}()
+	return func() float64 { close(done); return <-res }
 }
 
 // simpleClient is the simplest closed-loop Go client: each user posts the
