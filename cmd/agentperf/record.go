@@ -127,7 +127,11 @@ func runRecord(c *cli.Context) error {
 	if err := proxy.Run(c.Context, cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "agentperf record: trace set written to %s\n", c.String("out"))
+	if every > 0 || size > 0 {
+		fmt.Fprintf(stderr, "agentperf record: trace sets written under %s (one directory per period)\n", c.String("out"))
+	} else {
+		fmt.Fprintf(stderr, "agentperf record: trace set written to %s\n", c.String("out"))
+	}
 	return nil
 }
 
