@@ -137,7 +137,8 @@ func TestReverseWebSocketRefused(t *testing.T) {
 		t.Fatal("upstream transport consults proxy settings: it could loop into itself")
 	}
 	fake, f := startFake(t, 3, 0)
-	run := startRun(t, Config{Front: FrontOptions{Upstream: mustURL(fake.URL)}, Recorder: Options{Out: filepath.Join(t.TempDir(), "t")}})
+	out := filepath.Join(t.TempDir(), "t")
+	run := startRun(t, Config{Front: FrontOptions{Upstream: mustURL(fake.URL)}, Recorder: Options{Out: out}})
 	req, _ := http.NewRequest(http.MethodGet, run.url+"/v1/responses", nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
@@ -150,6 +151,10 @@ func TestReverseWebSocketRefused(t *testing.T) {
 		t.Errorf("status %d, upstream saw %d requests; want 426 and none", resp.StatusCode, f.Requests.Load())
 	}
 	run.stop(t)
+	// A run without LLM calls still leaves an (empty) trace set.
+	if tr := readTrace(t, out); tr.turns() != 0 || len(tr.sessions) != 0 {
+		t.Errorf("empty run: %d turns, %d sessions", tr.turns(), len(tr.sessions))
+	}
 }
 
 func TestCA(t *testing.T) {

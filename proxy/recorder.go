@@ -593,7 +593,7 @@ func (r *Recorder) convertBackground(segs []string) {
 }
 
 // convert writes segs as a trace set at dir and removes them once the set
-// is in place. An empty spool writes no set.
+// is in place.
 func (r *Recorder) convert(segs []string, dir string) error {
 	total := 0
 	for _, s := range segs {
@@ -603,7 +603,9 @@ func (r *Recorder) convert(segs []string, dir string) error {
 		}
 		total += n
 	}
-	if total > 0 {
+	// An empty period is skipped; without rotation Out is always written,
+	// so a run without traffic still leaves a (empty) trace set.
+	if total > 0 || !r.rotating() {
 		n, err := convertSegments(segs, dir)
 		if err != nil {
 			r.log.Error("writing trace set failed; spool kept for the next start", "dir", dir, "err", err)
