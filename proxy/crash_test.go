@@ -54,7 +54,7 @@ func startBinary(t *testing.T, args ...string) (*exec.Cmd, string) {
 }
 
 // metricValue returns the sum of a metric's samples at url/metrics.
-func metricValue(t *testing.T, url, name string) float64 {
+func metricValue(t testing.TB, url, name string) float64 {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -73,7 +73,9 @@ func metricValue(t *testing.T, url, name string) float64 {
 	return sum
 }
 
-func waitMetric(t *testing.T, url, name string, want float64) {
+func waitMetric(t *testing.T, url, name string, want float64) { waitMetricT(t, url, name, want) }
+
+func waitMetricT(t testing.TB, url, name string, want float64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -221,6 +221,7 @@ func TestMITMPlainHTTP(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasSuffix(string(b), "data: [DONE]\n\n") {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
+	waitMetricT(t, run.url, "agentperf_record_turns_total", 1) // /metrics in MITM mode
 	run.stop(t)
 	if n := readTrace(t, out).turns(); n != 1 {
 		t.Errorf("%d turns, want 1", n)
