@@ -1,7 +1,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"io"
 
 	"github.com/agentperf/agentperf/proxy/anonymize"
 	"github.com/urfave/cli/v2"
@@ -28,19 +30,35 @@ Examples:
    agentperf anonymize traces/monday --out traces/monday-anon
    agentperf anonymize traces/monday --out /tmp/share --salt "$(head -c16 /dev/urandom | xxd -p)"`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "output trace-set `DIR`"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output trace-set `DIR` (required)"},
 			&cli.StringFlag{Name: "salt", Usage: "`TEXT` mixed into every replacement (default none: the same input always gives the same output)"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing trace set at --out"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return exitCode(2, fmt.Errorf("anonymize takes one trace-set directory, got %d arguments (see --help)", c.NArg()))
+			if c.NArg() < 1 {
+				return exitCode(2, fmt.Errorf("anonymize takes one trace-set directory (see --help)"))
 			}
-			st, err := anonymize.TraceSet(c.Args().First(), c.String("out"), anonymize.Options{Salt: c.String("salt"), Overwrite: c.Bool("overwrite")})
+			// Flags may also follow IN ("anonymize IN --out OUT").
+			fs := flag.NewFlagSet("anonymize", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			out := fs.String("out", c.String("out"), "")
+			fs.StringVar(out, "o", *out, "")
+			salt := fs.String("salt", c.String("salt"), "")
+			overwrite := fs.Bool("overwrite", c.Bool("overwrite"), "")
+			if err := fs.Parse(c.Args().Tail()); err != nil {
+				return exitCode(2, fmt.Errorf("anonymize: %v (see --help)", err))
+			}
+			if fs.NArg() > 0 {
+				return exitCode(2, fmt.Errorf("anonymize takes one trace-set directory, got also %q (see --help)", fs.Args()))
+			}
+			if *out == "" {
+				return exitCode(2, fmt.Errorf("anonymize needs --out DIR (see --help)"))
+			}
+			st, err := anonymize.TraceSet(c.Args().First(), *out, anonymize.Options{Salt: *salt, Overwrite: *overwrite})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "anonymized %d sessions, %d requests, %d blobs into %s\n", st.Sessions, st.Requests, st.Blobs, c.String("out"))
+			fmt.Fprintf(c.App.Writer, "anonymized %d sessions, %d requests, %d blobs into %s\n", st.Sessions, st.Requests, st.Blobs, *out)
 			return nil
 		},
 	})
