@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -170,4 +171,38 @@ func TestAPIOf(t *testing.T) {
 			t.Errorf("APIOf(%s %s) = %q, want %q", tt.method, tt.path, got, tt.want)
 		}
 	}
+}
+
+// BenchmarkSpoolToTraceSet measures writing a spooled 200-turn agent
+// session (each turn resends the growing history, ~100 tokens per
+// message) as a trace set: the work SIGINT or rotation does.
+func BenchmarkSpoolToTraceSet(b *testing.B) {
+	dir := b.TempDir()
+	seg, err := createSegment(filepath.Join(dir, "spool"), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var msgs []string
+	var buf []byte
+	var spoolBytes int64
+	for i := 0; i < 200; i++ {
+		msgs = append(msgs, fmt.Sprintf(`{"role":"user","content":"step %d: %s"}`, i, strings.Repeat("edit the parser and run the tests again ", 12)))
+		body := `{"model":"m","max_tokens":1000,"stream":true,"system":"` + strings.Repeat("You are a coding agent. ", 200) + `","messages":[` + strings.Join(msgs, ",") + `]}`
+		st := &spoolTurn{Session: "s", API: schemas.APIAnthropic, StartNS: int64(i), EndNS: int64(i + 1), Body: []byte(body),
+			Response: [][]byte{[]byte(fmt.Sprintf(`{"role":"assistant","content":[{"type":"text","text":"done %d"}]}`, i))}}
+		buf, _ = encodeRecord(buf[:0], st)
+		seg.write(buf)
+		spoolBytes += int64(len(buf))
+		msgs = append(msgs, fmt.Sprintf(`{"role":"assistant","content":[{"type":"text","text":"done %d"}]}`, i))
+	}
+	seg.close()
+	b.SetBytes(spoolBytes)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out := filepath.Join(dir, fmt.Sprintf("set-%d", i))
+		if n, err := convertSegments([]string{seg.path}, out); err != nil || n != 200 {
+			b.Fatal(n, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/200, "ms/turn")
 }
