@@ -71,6 +71,8 @@ type Arrival struct {
 	// End is when the handler finished.
 	End  time.Time
 	Path string
+	// ProtoMajor is the HTTP major version of the request (1 or 2).
+	ProtoMajor int
 	// Marker is the last "session S turn T" text found in the body.
 	Marker string
 	// MaxTokens, MinTokens and IgnoreEOS are the pinning fields read.
@@ -153,7 +155,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.FaultFor != nil {
 		fault = s.FaultFor(idx, body)
 	}
-	a := Arrival{Start: start, At: time.Now(), Path: r.URL.Path, MaxTokens: maxTok, MinTokens: p.MinTokens,
+	a := Arrival{Start: start, At: time.Now(), Path: r.URL.Path, ProtoMajor: r.ProtoMajor, MaxTokens: maxTok, MinTokens: p.MinTokens,
 		IgnoreEOS: p.IgnoreEOS, Stream: p.Stream, Fault: fault, Tokens: n}
 	if s.Record {
 		if bytes.Contains(body, []byte("session ")) {
