@@ -60,16 +60,18 @@ func NewTransport(o TransportOptions) *http.Transport {
 		n = 1024
 	}
 	t := &http.Transport{
-		Proxy:                 nil, // never route benchmark traffic through a proxy from the environment
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          n + 16,
-		MaxIdleConnsPerHost:   n + 16,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   30 * time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     true,
-		ReadBufferSize:        16 << 10,
-		WriteBufferSize:       64 << 10,
+		Proxy:               nil, // never route benchmark traffic through a proxy from the environment
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        n + 16,
+		MaxIdleConnsPerHost: n + 16,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 30 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   true,
+		// Small per-connection buffers: thousands of connections stay
+		// open. Large request bodies bypass the write buffer anyway.
+		ReadBufferSize:        8 << 10,
+		WriteBufferSize:       8 << 10,
 		ExpectContinueTimeout: 0,
 	}
 	if o.Insecure {
@@ -115,7 +117,8 @@ var (
 )
 
 // bufPool holds read buffers for streams.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// Events are usually well under 1 KB; a larger one grows the buffer.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
 var (
 	headerJSON = []string{"application/json"}

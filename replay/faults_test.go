@@ -31,6 +31,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // nothing here depends on timing precision
 			dir := writeTraces(t, traceSpec{sessions: 4, turns: 3, think: 20 * time.Millisecond, out: 10})
 			srv := &fake.Server{TTFT: time.Millisecond, ITL: time.Millisecond, FaultFor: tt.fault}
 			cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, srv), Users: 3,

@@ -93,6 +93,7 @@ func (r *runner) levelMeta(lr *LevelReport) {
 	set(p+"sessions_by_agent", fmt.Sprint(lr.SessionsByAgent))
 	set(p+"client_lag_p50_ms", fmt.Sprintf("%.3f", lr.LagP50.Seconds()*1e3))
 	set(p+"client_lag_p99_ms", fmt.Sprintf("%.3f", lr.LagP99.Seconds()*1e3))
+	set(p+"client_lag_p99_all_ms", fmt.Sprintf("%.3f", lr.AllLagP99.Seconds()*1e3))
 	set(p+"cpu_utilization", fmt.Sprintf("%.3f", lr.CPUUtil))
 	if lr.OutputTokens > 0 {
 		set(p+"cpu_us_per_output_token", fmt.Sprintf("%.2f", float64(lr.CPU.Microseconds())/float64(lr.OutputTokens)))

@@ -90,7 +90,7 @@ func TestTimeScaleInvariance(t *testing.T) {
 	// them by K: use lower scales under it.
 	slowK, fastK, steady := 4.0, 16.0, 40*time.Second
 	if raceEnabled {
-		slowK, fastK, steady = 2, 8, 24*time.Second
+		slowK, fastK, steady = 2, 8, 16*time.Second
 	}
 	run := func(scale float64) simFigures {
 		s := startSim(t, scale)
