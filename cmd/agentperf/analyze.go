@@ -65,12 +65,6 @@ Examples:
 }
 
 func runAnalyze(c *cli.Context) error {
-	if args, ok := flagsAfterArgs(c); ok {
-		// urfave/cli v2 stops parsing flags at the first argument: run again
-		// with the flags first, so "analyze results.parquet --html r.html"
-		// works.
-		return c.App.RunContext(c.Context, append([]string{c.App.Name, c.Command.Name}, args...))
-	}
 	if c.NArg() == 0 {
 		return exitCode(2, fmt.Errorf("analyze needs at least one results file (see --help)"))
 	}
@@ -154,42 +148,6 @@ func runAnalyze(c *cli.Context) error {
 		}
 	}
 	return analyze.Write(c.App.Writer, rep, format, c.String("table"))
-}
-
-// flagsAfterArgs returns the command's arguments reordered flags first when
-// a flag follows an argument.
-func flagsAfterArgs(c *cli.Context) ([]string, bool) {
-	bools := map[string]bool{"help": true, "h": true}
-	for _, f := range c.Command.Flags {
-		if _, ok := f.(*cli.BoolFlag); ok {
-			for _, n := range f.Names() {
-				bools[n] = true
-			}
-		}
-	}
-	args := c.Args().Slice()
-	var flags, rest []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			rest = append(rest, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			rest = append(rest, a)
-			continue
-		}
-		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if !strings.Contains(name, "=") && !bools[name] && i+1 < len(args) {
-			i++
-			flags = append(flags, args[i])
-		}
-	}
-	if len(flags) == 0 {
-		return nil, false
-	}
-	return append(append(flags, "--"), rest...), true
 }
 
 // writeAnalyzeFile writes path through a temporary sibling renamed into

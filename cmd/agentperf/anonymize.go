@@ -1,9 +1,7 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"io"
 
 	"github.com/agentperf/agentperf/proxy/anonymize"
 	"github.com/urfave/cli/v2"
@@ -38,27 +36,18 @@ Examples:
 			if c.NArg() < 1 {
 				return exitCode(2, fmt.Errorf("anonymize takes one trace-set directory (see --help)"))
 			}
-			// Flags may also follow IN ("anonymize IN --out OUT").
-			fs := flag.NewFlagSet("anonymize", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			out := fs.String("out", c.String("out"), "")
-			fs.StringVar(out, "o", *out, "")
-			salt := fs.String("salt", c.String("salt"), "")
-			overwrite := fs.Bool("overwrite", c.Bool("overwrite"), "")
-			if err := fs.Parse(c.Args().Tail()); err != nil {
-				return exitCode(2, fmt.Errorf("anonymize: %v (see --help)", err))
+			if c.NArg() > 1 {
+				return exitCode(2, fmt.Errorf("anonymize takes one trace-set directory, got also %q (see --help)", c.Args().Tail()))
 			}
-			if fs.NArg() > 0 {
-				return exitCode(2, fmt.Errorf("anonymize takes one trace-set directory, got also %q (see --help)", fs.Args()))
-			}
-			if *out == "" {
+			out, salt, overwrite := c.String("out"), c.String("salt"), c.Bool("overwrite")
+			if out == "" {
 				return exitCode(2, fmt.Errorf("anonymize needs --out DIR (see --help)"))
 			}
-			st, err := anonymize.TraceSet(c.Args().First(), *out, anonymize.Options{Salt: *salt, Overwrite: *overwrite})
+			st, err := anonymize.TraceSet(c.Args().First(), out, anonymize.Options{Salt: salt, Overwrite: overwrite})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "anonymized %d sessions, %d requests, %d blobs into %s\n", st.Sessions, st.Requests, st.Blobs, *out)
+			fmt.Fprintf(c.App.Writer, "anonymized %d sessions, %d requests, %d blobs into %s\n", st.Sessions, st.Requests, st.Blobs, out)
 			return nil
 		},
 	})

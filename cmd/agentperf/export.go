@@ -41,10 +41,7 @@ Examples:
 }
 
 func runExport(c *cli.Context) error {
-	args, err := convertArgs(c)
-	if err != nil {
-		return err
-	}
+	args := c.Args().Slice()
 	if len(args) != 1 {
 		return exitCode(2, fmt.Errorf("export takes one trace-set directory, got %d (see --help)", len(args)))
 	}

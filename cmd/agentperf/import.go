@@ -47,10 +47,7 @@ Examples:
 }
 
 func runImport(c *cli.Context) error {
-	args, err := convertArgs(c)
-	if err != nil {
-		return err
-	}
+	args := c.Args().Slice()
 	if len(args) != 1 {
 		return exitCode(2, fmt.Errorf("import takes one input (a file or directory), got %d (see --help)", len(args)))
 	}
@@ -80,52 +77,3 @@ func runImport(c *cli.Context) error {
 	return nil
 }
 
-// convertArgs returns the positional arguments of import and export,
-// accepting flags after them ("import IN --out DIR"), which the flag
-// parser stops at.
-func convertArgs(c *cli.Context) ([]string, error) {
-	var pos []string
-	rest := c.Args().Slice()
-	for i := 0; i < len(rest); i++ {
-		a := rest[i]
-		if a == "--" {
-			pos = append(pos, rest[i+1:]...)
-			break
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			pos = append(pos, a)
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		f := lookupFlag(c.Command.Flags, name)
-		if f == nil {
-			return nil, exitCode(2, fmt.Errorf("flag provided but not defined: %s (see --help)", a))
-		}
-		if _, isBool := f.(*cli.BoolFlag); isBool {
-			if !hasVal {
-				val = "true"
-			}
-		} else if !hasVal {
-			if i+1 >= len(rest) {
-				return nil, exitCode(2, fmt.Errorf("flag needs an argument: %s", a))
-			}
-			i++
-			val = rest[i]
-		}
-		if err := c.Set(f.Names()[0], val); err != nil {
-			return nil, exitCode(2, fmt.Errorf("invalid value %q for flag %s: %v", val, a, err))
-		}
-	}
-	return pos, nil
-}
-
-func lookupFlag(flags []cli.Flag, name string) cli.Flag {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
-		}
-	}
-	return nil
-}

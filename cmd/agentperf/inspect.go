@@ -52,10 +52,6 @@ Examples:
 }
 
 func runInspect(c *cli.Context) error {
-	if args, ok := flagsAfterArgs(c); ok {
-		// "inspect DIR --json": urfave/cli stops at the first argument.
-		return c.App.RunContext(c.Context, append([]string{c.App.Name, c.Command.Name}, args...))
-	}
 	if c.NArg() != 1 {
 		return exitCode(2, fmt.Errorf("inspect needs one trace-set directory, got %d arguments (see --help)", c.NArg()))
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -47,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, flagsFirst(args, app.Commands))
 	if err == nil {
 		return 0
 	}
@@ -65,6 +66,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 func newApp(stdout, stderr io.Writer) *cli.App {
 	cmds := append([]*cli.Command(nil), commands...)
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			name := c.Name
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return exitCode(2, fmt.Errorf("%w (see agentperf %s --help)", err, name))
+			}
+		}
+	}
 	return &cli.App{
 		Name:    "agentperf",
 		Usage:   "measure inference hardware with your own coding-agent workload",
@@ -97,4 +106,58 @@ Run 'agentperf COMMAND --help' for each command's flags and examples.`,
 			return exitCode(2, fmt.Errorf("%w (see --help)", err))
 		},
 	}
+}
+
+// flagsFirst lets flags follow positional arguments ("inspect DIR --json",
+// "import IN --out DIR"): urfave/cli v2 stops parsing flags at the first
+// positional argument, so the subcommand's arguments are reordered flags
+// first, then "--", then the positional arguments. A flag's value is taken
+// from the next argument unless the flag is boolean or written --name=value.
+// Arguments after a literal "--" stay positional.
+func flagsFirst(args []string, cmds []*cli.Command) []string {
+	if len(args) < 3 {
+		return args
+	}
+	var cmd *cli.Command
+	for _, c := range cmds {
+		if c.HasName(args[1]) {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		return args
+	}
+	bools := map[string]bool{"help": true, "h": true}
+	for _, f := range cmd.Flags {
+		if _, ok := f.(*cli.BoolFlag); ok {
+			for _, n := range f.Names() {
+				bools[n] = true
+			}
+		}
+	}
+	var flags, pos []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			pos = append(pos, rest[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if !strings.Contains(name, "=") && !bools[name] && i+1 < len(rest) {
+			i++
+			flags = append(flags, rest[i])
+		}
+	}
+	if len(pos) == 0 {
+		return args
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	out = append(out, "--")
+	return append(out, pos...)
 }

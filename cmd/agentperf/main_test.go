@@ -33,3 +33,26 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 		t.Errorf("exit %d, want 2; output %s", code, out.String())
 	}
 }
+
+func TestFlagsFirst(t *testing.T) {
+	app := newApp(nil, nil)
+	tests := []struct {
+		in, want string
+	}{
+		{"agentperf inspect DIR --json", "agentperf inspect --json -- DIR"},
+		{"agentperf import IN --out DIR --format mooncake", "agentperf import --out DIR --format mooncake -- IN"},
+		{"agentperf import --out=DIR IN --skip-bad", "agentperf import --out=DIR --skip-bad -- IN"},
+		{"agentperf export DIR -o - -f aa-jsonl", "agentperf export -o - -f aa-jsonl -- DIR"},
+		{"agentperf analyze a.parquet b.parquet --html r.html", "agentperf analyze --html r.html -- a.parquet b.parquet"},
+		{"agentperf inspect --json DIR", "agentperf inspect --json -- DIR"},
+		{"agentperf inspect DIR -- --odd-name", "agentperf inspect -- DIR --odd-name"},
+		{"agentperf synth --sessions 3", "agentperf synth --sessions 3"},
+		{"agentperf nosuch a --b", "agentperf nosuch a --b"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(flagsFirst(strings.Fields(tt.in), app.Commands), " ")
+		if got != tt.want {
+			t.Errorf("flagsFirst(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
