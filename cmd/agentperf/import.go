@@ -76,4 +76,3 @@ func runImport(c *cli.Context) error {
 	}
 	return nil
 }
-
