@@ -207,7 +207,7 @@ func newShared(opt *Options) (*shared, error) {
 	sh.toolsTokens = tokens.CountJSON(tools)
 	sys := systemPrompt
 	sh.system = &Message{Role: "system", Content: &sys}
-	if sh.systemBody, sh.systemTokens, err = encode(nil, sh.system); err != nil {
+	if sh.systemBody, sh.systemTokens, err = encode(sh.system); err != nil {
 		return nil, err
 	}
 	sh.toolsPart = schemas.Part{Kind: schemas.KindTools, Body: sh.tools, Tokens: sh.toolsTokens}
@@ -232,11 +232,11 @@ func newShared(opt *Options) (*shared, error) {
 }
 
 // encode returns the canonical JSON of m and its token count
-// (tokens.CountJSON, through c when not nil). Message fields are declared in
+// (tokens.CountJSON). Message fields are declared in
 // sorted order and the text is valid UTF-8 without HTML escaping or \b/\f
 // control characters, so encoding/json writes the canonical form directly
 // (TestRebuildExact checks it against schemas.Canonical).
-func encode(c *counter, m *Message) ([]byte, int, error) {
+func encode(m *Message) ([]byte, int, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -244,10 +244,7 @@ func encode(c *counter, m *Message) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if c == nil {
-		return body, tokens.CountJSON(body), nil
-	}
-	return body, c.countJSON(body), nil
+	return body, tokens.CountJSON(body), nil
 }
 
 // SessionID returns the id of session i of a set generated with seed.
@@ -286,19 +283,13 @@ func Generate(ctx context.Context, opt Options, fn func(*Call) error) error {
 		err   error
 	}
 	slots := make([]chan result, opt.Sessions)
-	counters := make(chan *counter, opt.Workers)
-	for i := 0; i < opt.Workers; i++ {
-		counters <- newCounter()
-	}
 	launch := func(i int) {
 		if i >= opt.Sessions || slots[i] != nil {
 			return
 		}
 		slots[i] = make(chan result, 1)
 		go func() {
-			c := <-counters
-			calls, err := sh.session(c, i, turns[i], starts[i])
-			counters <- c
+			calls, err := sh.session(i, turns[i], starts[i])
 			slots[i] <- result{calls, err}
 		}()
 	}
@@ -339,7 +330,7 @@ func turnCount(lo, hi int, q float64) int {
 }
 
 // session generates the T calls of session i, starting at startNS.
-func (sh *shared) session(c *counter, i, T int, startNS int64) ([]*Call, error) {
+func (sh *shared) session(i, T int, startNS int64) ([]*Call, error) {
 	opt := sh.opt
 	g := newGen(opt.Seed, uint64(i)+1)
 	s := newSession(g, T)
@@ -353,7 +344,7 @@ func (sh *shared) session(c *counter, i, T int, startNS int64) ([]*Call, error) 
 		baseTok   int // tokens of tools + system + task: what survives compaction
 	)
 	add := func(m *Message) (int, error) {
-		body, n, err := encode(c, m)
+		body, n, err := encode(m)
 		if err != nil {
 			return 0, err
 		}
@@ -400,7 +391,7 @@ func (sh *shared) session(c *counter, i, T int, startNS int64) ([]*Call, error) 
 		if est := visible * 10 / 38; want > est+4 {
 			resp.ReasoningContent = s.reasoning(want - est)
 		}
-		respBody, respTok, err := encode(c, &resp)
+		respBody, respTok, err := encode(&resp)
 		if err != nil {
 			return nil, err
 		}
@@ -430,7 +421,7 @@ func (sh *shared) session(c *counter, i, T int, startNS int64) ([]*Call, error) 
 		nextTok := 0
 		hb, hn := respBody, respTok
 		if resp.ReasoningContent != "" {
-			if hb, hn, err = encode(c, hm); err != nil {
+			if hb, hn, err = encode(hm); err != nil {
 				return nil, err
 			}
 		}
@@ -445,7 +436,7 @@ func (sh *shared) session(c *counter, i, T int, startNS int64) ([]*Call, error) 
 		var nextBodies [][]byte
 		var nextCounts []int
 		for _, m := range next {
-			b, n, err := encode(c, m)
+			b, n, err := encode(m)
 			if err != nil {
 				return nil, err
 			}

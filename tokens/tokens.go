@@ -34,19 +34,6 @@ func enc() tokenizer.Codec {
 	return codec
 }
 
-// Count returns the number of o200k_base tokens in s. Invalid UTF-8 is
-// tokenized byte-wise, as tiktoken does.
-func Count(s string) int {
-	if s == "" {
-		return 0
-	}
-	n, err := enc().Count(s)
-	if err != nil {
-		return len(s) / 4
-	}
-	return n
-}
-
 // skipKeys are JSON object keys whose string values are structure, not text
 // the model reads.
 var skipKeys = map[string]bool{

@@ -93,3 +93,56 @@ func TestBlockHashes(t *testing.T) {
 		t.Error("empty prompt has blocks")
 	}
 }
+
+var countSeeds = []string{
+	"",
+	"a",
+	"hello world",
+	"The failure comes from Store.Load: it uses the cache before checking.\n\nLet me read `internal/store/store.go`.",
+	"func (s *Store) Load(ctx context.Context, key string) (int, error) {\n\tif err != nil {\n\t\treturn 0, fmt.Errorf(\"load: %w\", err)\n\t}\n}",
+	"    12\tdef load_entry(self, entry: str) -> int:\n    13\t    \"\"\"Load it.\"\"\"\n",
+	"ok  \tgithub.com/acme/ledger/internal/store\t0.012s\n?   \tgithub.com/acme/ledger/cmd\t[no test files]",
+	"a  b\n\n c\t d\r\n e . f , g ! h ' i's don't   \n\nX",
+	"  leading spaces then words and\n\n\nnewlines\n",
+	"¿Qué? naïve café — 東京 123456 7 89 0x1f .go /usr/local",
+	"\xff\xfe invalid utf8 \xc3 then text",
+}
+
+// TestCountMatchesCodec checks the cut-and-cache Count against tokenizing
+// whole, twice so the second pass runs from the cache.
+func TestCountMatchesCodec(t *testing.T) {
+	long := strings.Repeat("word ", 100) + strings.Repeat("x", 1000) + " tail"
+	for pass := 0; pass < 2; pass++ {
+		for _, s := range append(countSeeds, long) {
+			if got, want := Count(s), countExact(s); got != want {
+				t.Errorf("pass %d: Count(%q) = %d, codec %d", pass, s, got, want)
+			}
+		}
+	}
+}
+
+func FuzzCount(f *testing.F) {
+	for _, s := range countSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Count(s), countExact(s); got != want {
+			t.Errorf("Count(%q) = %d, codec %d", s, got, want)
+		}
+	})
+}
+
+func BenchmarkCount(b *testing.B) {
+	text := strings.Repeat("func (s *Server) handle(w http.ResponseWriter, r *http.Request) {\n\tif err := json.NewDecoder(r.Body).Decode(&req); err != nil {\n\t\treturn\n\t}\n}\nThe handler returns early when the body is not valid JSON.\n", 200)
+	for _, bc := range []struct {
+		name string
+		fn   func(string) int
+	}{{"cached", Count}, {"codec", countExact}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for i := 0; i < b.N; i++ {
+				bc.fn(text)
+			}
+		})
+	}
+}
