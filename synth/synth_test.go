@@ -142,7 +142,7 @@ func TestRebuildExact(t *testing.T) {
 				continue
 			}
 			seen[string(p.Body)] = true
-			if n := tokens.CountJSON(p.Body); n != p.Tokens {
+			if n := tokens.CountExact(tokens.VisibleText(p.Body)); n != p.Tokens {
 				t.Errorf("%s part: tokens %d, tokenizer says %d: %.200s", p.Kind, p.Tokens, n, p.Body)
 			}
 			if cb, err := schemas.Canonical(p.Body); err != nil || !bytes.Equal(cb, p.Body) {

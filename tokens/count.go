@@ -68,7 +68,7 @@ func Count(s string) int {
 
 func countPiece(s string) int {
 	if len(s) > maxCachedPiece {
-		return countExact(s)
+		return CountExact(s)
 	}
 	if s == "" {
 		return 0
@@ -80,7 +80,7 @@ func countPiece(s string) int {
 	if ok {
 		return int(n)
 	}
-	c := countExact(s)
+	c := CountExact(s)
 	sh.mu.Lock()
 	if sh.m == nil || len(sh.m) >= shardLimit {
 		sh.m = make(map[string]int32, 256)
@@ -90,8 +90,9 @@ func countPiece(s string) int {
 	return c
 }
 
-// countExact tokenizes s whole with the codec.
-func countExact(s string) int {
+// CountExact returns the o200k_base token count of s, tokenizing it whole
+// with the codec (no cache); Count must always agree with it.
+func CountExact(s string) int {
 	if s == "" {
 		return 0
 	}

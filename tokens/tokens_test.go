@@ -114,7 +114,7 @@ func TestCountMatchesCodec(t *testing.T) {
 	long := strings.Repeat("word ", 100) + strings.Repeat("x", 1000) + " tail"
 	for pass := 0; pass < 2; pass++ {
 		for _, s := range append(countSeeds, long) {
-			if got, want := Count(s), countExact(s); got != want {
+			if got, want := Count(s), CountExact(s); got != want {
 				t.Errorf("pass %d: Count(%q) = %d, codec %d", pass, s, got, want)
 			}
 		}
@@ -126,7 +126,7 @@ func FuzzCount(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := Count(s), countExact(s); got != want {
+		if got, want := Count(s), CountExact(s); got != want {
 			t.Errorf("Count(%q) = %d, codec %d", s, got, want)
 		}
 	})
@@ -137,7 +137,7 @@ func BenchmarkCount(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		fn   func(string) int
-	}{{"cached", Count}, {"codec", countExact}} {
+	}{{"cached", Count}, {"codec", CountExact}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			for i := 0; i < b.N; i++ {
