@@ -160,8 +160,9 @@ func FuzzTranslate(f *testing.F) {
 	f.Add(`{"messages":[{"role":"user","content":[{"type":"image"}]}]}`, uint8(1), uint8(2))
 	f.Fuzz(func(t *testing.T, body string, from, to uint8) {
 		apis := []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses}
-		out, err := Translate([]byte(body), apis[int(from)%3], apis[int(to)%3])
-		if err == nil && !json.Valid(out) {
+		f, tt := apis[int(from)%3], apis[int(to)%3]
+		out, err := Translate([]byte(body), f, tt)
+		if f != tt && err == nil && !json.Valid(out) {
 			t.Fatalf("invalid JSON out: %s", out)
 		}
 	})
