@@ -294,7 +294,7 @@ func apiHeaders(extra http.Header) map[string]http.Header {
 }
 
 func printSummary(w io.Writer, rep *replay.Report, out string, rows int64) {
-	fmt.Fprintf(w, "%-5s %6s %9s %7s %12s %8s %6s  %s\n", "level", "users", "requests", "errors", "lag p99", "cpu", "valid", "verdict")
+	fmt.Fprintf(w, "%-5s %6s %9s %7s %7s %13s %8s %6s  %s\n", "level", "users", "requests", "steady", "errors", "lag p99 wall", "cpu", "valid", "verdict")
 	for _, l := range rep.Levels {
 		verdict := "-"
 		if l.Verdict != nil {
@@ -303,8 +303,8 @@ func printSummary(w io.Writer, rep *replay.Report, out string, rows int64) {
 				verdict = fmt.Sprintf("pass (%.0f tok/s, TTFT %s)", l.Verdict.Speed, l.Verdict.TTFT)
 			}
 		}
-		fmt.Fprintf(w, "%-5d %6d %9d %7d %12s %7.0f%% %6v  %s\n", l.Index, l.Users, l.Requests, l.Errors,
-			l.LagP99, 100*l.CPUUtil, l.Valid, verdict)
+		fmt.Fprintf(w, "%-5d %6d %9d %7d %7d %13s %7.0f%% %6v  %s\n", l.Index, l.Users, l.Requests, l.Steady, l.SteadyErrors,
+			l.LagP99.Round(time.Microsecond), 100*l.CPUUtil, l.Valid, verdict)
 	}
 	if s := rep.Search; s != nil {
 		fmt.Fprintf(w, "max users passing: %d", s.MaxUsers)
@@ -316,5 +316,5 @@ func printSummary(w io.Writer, rep *replay.Report, out string, rows int64) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%d rows written to %s\n", rows, filepath.Clean(out))
+	fmt.Fprintf(w, "%d rows written to %s (steady: requests due in the steady window; errors: of those; requests cancelled when a level ends are drain rows)\n", rows, filepath.Clean(out))
 }
