@@ -298,8 +298,11 @@ func (e *Engine) enqueue(inst *instance, s *seq, at float64) {
 }
 
 // route picks the instance for a new request: the one holding the longest
-// cached prefix of it, unless that one is much busier than the least
-// loaded, then the least loaded (cache-aware routing as in SGLang's router).
+// cached prefix of it when that prefix covers more than half the prompt
+// (SGLang router's cache_threshold 0.5) and that instance is not much busier
+// than the least loaded; otherwise the least loaded (cache-aware routing as
+// in SGLang's router). Without the threshold, a prefix every session shares
+// (system prompt, tools) would pull all new sessions onto one instance.
 func (e *Engine) route(pool []*instance, r *Request) *instance {
 	if len(pool) == 1 {
 		return pool[0]
@@ -325,7 +328,7 @@ func (e *Engine) route(pool []*instance, r *Request) *instance {
 			best, bestHit = in, hit
 		}
 	}
-	if bestHit <= 0 {
+	if bestHit <= 0 || 2*bestHit <= full {
 		return least
 	}
 	if bl := len(best.running) + len(best.waiting); bl > 2*leastLoad+16 {

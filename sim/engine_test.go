@@ -337,3 +337,32 @@ func TestLateSubmitKeepsArrivalTime(t *testing.T) {
 		t.Errorf("late arrival on a busy instance got its first token at %.4f s, not after the running iteration (ends %.4f s)", r3.FirstToken, r2.FirstToken)
 	}
 }
+
+// TestRoutingIgnoresSharedSystemPrefix checks cache-aware routing between
+// two instances: a new session that shares only the common system-prompt
+// blocks goes to the idle instance, while a session's next turn, whose
+// prompt extends its previous one, goes back to where its KV cache is.
+func TestRoutingIgnoresSharedSystemPrefix(t *testing.T) {
+	p := testPlan(t, Config{Accelerators: 2})
+	e := NewEngine(p)
+	session := func(tag int64, n int) []int64 {
+		b := blocks(tag, n)
+		b[0], b[1] = 1<<40, 1<<40+1 // the shared system prompt and tools
+		return b
+	}
+	const prompt = 16 * BlockTokens
+	a1 := &Request{PromptTokens: prompt, Blocks: session(1, prompt), OutputTokens: 4000}
+	e.Submit(a1, 0)
+	e.RunUntil(0.5)
+	b1 := &Request{PromptTokens: prompt, Blocks: session(2, prompt), OutputTokens: 10}
+	e.Submit(b1, 0.5)
+	a2 := &Request{PromptTokens: prompt + 2*BlockTokens, Blocks: session(1, prompt+2*BlockTokens), OutputTokens: 10}
+	e.Submit(a2, 0.5)
+	if a1.seq.inst == b1.seq.inst {
+		t.Error("a new session sharing only the system prefix was routed onto the busy instance")
+	}
+	if a2.seq.inst != a1.seq.inst {
+		t.Error("a session's next turn left the instance holding its prefix")
+	}
+	runAll(e)
+}
