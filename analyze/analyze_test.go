@@ -107,3 +107,29 @@ func TestAnalyzeErrors(t *testing.T) {
 		t.Error("cancelled analysis succeeded")
 	}
 }
+
+// TestClientLagInWallTime checks that client lag, stored in world time by a
+// replay at --time-scale K, is reported and judged in wall-clock time.
+func TestClientLagInWallTime(t *testing.T) {
+	dir := t.TempDir()
+	lv := []fixtureLevel{{users: 2, perUser: 4, speed: 50, ttft: 1, out: 10, turns: 2, lagUS: 20_000}}
+	for _, tt := range []struct {
+		scale   string
+		wantLag float64 // ms
+		flagged bool
+	}{{"", 20, true}, {"1", 20, true}, {"20", 1, false}} {
+		p := filepath.Join(dir, "k"+tt.scale+".parquet")
+		writeFixture(t, p, "run-k"+tt.scale, map[string]string{MetaModel: "gpt-oss-120b", MetaTimeScale: tt.scale}, lv)
+		rep, err := Analyze(context.Background(), []string{p}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := rep.Sets[0].Levels[0]
+		if got := st.ClientLag.Percentile(99); math.Abs(got-tt.wantLag) > 0.01 {
+			t.Errorf("time_scale %q: lag p99 %.3f ms, want %.3f", tt.scale, got, tt.wantLag)
+		}
+		if st.HasFlag(FlagClientLag) != tt.flagged {
+			t.Errorf("time_scale %q: client_lag flag %v, want %v", tt.scale, st.HasFlag(FlagClientLag), tt.flagged)
+		}
+	}
+}

@@ -326,6 +326,9 @@ type row struct {
 	input, cached, output, expIn       int32
 	status                             int32
 	nChunks, firstChunkUS, lastChunkUS int32
+	// lagScale divides sent − scheduled into wall-clock lag (the run's time
+	// scale; 0 or 1 = none).
+	lagScale float64
 }
 
 func (v *row) failed() bool { return v.err != "" || v.status < 200 || v.status > 299 }
@@ -362,7 +365,11 @@ func (a *LevelAccumulator) addRow(r *row) bool {
 		return false
 	}
 	s.Requests++
-	s.ClientLag.Add(float64(r.sent-r.sched) / 1e6)
+	lag := float64(r.sent-r.sched) / 1e6
+	if r.lagScale > 1 {
+		lag /= r.lagScale // world time → the client's wall clock
+	}
+	s.ClientLag.Add(lag)
 	end := r.end
 	if s.WindowStartNS == 0 || r.sent < s.WindowStartNS {
 		s.WindowStartNS = r.sent

@@ -19,7 +19,20 @@ const (
 	// MetaSteadyWindow is the steady-state window each level was asked to
 	// hold, a Go duration ("10m").
 	MetaSteadyWindow = "steady_window"
+	// MetaTimeScale is replay's --time-scale K: times in the rows are world
+	// time, K × wall time, so analyze divides client lag (a wall-clock
+	// property of the load generator) by K.
+	MetaTimeScale = "time_scale"
 )
+
+// timeScale returns the run's time scale from its metadata; 1 when absent
+// or not a positive number.
+func timeScale(meta map[string]string) float64 {
+	if k, err := strconv.ParseFloat(meta[MetaTimeScale], 64); err == nil && k > 0 {
+		return k
+	}
+	return 1
+}
 
 // MetaLevelInvalid returns the key under which replay marks a level
 // invalid; its value says why (e.g. "client CPU saturated").

@@ -147,7 +147,9 @@ func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int, i
 	}
 	var jobs []job
 	pfs := make([]*parquet.File, len(files))
+	scales := make([]float64, len(files))
 	for fi, f := range files {
+		scales[fi] = timeScale(f.Meta())
 		pfs[fi] = f.Parquet()
 		if h, pf, err := reopen(f.Path); err == nil {
 			defer h.Close()
@@ -182,7 +184,7 @@ func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int, i
 					failed.Store(true)
 					return
 				}
-				rd.file = jobs[i].fi
+				rd.file, rd.timeScale = jobs[i].fi, scales[jobs[i].fi]
 				if err := rd.read(ctx, files[jobs[i].fi].Path, pfs[jobs[i].fi].Schema(), jobs[i].rg); err != nil {
 					errs[w] = err
 					failed.Store(true)
@@ -243,8 +245,11 @@ var resultColumns = struct {
 // groupReader decodes row groups window by window; its buffers are reused.
 type groupReader struct {
 	set  *levelSet
-	file int    // index of the file being read
-	itl  uint64 // ITL sample threshold (see itlSampled)
+	file int // index of the file being read
+	// timeScale is the file's replay time scale K: its rows hold world time,
+	// so sent − scheduled is K × the client's wall-clock lag.
+	timeScale float64
+	itl       uint64 // ITL sample threshold (see itlSampled)
 
 	runID, phase, session, errs                                       []int32 // ids into the cursors' tables
 	shard, level, users, user, turn, input, cached, output, expIn, st []int32
@@ -358,7 +363,8 @@ func (g *groupReader) read(ctx context.Context, path string, schema *parquet.Sch
 				runID: runs[g.runID[i]], phase: phases[g.phase[i]], session: sessions[g.session[i]], err: errs[g.errs[i]],
 				shard: g.shard[i], level: g.level[i], users: g.users[i], user: g.user[i], turn: g.turn[i],
 				sched: g.sched[i], sent: g.sent[i], first: g.first[i], end: g.end[i],
-				input: g.input[i], cached: g.cached[i], output: g.output[i], expIn: g.expIn[i], status: g.st[i],
+				lagScale: g.timeScale,
+				input:    g.input[i], cached: g.cached[i], output: g.output[i], expIn: g.expIn[i], status: g.st[i],
 				nChunks: g.nChunks[i], firstChunkUS: g.firstChunk[i], lastChunkUS: g.lastChunk[i],
 			}
 			g.accs[i].addRow(&r)
