@@ -46,9 +46,12 @@ type Request struct {
 type Output struct {
 	Req    *Request
 	Tokens int
-	First  bool
-	Done   bool
-	At     float64
+	// Generated is the request's token count after this output (Req's
+	// count may have moved on when one RunUntil covers several outputs).
+	Generated int
+	First     bool
+	Done      bool
+	At        float64
 }
 
 type seqState uint8
@@ -417,7 +420,7 @@ func (e *Engine) emit(s *seq, n int, t float64) {
 	}
 	r.Generated += n
 	e.GeneratedTokens += int64(n)
-	out := Output{Req: r, Tokens: n, First: first, At: t}
+	out := Output{Req: r, Tokens: n, Generated: r.Generated, First: first, At: t}
 	if r.Generated >= r.OutputTokens {
 		out.Done = true
 		r.Finished = t

@@ -315,6 +315,10 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 	}
 	st := newStream()
 	st.arrival = arrival
+	st.clock = r.Header.Get(SimClockHeader) == "1"
+	if st.clock {
+		w.Header().Set(SimClockHeader, "1")
+	}
 	st.req.PromptTokens, st.req.Blocks, st.req.OutputTokens = p, blocks, d.tokens
 	st.req.Seed = splitmix(uint64(s.plan.cfg.Seed) ^ g.prompt.hash ^ 0x1234)
 	if !s.submit(st) {
@@ -333,13 +337,33 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 		return fail(&apiError{status: http.StatusServiceUnavailable, typ: "overloaded_error", message: err.Error()})
 	}
 	c.cached = int(st.cached.Load())
+	if st.clock {
+		// The loop wrote FirstToken and Finished before it published the
+		// done state wait observed.
+		h := w.Header()
+		h.Set(SimFirstTokenHeader, itoa(simNS(st.req.FirstToken-arrival)))
+		h.Set(SimEndHeader, itoa(simNS(st.req.Finished-arrival)))
+	}
 	writeJSON(w, http.StatusOK, enc.body(c))
 	return http.StatusOK
 }
 
+// simNS converts a simulated duration in seconds to whole ns.
+func simNS(d float64) int64 { return int64(math.Round(d * 1e9)) }
+
+// appendSimTime appends the SSE comment line giving the simulated time of
+// the events after it: ": t=<ns since arrival>\n".
+func appendSimTime(b []byte, d float64) []byte {
+	b = append(b, ": t="...)
+	b = strconv.AppendInt(b, simNS(d), 10)
+	return append(b, '\n')
+}
+
 // stream writes the SSE response of st: the start events with the first
-// token, one event per token (or one per wake-up when coalescing), one
-// write and one flush per engine delivery.
+// token, one event per token (or one per delivery when coalescing), one
+// write and one flush per handler wake-up. With st.clock each delivery's
+// events are preceded by the comment line of its simulated time, and the
+// stream interval is applied per delivery in simulated time.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc encoder, c completion) {
 	h := w.Header()
 	h.Set("Content-Type", enc.contentType())
@@ -354,7 +378,23 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 	interval := max(s.plan.cfg.StreamInterval, 1)
 	ctx := r.Context()
 	buf := make([]byte, 0, 2048)
+	var marks []mark
 	sent, started := 0, false
+	// tokens renders tokens sent..n (the start events first).
+	tokens := func(n int) {
+		if !started {
+			buf = enc.start(buf, int(st.cached.Load()))
+			started = true
+		}
+		if coalesce {
+			buf = enc.tokens(buf, sent, n)
+		} else {
+			for i := sent; i < n; i++ {
+				buf = enc.token(buf, i)
+			}
+		}
+		sent = n
+	}
 	for {
 		select {
 		case <-st.notify:
@@ -363,15 +403,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 			return
 		}
 		state := st.state.Load()
-		n := int(st.tokens.Load())
-		if state == 0 && started && n-sent < interval {
-			continue // wait for more tokens (StreamInterval)
-		}
 		buf = buf[:0]
 		if state == 2 {
 			msg := "simulator error"
 			if st.err != nil {
 				msg = st.err.Error()
+			}
+			if st.clock {
+				buf = appendSimTime(buf, s.simNow()-st.arrival)
 			}
 			buf = enc.fail(buf, msg)
 			w.Write(buf)
@@ -380,19 +419,26 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 			}
 			return
 		}
-		if n > sent {
-			if !started {
-				buf = enc.start(buf, int(st.cached.Load()))
-				started = true
-			}
-			if coalesce {
-				buf = enc.tokens(buf, sent, n)
-			} else {
-				for i := sent; i < n; i++ {
-					buf = enc.token(buf, i)
+		if st.clock {
+			// Every delivery since the last wake-up, at its own simulated
+			// time; the state was read first, so a done state's last
+			// delivery is among them.
+			marks = st.takeMarks(marks[:0])
+			for _, m := range marks {
+				if m.n <= sent || started && m.n-sent < interval && m.n < c.output {
+					continue // wait for more tokens (StreamInterval)
 				}
+				buf = appendSimTime(buf, m.at-st.arrival)
+				tokens(m.n)
 			}
-			sent = n
+		} else {
+			n := int(st.tokens.Load())
+			if state == 0 && started && n-sent < interval {
+				continue // wait for more tokens (StreamInterval)
+			}
+			if n > sent {
+				tokens(n)
+			}
 		}
 		done := state == 1 && sent >= c.output
 		if done {

@@ -3,10 +3,12 @@ package sim
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,15 +17,29 @@ import (
 
 // TestSDKClients runs the real npm openai and @anthropic-ai/sdk clients,
 // unchanged, against the simulator: streaming and not, text and tools,
-// errors and the model list.
+// errors and the model list; once with the standard byte stream and once
+// with the sim-clock comment lines, which the SDKs must skip.
 func TestSDKClients(t *testing.T) {
 	dir := testutil.NodeDir(t)
+	for _, clock := range []bool{false, true} {
+		name := "standard"
+		if clock {
+			name = "sim-clock"
+		}
+		t.Run(name, func(t *testing.T) { testSDKClients(t, dir, clock) })
+	}
+}
+
+func testSDKClients(t *testing.T, dir string, clock bool) {
 	srv, err := New(Config{TimeScale: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	hs := httptest.NewServer(srv.Handler())
+	var comments atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.Handler().ServeHTTP(simClockCounter{w, &comments}, r)
+	}))
 	defer hs.Close()
 
 	script, err := os.ReadFile(filepath.Join("testdata", "sdk.mjs"))
@@ -40,6 +56,9 @@ func TestSDKClients(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", tmp)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BASE_URL="+hs.URL)
+	if clock {
+		cmd.Env = append(cmd.Env, "SIM_CLOCK=1")
+	}
 	raw, err := cmd.Output()
 	if err != nil {
 		stderr := ""
@@ -183,5 +202,9 @@ func TestSDKClients(t *testing.T) {
 	}
 	if len(got.Models) != 1 || got.Models[0] != "gpt-oss-120b" {
 		t.Errorf("models = %v", got.Models)
+	}
+	// The streams above carry at least 12 + 10 + 11 + 6 token events.
+	if n := comments.Load(); clock && n < 39 || !clock && n != 0 {
+		t.Errorf("%d sim-clock comment lines written (sim clock %v)", n, clock)
 	}
 }

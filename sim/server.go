@@ -18,6 +18,22 @@ import (
 // durations a client measures, multiplied by K, are simulated durations.
 const TimeScaleHeader = "X-Agentperf-Time-Scale"
 
+// SimClockHeader is the request header that asks for the simulator's own
+// clock: with value "1", every streamed event is preceded by an SSE comment
+// line ": t=<ns>" (simulated ns since the request's simulated arrival; see
+// docs/sim.md), a non-streamed response carries SimFirstTokenHeader and
+// SimEndHeader, and the response echoes the header. Without it the byte
+// stream is the standard one.
+const SimClockHeader = "X-Agentperf-Sim-Clock"
+
+// SimFirstTokenHeader and SimEndHeader carry, on a non-streamed response
+// to a request with SimClockHeader, the simulated ns from the request's
+// arrival to its first token and to its last.
+const (
+	SimFirstTokenHeader = "X-Agentperf-Sim-First-Token-Ns"
+	SimEndHeader        = "X-Agentperf-Sim-End-Ns"
+)
+
 // ErrClosed is the failure of requests cut off by Server.Close.
 var ErrClosed = errors.New("simulator shut down")
 
@@ -226,7 +242,7 @@ func (s *Server) deliver(outs []Output) {
 		if o.First {
 			st.cached.Store(int64(o.Req.CachedTokens))
 		}
-		st.publish(o.Req.Generated, o.Done)
+		st.publish(o.Generated, o.At, o.Done)
 		if o.Done {
 			delete(s.live, st)
 		}
@@ -261,6 +277,20 @@ type stream struct {
 	cached  atomic.Int64
 	state   atomic.Int32 // 0 running, 1 done, 2 failed
 	err     error
+
+	// clock is set when the client asked for simulated times
+	// (SimClockHeader); then every delivery is also kept in marks, under
+	// mu, until the handler takes it.
+	clock bool
+	mu    sync.Mutex
+	marks []mark
+}
+
+// mark is one delivery to a stream: the request had n tokens at simulated
+// time at (s).
+type mark struct {
+	n  int
+	at float64
 }
 
 func newStream() *stream {
@@ -269,7 +299,12 @@ func newStream() *stream {
 	return st
 }
 
-func (st *stream) publish(tokens int, done bool) {
+func (st *stream) publish(tokens int, at float64, done bool) {
+	if st.clock {
+		st.mu.Lock()
+		st.marks = append(st.marks, mark{n: tokens, at: at})
+		st.mu.Unlock()
+	}
 	st.tokens.Store(int64(tokens))
 	if done {
 		st.state.Store(1)
@@ -278,6 +313,15 @@ func (st *stream) publish(tokens int, done bool) {
 	case st.notify <- struct{}{}:
 	default:
 	}
+}
+
+// takeMarks appends the deliveries not yet taken to dst.
+func (st *stream) takeMarks(dst []mark) []mark {
+	st.mu.Lock()
+	dst = append(dst, st.marks...)
+	st.marks = st.marks[:0]
+	st.mu.Unlock()
+	return dst
 }
 
 func (st *stream) fail(err error) {

@@ -5,8 +5,11 @@ import OpenAI from "openai";
 import Anthropic from "@anthropic-ai/sdk";
 
 const base = process.env.BASE_URL;
-const openai = new OpenAI({ baseURL: base + "/v1", apiKey: "sk-test", maxRetries: 0 });
-const anthropic = new Anthropic({ baseURL: base, apiKey: "sk-ant-test", maxRetries: 0 });
+// SIM_CLOCK=1 asks for the simulator's clock comments (": t=<ns>" lines),
+// which the SDKs must skip as the SSE comments they are.
+const defaultHeaders = process.env.SIM_CLOCK === "1" ? { "X-Agentperf-Sim-Clock": "1" } : {};
+const openai = new OpenAI({ baseURL: base + "/v1", apiKey: "sk-test", maxRetries: 0, defaultHeaders });
+const anthropic = new Anthropic({ baseURL: base, apiKey: "sk-ant-test", maxRetries: 0, defaultHeaders });
 const out = {};
 
 const chatTools = [{
