@@ -155,7 +155,8 @@ func Split(api string, body []byte) (params []byte, parts []Part, err error) {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	var obj map[string]any
-	if api == APIRaw || d.Decode(&obj) != nil || obj == nil {
+	if api == APIRaw || d.Decode(&obj) != nil || obj == nil ||
+		len(bytes.TrimSpace(body[d.InputOffset():])) > 0 { // trailing data: not one JSON object
 		c, cerr := Canonical(body)
 		if cerr != nil {
 			// Not JSON at all: keep the bytes as a JSON string.

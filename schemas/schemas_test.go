@@ -67,7 +67,7 @@ func TestCanonical(t *testing.T) {
 	}
 }
 
-func writeSample(t *testing.T, dir string) {
+func writeSample(t testing.TB, dir string) {
 	t.Helper()
 	w, err := CreateTraceSet(dir, TraceWriterOptions{})
 	if err != nil {
