@@ -92,7 +92,7 @@ type Request struct {
 	// ChunkNS lists the arrival of every response chunk (each read of the
 	// body as it came off the wire) as ns after StartNS; empty when
 	// unknown. (Added in schema 1.1; capture fills it.)
-	ChunkNS []int64 `parquet:"chunk_ns,list"`
+	ChunkNS []int64 `parquet:"chunk_ns,list" parquet-element:",delta"`
 	// ThinkNS is the agent's think/tool time before this request: its start
 	// minus the previous turn's end in the same session, ns. 0 for turn 0.
 	ThinkNS int64 `parquet:"think_ns"`
