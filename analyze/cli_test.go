@@ -1,10 +1,8 @@
 package analyze
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,21 +10,10 @@ import (
 	"github.com/agentperf/agentperf/internal/testutil"
 )
 
-// run executes the built agentperf binary and returns stdout, stderr and
-// the exit code.
+// runCLI runs the built binary (testutil.Run).
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(testutil.Binary(t), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return testutil.Run(t, args...)
 }
 
 // TestCLI runs agentperf analyze end to end: formats, flags after

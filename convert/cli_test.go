@@ -3,7 +3,6 @@ package convert
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,21 +12,10 @@ import (
 	"github.com/agentperf/agentperf/internal/testutil"
 )
 
-// agentperf runs the built binary and returns its stdout, stderr and exit
-// code.
+// agentperf runs the built binary (testutil.Run).
 func agentperf(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(testutil.Binary(t), args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
+	return testutil.Run(t, args...)
 }
 
 // TestCLIMooncakeSample runs the built binary on the whole Mooncake sample

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,21 +14,10 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// agentperf runs the built binary and returns stdout, stderr and the exit
-// code.
+// agentperf runs the built binary (testutil.Run).
 func agentperf(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(testutil.Binary(t), args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
+	return testutil.Run(t, args...)
 }
 
 // TestCLISynthInspect runs synth at the size through the binary and

@@ -4,6 +4,7 @@
 package testutil
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,4 +70,20 @@ func MooncakeSample(t testing.TB) string {
 		t.Fatalf("Mooncake sample missing: %v", err)
 	}
 	return p
+}
+
+// Run executes the built agentperf binary with args and returns its stdout,
+// stderr and exit code; it fails the test only when the binary cannot run.
+func Run(t testing.TB, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(Binary(t), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
 }
