@@ -349,22 +349,31 @@ func BenchmarkBuildBody(b *testing.B) {
 	}
 }
 
-// BenchmarkReadStream scans a 256-event OpenAI chat stream from memory.
-func BenchmarkReadStream(b *testing.B) {
+// BenchmarkReadStream scans a 256-event OpenAI chat stream from memory;
+// BenchmarkReadStreamSimClock the same stream with a sim-clock comment line
+// before every event, timed by it.
+func BenchmarkReadStream(b *testing.B) { benchReadStream(b, false) }
+
+func BenchmarkReadStreamSimClock(b *testing.B) { benchReadStream(b, true) }
+
+func benchReadStream(b *testing.B, clock bool) {
 	var sb strings.Builder
 	for i := 0; i < 256; i++ {
+		if clock {
+			fmt.Fprintf(&sb, ": t=%d\n", 30_000_000+i*5_456_123)
+		}
 		sb.WriteString("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok\"}}]}\n\n")
 	}
 	sb.WriteString("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":256}}\n\ndata: [DONE]\n\n")
 	stream := sb.String()
-	s := &sender{maxChunks: 1 << 16}
+	s := &sender{maxChunks: 1 << 16, simClock: clock}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(stream)))
 	for i := 0; i < b.N; i++ {
-		r := reply{first: -1, st: newStreamState(schemas.APIOpenAIChat), chunks: make([]time.Duration, 0, 260)}
+		r := reply{first: -1, st: newStreamState(schemas.APIOpenAIChat), chunks: make([]time.Duration, 0, 260), simClock: clock}
 		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 200}, &r)
-		if len(r.chunks) != 256 {
-			b.Fatal(len(r.chunks))
+		if len(r.chunks) != 256 || r.sim != clock {
+			b.Fatal(len(r.chunks), r.sim)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/sim"
 )
 
 // Endpoint paths of the three APIs.
@@ -95,7 +96,8 @@ type exchange struct {
 	cancel   context.CancelCauseFunc
 }
 
-// reply is what one request produced, in wall units relative to sent.
+// reply is what one request produced. end is wall time since sent; first
+// and chunks are too, unless sim is set.
 type reply struct {
 	status int
 	err    string
@@ -103,6 +105,14 @@ type reply struct {
 	end    time.Duration
 	chunks []time.Duration
 	st     streamState
+	// simClock is set when the target echoed the sim-clock request header:
+	// its events may carry simulated times.
+	simClock bool
+	// sim is set when the response was timed by the target's simulated
+	// clock: first, chunks and simEnd are then world durations since the
+	// target received the request (not to be scaled by K).
+	sim    bool
+	simEnd time.Duration
 	// timeScale is the X-Agentperf-Time-Scale header of the response.
 	timeScale string
 	// draining is set when a background drain of the body will cancel
@@ -121,8 +131,10 @@ var (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
 var (
-	headerJSON = []string{"application/json"}
-	headerSSE  = []string{"text/event-stream"}
+	headerJSON  = []string{"application/json"}
+	headerSSE   = []string{"text/event-stream"}
+	headerOn    = []string{"1"}
+	simClockKey = http.CanonicalHeaderKey(sim.SimClockHeader)
 )
 
 // sender sends requests and reads their streams.
@@ -132,6 +144,8 @@ type sender struct {
 	urls    map[string]string
 	// maxChunks bounds the chunk offsets kept per request.
 	maxChunks int
+	// simClock asks the target for its simulated clock (sim.SimClockHeader).
+	simClock bool
 }
 
 // send performs one request. ex.sent must be set by the caller right
@@ -149,6 +163,9 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 	for k, v := range s.headers[api] {
 		req.Header[k] = v
 	}
+	if s.simClock {
+		req.Header[simClockKey] = headerOn
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		r.end = time.Since(ex.sent)
@@ -163,7 +180,8 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		resp.Body.Close()
 	}()
 	r.status = resp.StatusCode
-	r.timeScale = resp.Header.Get("X-Agentperf-Time-Scale")
+	r.timeScale = resp.Header.Get(sim.TimeScaleHeader)
+	r.simClock = s.simClock && resp.Header.Get(sim.SimClockHeader) == "1"
 	ex.lastRead.Store(int64(time.Since(ex.sent)))
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
@@ -180,7 +198,11 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		}
 		r.st.whole(b)
 		r.first = r.end
-		r.chunks = append(r.chunks, r.end)
+		if ns := parseNS([]byte(resp.Header.Get(sim.SimEndHeader))); r.simClock && ns >= 0 {
+			// The whole body arrives at the end, on the simulated clock.
+			r.sim, r.first, r.simEnd = true, time.Duration(ns), time.Duration(ns)
+		}
+		r.chunks = append(r.chunks, r.first)
 		if r.st.out < 0 && r.st.err == "" {
 			r.err = fmt.Sprintf("not a stream (Content-Type %q) and no usage in the body", ct)
 		}
@@ -211,13 +233,21 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 
 // readStream scans an SSE body in place: it reads into one buffer, cuts
 // complete events at blank lines and timestamps each output event with the
-// time of the read that completed it.
+// time of the read that completed it — or, when r.simClock is set and a
+// sim-clock comment came before the first output event, with the simulated
+// time of the latest such comment (r.sim).
 func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, r *reply) {
 	bp := bufPool.Get().(*[]byte)
 	buf := *bp
 	defer func() { *bp = buf; bufPool.Put(bp) }()
 	var scratch []byte
 	start, end := 0, 0
+	simAt := int64(-1) // latest simulated time read, ns since arrival
+	defer func() {
+		if r.sim {
+			r.simEnd = time.Duration(simAt)
+		}
+	}()
 	for {
 		n, err := body.Read(buf[end:])
 		now := time.Since(ex.sent)
@@ -230,13 +260,25 @@ func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, r
 					break
 				}
 				var name, data []byte
-				name, data, scratch = splitEvent(buf[start:start+textLen], scratch)
+				var t int64
+				name, data, scratch, t = splitEvent(buf[start:start+textLen], scratch)
+				if t >= 0 && r.simClock {
+					simAt = t
+				}
 				if r.st.event(name, data) {
+					at := now
 					if r.first < 0 {
-						r.first = now
+						// The clock is chosen once, at the first output.
+						r.sim = simAt >= 0
+					}
+					if r.sim {
+						at = time.Duration(simAt)
+					}
+					if r.first < 0 {
+						r.first = at
 					}
 					if len(r.chunks) < s.maxChunks {
-						r.chunks = append(r.chunks, now)
+						r.chunks = append(r.chunks, at)
 					}
 				}
 				start += evLen

@@ -109,3 +109,30 @@ func (r *runner) levelMeta(lr *LevelReport) {
 	}
 	set("levels", fmt.Sprint(lr.Index+1))
 }
+
+// clockMeta records which clock timed the responses: response_clock is
+// "sim" when every response with output was timed by the target's
+// simulated clock, "wall" when none was, "mixed" otherwise, with the counts
+// beside it when the sim clock was asked for.
+func (r *runner) clockMeta() {
+	set := r.rw.SetMeta
+	if !r.cfg.SimClock {
+		set("response_clock", "wall")
+		return
+	}
+	simN, wallN := r.simTimed.Load(), r.wallTimed.Load()
+	set("response_clock_sim_requests", fmt.Sprint(simN))
+	set("response_clock_wall_requests", fmt.Sprint(wallN))
+	switch {
+	case wallN == 0 && simN > 0:
+		set("response_clock", "sim")
+	case simN == 0:
+		set("response_clock", "wall")
+		if wallN > 0 {
+			r.warn("the target sent no simulated clock (X-Agentperf-Sim-Clock): %d responses timed by the wall clock", wallN)
+		}
+	default:
+		set("response_clock", "mixed")
+		r.warn("%d of %d responses carried no simulated clock and were timed by the wall clock", wallN, simN+wallN)
+	}
+}

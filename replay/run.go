@@ -92,6 +92,13 @@ type Config struct {
 	Transport TransportOptions
 	// Headers are added to every request of that API (auth, version).
 	Headers map[string]http.Header
+	// SimClock asks the target for its simulated clock (the
+	// X-Agentperf-Sim-Clock header of agentperf sim) and records the
+	// response times of streams that carry it from that clock: sent + the
+	// simulated offsets, unscaled. Responses without it are timed on the
+	// wall clock. Client lag and the closed loop's schedule stay on the
+	// wall clock either way.
+	SimClock bool
 
 	// RunID names the run in every row; shards of a run share it.
 	RunID string
@@ -183,6 +190,9 @@ type runner struct {
 	warnMu      sync.Mutex
 	warnings    []string
 	timeScaleMu sync.Once
+	// simTimed and wallTimed count the responses with output whose times
+	// came from the target's simulated clock and from the wall clock.
+	simTimed, wallTimed atomic.Int64
 }
 
 // levelRun is the state of the level being run.
@@ -302,7 +312,7 @@ func newRunner(cfg Config, rw *schemas.ResultsWriter) (*runner, error) {
 		now = time.Now
 	}
 	r := &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, now: now, rw: rw,
-		sender: &sender{client: hc, headers: cfg.Headers, urls: urls, maxChunks: 1 << 16}}
+		sender: &sender{client: hc, headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -393,6 +403,7 @@ func (r *runner) finish(rep *Report, flushReq chan chan error, werr chan error) 
 	if err := <-werr; err != nil {
 		return rep, fmt.Errorf("writing results: %w", err)
 	}
+	r.clockMeta()
 	r.warnMu.Lock()
 	rep.Warnings = slices.Clone(r.warnings)
 	r.warnMu.Unlock()
@@ -800,22 +811,36 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 
 	c := r.clock
 	sentW := c.World(sent)
+	// Response times in world ns after sent: wall durations × K, or the
+	// target's simulated offsets as they are.
+	world, endW := c.WorldDur, c.WorldDur(rep.end)
+	if rep.sim {
+		world = simOffset
+		endW = int64(rep.simEnd)
+		if rep.err != "" {
+			// A cut stream ended when the client saw it end.
+			endW = max(endW, c.WorldDur(rep.end))
+		}
+		r.simTimed.Add(1)
+	} else if rep.first >= 0 {
+		r.wallTimed.Add(1)
+	}
 	res := &schemas.Result{
 		RunID: r.cfg.RunID, Shard: int32(max(r.plan.Shard.Index, 0)), Level: int32(lv.index), Users: int32(lv.users),
 		Phase: phase, User: int32(us.index), SessionID: t.Session.ID, Turn: t.Index, API: api,
-		ScheduledNS: c.World(due), SentNS: sentW, EndNS: sentW + c.WorldDur(rep.end),
+		ScheduledNS: c.World(due), SentNS: sentW, EndNS: sentW + endW,
 		InputTokens: clampTok(rep.st.in), CachedTokens: clampTok(rep.st.cached),
 		OutputTokens: clampTok(rep.st.out), ReasoningTokens: clampTok(rep.st.reasoning),
 		ExpectedInputTokens: t.ExpectedInput, ExpectedOutputTokens: t.ExpectedOutput,
 		Status: int32(rep.status), Error: rep.err,
 	}
 	if rep.first >= 0 {
-		res.FirstTokenNS = sentW + c.WorldDur(rep.first)
+		res.FirstTokenNS = sentW + world(rep.first)
 	}
 	if len(rep.chunks) > 0 {
 		res.ChunkOffsetsUS = make([]int32, len(rep.chunks))
 		for i, d := range rep.chunks {
-			us := c.WorldDur(d) / 1000
+			us := world(d) / 1000
 			res.ChunkOffsetsUS[i] = int32(min(us, math.MaxInt32))
 		}
 	}
@@ -836,6 +861,10 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 	r.out <- res
 	return end, failed
 }
+
+// simOffset is a simulated offset in world ns: simulated time already is
+// world time.
+func simOffset(d time.Duration) int64 { return int64(d) }
 
 func clampTok(v int64) int32 {
 	if v < 0 {

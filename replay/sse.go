@@ -60,13 +60,16 @@ func trimCR(b []byte) int {
 }
 
 var (
-	prefEvent = []byte("event:")
-	prefData  = []byte("data:")
+	prefEvent   = []byte("event:")
+	prefData    = []byte("data:")
+	prefSimTime = []byte(": t=")
 )
 
-// splitEvent returns an event's name and data. Multi-line data is joined
-// with newlines into scratch (the only case that copies).
-func splitEvent(ev []byte, scratch []byte) (name, data, scratchOut []byte) {
+// splitEvent returns an event's name and data, and the simulated time of a
+// sim-clock comment line ": t=<ns>" in it (docs/sim.md), or -1. Multi-line
+// data is joined with newlines into scratch (the only case that copies).
+func splitEvent(ev []byte, scratch []byte) (name, data, scratchOut []byte, simNS int64) {
+	simNS = -1
 	lines := 0
 	for len(ev) > 0 {
 		var line []byte
@@ -95,9 +98,27 @@ func splitEvent(ev []byte, scratch []byte) (name, data, scratchOut []byte) {
 			}
 		case bytes.HasPrefix(line, prefEvent):
 			name = bytes.TrimSpace(line[len(prefEvent):])
+		case bytes.HasPrefix(line, prefSimTime):
+			simNS = parseNS(line[len(prefSimTime):])
 		}
 	}
-	return name, data, scratch
+	return name, data, scratch, simNS
+}
+
+// parseNS parses a non-negative decimal integer that fits int64 with nothing
+// after it; -1 otherwise.
+func parseNS(b []byte) int64 {
+	if len(b) == 0 || len(b) > 18 {
+		return -1
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
 }
 
 // typeOf returns the value of the first "type" key in data, for servers

@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -101,6 +102,79 @@ func TestReadStream(t *testing.T) {
 	}
 }
 
+// simClockCases are streams with and without the simulator's ": t=<ns>"
+// comment lines (docs/sim.md) and what the scanner must time them by.
+var simClockCases = []struct {
+	name, api, stream string
+	simClock          bool    // the target echoed the sim-clock header
+	wantSim           bool    // timed by the simulated clock
+	chunks            []int64 // simulated ns of the output events (wantSim)
+	end               int64
+}{
+	{"chat", schemas.APIOpenAIChat,
+		": t=1000\ndata: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n" +
+			"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n" +
+			": t=5000\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n" +
+			": t=9000\r\ndata: {\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\r\n\r\n" +
+			"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n",
+		true, true, []int64{1000, 5000, 9000}, 9000},
+	{"chat-not-asked", schemas.APIOpenAIChat,
+		": t=1000\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n",
+		false, false, nil, 0},
+	{"chat-no-comments", schemas.APIOpenAIChat,
+		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n: keep-alive\n\ndata: [DONE]\n\n",
+		true, false, nil, 0},
+	{"chat-comment-after-first-output", schemas.APIOpenAIChat,
+		"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n: t=5\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n",
+		true, false, nil, 0},
+	{"chat-malformed-comment", schemas.APIOpenAIChat,
+		": t=12a\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n: t=-4\n\n: t=\n\ndata: [DONE]\n\n",
+		true, false, nil, 0},
+	{"comment-as-own-block", schemas.APIOpenAIChat,
+		": t=70\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n: t=80\n\ndata: [DONE]\n\n",
+		true, true, []int64{70}, 80},
+	{"anthropic", schemas.APIAnthropic,
+		": t=300\nevent: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n" +
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"y\"}}\n\n" +
+			": t=400\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"z\"}}\n\n" +
+			"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":2}}\n\n" +
+			"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+		true, true, []int64{300, 400}, 400},
+	{"responses", schemas.APIOpenAIResponses,
+		": t=2\nevent: response.output_text.delta\ndata: {\"delta\":\"a\"}\n\n" +
+			": t=123456789012\nevent: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n",
+		true, true, []int64{2}, 123456789012},
+}
+
+// TestReadStreamSimClock feeds streams with and without sim-clock comment
+// lines in pieces of every size and checks which clock times them and the
+// simulated times read.
+func TestReadStreamSimClock(t *testing.T) {
+	s := &sender{maxChunks: 1 << 16}
+	for _, tc := range simClockCases {
+		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
+			r := reply{first: -1, st: newStreamState(tc.api), simClock: tc.simClock}
+			s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{tc.stream, n}, &r)
+			if r.err != "" || !r.st.done {
+				t.Fatalf("%s (pieces of %d): error %q, done %v", tc.name, n, r.err, r.st.done)
+			}
+			if r.sim != tc.wantSim {
+				t.Fatalf("%s (pieces of %d): timed by the sim clock = %v, want %v", tc.name, n, r.sim, tc.wantSim)
+			}
+			if !tc.wantSim {
+				continue
+			}
+			got := make([]int64, len(r.chunks))
+			for i, d := range r.chunks {
+				got[i] = int64(d)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.chunks) || int64(r.first) != tc.chunks[0] || int64(r.simEnd) != tc.end {
+				t.Fatalf("%s (pieces of %d): chunks %v first %d end %d, want %v, %d, %d", tc.name, n, got, r.first, r.simEnd, tc.chunks, tc.chunks[0], tc.end)
+			}
+		}
+	}
+}
+
 // TestReadStreamLargeEvent checks an event larger than the read buffer.
 func TestReadStreamLargeEvent(t *testing.T) {
 	big := strings.Repeat("x", 100<<10)
@@ -138,16 +212,31 @@ func FuzzReadStream(f *testing.F) {
 		f.Add(tc.stream, uint8(7), uint8(0))
 	}
 	f.Add("data: [DONE]\r\n\r\n", uint8(1), uint8(1))
+	for _, tc := range simClockCases {
+		// api bit 2 (value 4) turns the sim clock on.
+		f.Add(tc.stream, uint8(5), uint8(map[string]int{schemas.APIOpenAIChat: 4, schemas.APIAnthropic: 5, schemas.APIOpenAIResponses: 6}[tc.api]))
+	}
 	f.Fuzz(func(t *testing.T, stream string, piece uint8, api uint8) {
 		apis := []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses}
 		s := &sender{maxChunks: 1 << 16}
-		r := reply{first: -1, st: newStreamState(apis[int(api)%3])}
+		r := reply{first: -1, st: newStreamState(apis[int(api&3)%3]), simClock: api&4 != 0}
 		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, int(piece) + 1}, &r)
 		if len(r.chunks) > strings.Count(stream, "\n")+1 {
 			t.Fatalf("%d chunks from %d lines", len(r.chunks), strings.Count(stream, "\n"))
 		}
 		if !r.st.done && r.err == "" {
 			t.Fatal("a stream without an end marker must end in an error")
+		}
+		if r.sim {
+			// Simulated times come only from ": t=" lines when asked for.
+			if !r.simClock || !strings.Contains(stream, ": t=") || r.first < 0 || r.simEnd < 0 {
+				t.Fatalf("timed by the sim clock: asked %v, first %d, end %d", r.simClock, r.first, r.simEnd)
+			}
+			for _, c := range r.chunks {
+				if c < 0 {
+					t.Fatalf("negative simulated chunk time %d", c)
+				}
+			}
 		}
 	})
 }

@@ -33,7 +33,9 @@ all of them. Output length is pinned to the recorded length (--output-policy).
 Without --target, the embedded simulator is started in-process (--hardware,
 --model, --accelerators, --time-scale). --time-scale K runs the simulated
 world K times faster (simulator clock and think times); results are stored
-in world time, so runs at different K give the same figures.
+in world time, so runs at different K give the same figures. Responses of
+the embedded simulator are timed by its own simulated clock, not the wall
+clock × K (--sim-clock; metadata response_clock).
 
 Modes: closed loop (--users, default); --sessions-per-second R (Poisson
 arrivals of sessions); --timestamps (each turn at its recorded arrival time);
@@ -85,6 +87,7 @@ Examples:
 			&cli.DurationFlag{Name: "request-timeout", Value: 30 * time.Minute, Usage: "cancel a request that runs longer (world time)"},
 			&cli.DurationFlag{Name: "stall-timeout", Value: 5 * time.Minute, Usage: "cancel a request that receives no bytes for this long (world time)"},
 			&cli.DurationFlag{Name: "error-backoff", Value: time.Second, Usage: "least wait after a failed request before the user's next one (world time)"},
+			&cli.BoolFlag{Name: "sim-clock", Usage: "time responses by the target's simulated clock (X-Agentperf-Sim-Clock of agentperf sim) instead of the wall clock × K; default true for the embedded simulator, false for a --target"},
 			&cli.BoolFlag{Name: "http2", Usage: "speak HTTP/2 without TLS (h2c) to an http:// target (https:// negotiates HTTP/2 by ALPN)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "skip TLS certificate verification"},
 			&cli.StringSliceFlag{Name: "header", Usage: "extra request header `K: V` (repeatable; not written to the results)"},
@@ -157,6 +160,10 @@ func replayAction(c *cli.Context) error {
 	}
 
 	target := c.String("target")
+	simClock := target == "" // the embedded simulator's clock times its responses
+	if c.IsSet("sim-clock") {
+		simClock = c.Bool("sim-clock")
+	}
 	model := c.String("model")
 	meta := map[string]string{
 		"agentperf_version": version,
@@ -202,7 +209,7 @@ func replayAction(c *cli.Context) error {
 		RampUp: c.Duration("ramp-up"), Seed: uint64(c.Int64("seed")),
 		RequestTimeout: c.Duration("request-timeout"), StallTimeout: c.Duration("stall-timeout"),
 		Transport: replay.TransportOptions{HTTP2: c.Bool("http2"), Insecure: c.Bool("insecure")},
-		Headers:   perAPI, RunID: c.String("run-id"), StartAt: startAt,
+		Headers:   perAPI, SimClock: simClock, RunID: c.String("run-id"), StartAt: startAt,
 		Logger: log, Meta: meta,
 	}
 	if mode == replay.ModeTimestamps && !c.IsSet("duration") {
