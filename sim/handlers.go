@@ -380,21 +380,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 	buf := make([]byte, 0, 2048)
 	var marks []mark
 	sent, started := 0, false
-	// tokens renders tokens sent..n (the start events first).
-	tokens := func(n int) {
-		if !started {
-			buf = enc.start(buf, int(st.cached.Load()))
-			started = true
-		}
-		if coalesce {
-			buf = enc.tokens(buf, sent, n)
-		} else {
-			for i := sent; i < n; i++ {
-				buf = enc.token(buf, i)
-			}
-		}
-		sent = n
-	}
 	for {
 		select {
 		case <-st.notify:
@@ -429,7 +414,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 					continue // wait for more tokens (StreamInterval)
 				}
 				buf = appendSimTime(buf, m.at-st.arrival)
-				tokens(m.n)
+				buf = renderTokens(buf, enc, st, coalesce, started, sent, m.n)
+				sent, started = m.n, true
 			}
 		} else {
 			n := int(st.tokens.Load())
@@ -437,7 +423,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 				continue // wait for more tokens (StreamInterval)
 			}
 			if n > sent {
-				tokens(n)
+				buf = renderTokens(buf, enc, st, coalesce, started, sent, n)
+				sent, started = n, true
 			}
 		}
 		done := state == 1 && sent >= c.output
@@ -458,6 +445,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, st *stream, enc 
 			return
 		}
 	}
+}
+
+// renderTokens appends the events of tokens from..to, after the start
+// events when the stream has not started.
+func renderTokens(buf []byte, enc encoder, st *stream, coalesce, started bool, from, to int) []byte {
+	if !started {
+		buf = enc.start(buf, int(st.cached.Load()))
+	}
+	if coalesce {
+		return enc.tokens(buf, from, to)
+	}
+	for i := from; i < to; i++ {
+		buf = enc.token(buf, i)
+	}
+	return buf
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
