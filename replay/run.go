@@ -209,6 +209,7 @@ type levelRun struct {
 	steadyInflight atomic.Int64
 	lag            lagHistogram // all requests
 	lagSteady      lagHistogram // requests due in the steady window
+	lateSteady     atomic.Int64 // steady requests sent more than MaxClientLag late
 	inflight       inflightSet
 
 	mu       sync.Mutex
@@ -804,6 +805,9 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 	lv.lag.record(lag)
 	if steady {
 		lv.lagSteady.record(lag)
+		if lag > MaxClientLag {
+			lv.lateSteady.Add(1)
+		}
 	}
 	if rep.timeScale != "" {
 		r.checkTimeScale(rep.timeScale)
@@ -921,9 +925,9 @@ func (lv *levelRun) finishReport(wall, cpu time.Duration, interrupted bool) Leve
 		rep.CPUUtil = float64(cpu) / (float64(wall) * float64(runtime.GOMAXPROCS(0)))
 	}
 	rep.Valid = true
-	if rep.LagP99 > MaxClientLag {
+	if late := lv.lateSteady.Load(); clientBehind(rep.LagP99, late) {
 		rep.Valid = false
-		rep.Invalid = append(rep.Invalid, fmt.Sprintf("client lag p99 %s > %s in the steady window: the client fell behind its schedule", rep.LagP99, MaxClientLag))
+		rep.Invalid = append(rep.Invalid, fmt.Sprintf("client lag p99 %s > %s in the steady window (%d sends late): the client fell behind its schedule", rep.LagP99, MaxClientLag, late))
 	}
 	if rep.CPUUtil > MaxClientCPU {
 		rep.Valid = false
@@ -935,10 +939,20 @@ func (lv *levelRun) finishReport(wall, cpu time.Duration, interrupted bool) Leve
 	return rep
 }
 
+// clientBehind reports whether the client fell behind its schedule: lag p99
+// above MaxClientLag with at least minLateSends sends that late. One late
+// send among fewer than 100 is the whole p99, and one outlier does not make
+// a client that fell behind.
+func clientBehind(p99 time.Duration, late int64) bool {
+	return p99 > MaxClientLag && late >= minLateSends
+}
+
 // Client health limits: a level is marked invalid beyond them.
 const (
-	// MaxClientLag is the client lag p99 (wall) above which a level is invalid.
+	// MaxClientLag is the client lag p99 (wall) above which a level is
+	// invalid, provided at least minLateSends steady sends were that late.
 	MaxClientLag = 5 * time.Millisecond
+	minLateSends = 2
 	// MaxClientCPU is the process CPU share of all cores above which the
 	// client counts as saturated.
 	MaxClientCPU = 0.90
