@@ -276,8 +276,12 @@ func TestToChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := roles(c), "system,system,user,assistant,tool,assistant,tool"; got != want || c.MaxTokens != 3000 || len(c.Tools) != 1 {
+	// instructions and the developer message make one system message
+	if got, want := roles(c), "system,user,assistant,tool,assistant,tool"; got != want || c.MaxTokens != 3000 || len(c.Tools) != 1 {
 		t.Errorf("responses: roles %s (want %s), max %d, %d tools (web_search must be dropped)", got, want, c.MaxTokens, len(c.Tools))
+	}
+	if !strings.Contains(string(c.Messages[0]), "be brief") {
+		t.Errorf("system message %s lost the developer message", c.Messages[0])
 	}
 
 	o := agentSet{api: schemas.APIOpenAIChat}

@@ -3,6 +3,7 @@ package replay
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/agentperf/agentperf/translate"
 
 	"github.com/agentperf/agentperf/schemas"
 )
@@ -87,7 +88,7 @@ func (b *builder) build(dst []byte, t *Turn, salt string, sc *saltCache, parts [
 		recordedAPI = schemas.APIOpenAIChat
 	}
 	raw := schemas.Rebuild(nil, t.API, []byte(t.Params), parts)
-	tr, err := Translate(raw, recordedAPI, api)
+	tr, err := translate.Translate(raw, recordedAPI, api)
 	if err != nil {
 		return dst, api, parts, err
 	}

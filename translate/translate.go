@@ -1,4 +1,6 @@
-package replay
+// Package translate rewrites request bodies between the Anthropic Messages,
+// OpenAI Chat Completions and OpenAI Responses APIs.
+package translate
 
 import (
 	"encoding/json"
@@ -298,6 +300,7 @@ func parseResponses(body []byte) (*conversation, error) {
 		Arguments string          `json:"arguments"`
 		Input     string          `json:"input"`
 		Output    json.RawMessage `json:"output"`
+		Action    json.RawMessage `json:"action"`
 	}
 	if len(b.Input) > 0 {
 		if err := json.Unmarshal(b.Input, &items); err != nil {
@@ -317,11 +320,16 @@ func parseResponses(body []byte) (*conversation, error) {
 			default:
 				c.Messages = append(c.Messages, message{Role: "user", Text: textOf(it.Content)})
 			}
-		case "function_call", "custom_tool_call":
+		case "function_call", "custom_tool_call", "local_shell_call":
 			args := it.Arguments
-			if it.Type == "custom_tool_call" {
+			switch it.Type {
+			case "custom_tool_call":
 				a, _ := json.Marshal(map[string]string{"input": it.Input})
 				args = string(a)
+			case "local_shell_call":
+				// Codex's built-in shell: a call of "local_shell" whose
+				// arguments are the action.
+				it.Name, args = "local_shell", string(it.Action)
 			}
 			call := toolCall{it.CallID, it.Name, args}
 			if n := len(c.Messages); n > 0 && c.Messages[n-1].Role == "assistant" {
@@ -329,7 +337,7 @@ func parseResponses(body []byte) (*conversation, error) {
 			} else {
 				c.Messages = append(c.Messages, message{Role: "assistant", Calls: []toolCall{call}})
 			}
-		case "function_call_output", "custom_tool_call_output":
+		case "function_call_output", "custom_tool_call_output", "local_shell_call_output":
 			c.Messages = append(c.Messages, message{Role: "tool", CallID: it.CallID, Text: textOf(it.Output)})
 		}
 		// reasoning and other item types are dropped.
