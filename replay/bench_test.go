@@ -83,8 +83,10 @@ func startFakeProcess(b *testing.B, args ...string) string {
 
 type truthRec struct {
 	Salt, Marker string
-	Start        int64
-	Tokens       []int64
+	// Start is when the handler started; Wire the kernel's receive time
+	// of the request (0 without receive timestamps).
+	Start, Wire int64
+	Tokens      []int64
 }
 
 func fetchTruth(b *testing.B, url string) map[string]truthRec {
@@ -118,21 +120,37 @@ func pct(xs []float64, p float64) float64 {
 // BenchmarkAccuracy measures replay against server truth: streams of 256
 // tokens with 20 ms between tokens (and a 20 ms TTFT), 256 and 1,024
 // concurrent streams. TTFT error = (client first token − client send) −
-// (server first token write − server handler start).
+// (server first token write − server handler start); the wire variant
+// takes the server's side from the kernel's receive time of the request
+// instead of the handler start, so the fake's own delay in picking a
+// request up counts on both sides.
+//
+// times=kernel is the default (events timed by the kernel's receive
+// timestamps); times=read is --read-times (timed when the client reads
+// them), so the same run shows what the kernel timestamps remove.
 func BenchmarkAccuracy(b *testing.B) {
-	for _, streams := range []int{256, 1024} {
-		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+	for _, bc := range []struct {
+		streams   int
+		readTimes bool
+	}{{256, false}, {256, true}, {1024, false}, {1024, true}} {
+		streams := bc.streams
+		name := fmt.Sprintf("streams=%d/times=kernel", streams)
+		if bc.readTimes {
+			name = fmt.Sprintf("streams=%d/times=read", streams)
+		}
+		b.Run(name, func(b *testing.B) {
 			url := startFakeProcess(b, "-ttft", "20ms", "-itl", "20ms", "-tokens", "256", "-record")
 			dir := writeTraces(b, traceSpec{sessions: 64, turns: 4, out: 256})
 			plan := loadPlan(b, dir, PlanOptions{})
 			for i := 0; i < b.N; i++ {
 				cfg := Config{Plan: plan, Target: url, Users: streams, Warmup: 2 * time.Second, RampUp: time.Second,
-					Steady: 12 * time.Second, DrainTimeout: 15 * time.Second, CacheSalt: "u{user}p{pass}"}
+					Steady: 12 * time.Second, DrainTimeout: 15 * time.Second, CacheSalt: "u{user}p{pass}",
+					Transport: TransportOptions{ReadTimes: bc.readTimes}}
 				stopCanary := startCanary()
 				rows, _, rep := runToFile(b, context.Background(), cfg)
 				b.ReportMetric(stopCanary(), "canary_p99_ms")
 				truth := fetchTruth(b, url)
-				var ttftErr, cItl, sItl []float64
+				var ttftErr, wireErr, cItl, sItl []float64
 				matched := 0
 				for _, r := range rows {
 					if r.Error != "" || r.Phase != schemas.PhaseSteady {
@@ -151,6 +169,10 @@ func BenchmarkAccuracy(b *testing.B) {
 					cTTFT := float64(r.FirstTokenNS - r.SentNS)
 					sTTFT := float64(tr.Tokens[0] - tr.Start)
 					ttftErr = append(ttftErr, (cTTFT-sTTFT)/1e6)
+					if tr.Wire > 0 {
+						wTTFT := float64(tr.Tokens[0] - tr.Wire)
+						wireErr = append(wireErr, (cTTFT-wTTFT)/1e6)
+					}
 					for k := 1; k < len(r.ChunkOffsetsUS); k++ {
 						cItl = append(cItl, float64(r.ChunkOffsetsUS[k]-r.ChunkOffsetsUS[k-1])/1e3)
 					}
@@ -164,6 +186,10 @@ func BenchmarkAccuracy(b *testing.B) {
 				lv := rep.Levels[0]
 				b.ReportMetric(pct(ttftErr, 50), "ttft_err_p50_ms")
 				b.ReportMetric(pct(ttftErr, 99), "ttft_err_p99_ms")
+				if len(wireErr) > 0 {
+					b.ReportMetric(pct(wireErr, 50), "ttft_err_wire_p50_ms")
+					b.ReportMetric(pct(wireErr, 99), "ttft_err_wire_p99_ms")
+				}
 				b.ReportMetric(pct(cItl, 50), "itl_p50_ms")
 				b.ReportMetric(pct(sItl, 50), "server_itl_p50_ms")
 				b.ReportMetric(pct(cItl, 99), "itl_p99_ms")
@@ -371,7 +397,7 @@ func benchReadStream(b *testing.B, clock bool) {
 	b.SetBytes(int64(len(stream)))
 	for i := 0; i < b.N; i++ {
 		r := reply{first: -1, st: newStreamState(schemas.APIOpenAIChat), chunks: make([]time.Duration, 0, 260), simClock: clock}
-		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 200}, &r)
+		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 200}, nil, &r)
 		if len(r.chunks) != 256 || r.sim != clock {
 			b.Fatal(len(r.chunks), r.sim)
 		}

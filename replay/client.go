@@ -9,11 +9,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/agentperf/agentperf/internal/rxstamp"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
 )
@@ -50,6 +52,11 @@ type TransportOptions struct {
 	HTTP2 bool
 	// Insecure skips TLS certificate checks.
 	Insecure bool
+	// ReadTimes times output events when the client reads them instead
+	// of by the kernel's receive timestamp (Linux, HTTP/1.1). Receive
+	// timestamps leave the client's own scheduling delay out of TTFT and
+	// ITL; read times include it.
+	ReadTimes bool
 }
 
 // NewTransport returns a transport for replay: no compression (SSE must not
@@ -60,9 +67,14 @@ func NewTransport(o TransportOptions) *http.Transport {
 	if n <= 0 {
 		n = 1024
 	}
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	dial := d.DialContext
+	if !o.ReadTimes {
+		dial = rxstamp.Dial(d)
+	}
 	t := &http.Transport{
 		Proxy:               nil, // never route benchmark traffic through a proxy from the environment
-		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dial,
 		MaxIdleConns:        n + 16,
 		MaxIdleConnsPerHost: n + 16,
 		IdleConnTimeout:     90 * time.Second,
@@ -108,6 +120,8 @@ type reply struct {
 	// simClock is set when the target echoed the sim-clock request header:
 	// its events may carry simulated times.
 	simClock bool
+	// kernel is set when a kernel receive timestamp timed a read.
+	kernel bool
 	// sim is set when the response was timed by the target's simulated
 	// clock: first, chunks and simEnd are then world durations since the
 	// target received the request (not to be scaled by K).
@@ -146,13 +160,27 @@ type sender struct {
 	maxChunks int
 	// simClock asks the target for its simulated clock (sim.SimClockHeader).
 	simClock bool
+	// stamps looks up each request's connection to time its output by
+	// the kernel's receive timestamps (see internal/rxstamp).
+	stamps bool
 }
+
+// connRef is the connection a request went out on, when it keeps kernel
+// receive timestamps.
+type connRef struct{ sc *rxstamp.Conn }
+
+func (c *connRef) got(info httptrace.GotConnInfo) { c.sc = rxstamp.Of(info.Conn) }
 
 // send performs one request. ex.sent must be set by the caller right
 // before. The transport may read body after send returns: the caller must
 // not reuse it.
 func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte, expectOut int) reply {
 	r := reply{first: -1, st: newStreamState(api)}
+	var conn *connRef
+	if s.stamps {
+		conn = &connRef{}
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: conn.got})
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[api], bytes.NewReader(body))
 	if err != nil {
 		r.err = err.Error()
@@ -211,7 +239,13 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 	if expectOut > 0 {
 		r.chunks = make([]time.Duration, 0, min(expectOut+4, s.maxChunks))
 	}
-	s.readStream(ctx, ex, resp.Body, &r)
+	var sc *rxstamp.Conn
+	if conn != nil && resp.ProtoMajor == 1 {
+		// HTTP/2 multiplexes streams on one connection: its receive
+		// times are not this stream's.
+		sc = conn.sc
+	}
+	s.readStream(ctx, ex, resp.Body, sc, &r)
 	if r.st.done {
 		// Read the rest (the chunked terminator) in the background so the
 		// connection goes back to the pool without holding up the user:
@@ -233,16 +267,19 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 
 // readStream scans an SSE body in place: it reads into one buffer, cuts
 // complete events at blank lines and timestamps each output event with the
-// time of the read that completed it — or, when r.simClock is set and a
-// sim-clock comment came before the first output event, with the simulated
-// time of the latest such comment (r.sim).
-func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, r *reply) {
+// time of the read that completed it — the kernel's receive time of its
+// last byte when sc is set, else the time the read returned — or, when
+// r.simClock is set and a sim-clock comment came before the first output
+// event, with the simulated time of the latest such comment (r.sim).
+func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, sc *rxstamp.Conn, r *reply) {
 	bp := bufPool.Get().(*[]byte)
 	buf := *bp
 	defer func() { *bp = buf; bufPool.Put(bp) }()
 	var scratch []byte
 	start, end := 0, 0
 	simAt := int64(-1) // latest simulated time read, ns since arrival
+	sentNS := ex.sent.UnixNano()
+	var prev time.Duration // the latest read's time, so times never go back
 	defer func() {
 		if r.sim {
 			r.simEnd = time.Duration(simAt)
@@ -253,6 +290,17 @@ func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, r
 		now := time.Since(ex.sent)
 		if n > 0 {
 			ex.lastRead.Store(int64(now))
+			if sc != nil {
+				// The receive time of the newest segment read: no later
+				// than now, and no earlier than the previous read.
+				if ns := sc.Last(); ns > 0 {
+					if d := time.Duration(ns - sentNS); d >= 0 && d < now {
+						now = max(d, prev)
+						r.kernel = true
+					}
+				}
+			}
+			prev = now
 			end += n
 			for !r.st.done {
 				evLen, textLen := nextEvent(buf[start:end])

@@ -116,6 +116,19 @@ func (r *runner) levelMeta(lr *LevelReport) {
 // beside it when the sim clock was asked for.
 func (r *runner) clockMeta() {
 	set := r.rw.SetMeta
+	// receive_timestamps says how wall-timed output was timed: "kernel"
+	// (the kernel's receive time of the bytes), "read" (when the client
+	// read them), or "mixed", with the count of kernel-timed responses.
+	kernelN, wallN := r.kernelTimed.Load(), r.wallTimed.Load()
+	switch {
+	case kernelN > 0 && kernelN == wallN:
+		set("receive_timestamps", "kernel")
+	case kernelN == 0:
+		set("receive_timestamps", "read")
+	default:
+		set("receive_timestamps", "mixed")
+	}
+	set("receive_timestamps_kernel_requests", fmt.Sprint(kernelN))
 	if !r.cfg.SimClock {
 		set("response_clock", "wall")
 		return

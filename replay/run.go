@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/internal/rxstamp"
 	"github.com/agentperf/agentperf/schemas"
 )
 
@@ -193,6 +194,9 @@ type runner struct {
 	// simTimed and wallTimed count the responses with output whose times
 	// came from the target's simulated clock and from the wall clock.
 	simTimed, wallTimed atomic.Int64
+	// kernelTimed counts the wall-timed ones timed by kernel receive
+	// timestamps.
+	kernelTimed atomic.Int64
 }
 
 // levelRun is the state of the level being run.
@@ -313,7 +317,8 @@ func newRunner(cfg Config, rw *schemas.ResultsWriter) (*runner, error) {
 		now = time.Now
 	}
 	r := &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, now: now, rw: rw,
-		sender: &sender{client: hc, headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}}
+		sender: &sender{client: hc, headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock,
+			stamps: rxstamp.Supported && !cfg.Transport.ReadTimes}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -828,6 +833,9 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 		r.simTimed.Add(1)
 	} else if rep.first >= 0 {
 		r.wallTimed.Add(1)
+		if rep.kernel {
+			r.kernelTimed.Add(1)
+		}
 	}
 	res := &schemas.Result{
 		RunID: r.cfg.RunID, Shard: int32(max(r.plan.Shard.Index, 0)), Level: int32(lv.index), Users: int32(lv.users),

@@ -83,7 +83,7 @@ func TestReadStream(t *testing.T) {
 		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
 			ex := &exchange{sent: time.Now()}
 			r := reply{first: -1, st: newStreamState(tc.api)}
-			s.readStream(context.Background(), ex, &chunkReader{tc.stream, n}, &r)
+			s.readStream(context.Background(), ex, &chunkReader{tc.stream, n}, nil, &r)
 			got := []int64{int64(len(r.chunks)), r.st.in, r.st.cached, r.st.out, r.st.reasoning}
 			want := []int64{int64(tc.chunks), tc.in, tc.cached, tc.out, tc.reasoning}
 			for i := range got {
@@ -153,7 +153,7 @@ func TestReadStreamSimClock(t *testing.T) {
 	for _, tc := range simClockCases {
 		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
 			r := reply{first: -1, st: newStreamState(tc.api), simClock: tc.simClock}
-			s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{tc.stream, n}, &r)
+			s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{tc.stream, n}, nil, &r)
 			if r.err != "" || !r.st.done {
 				t.Fatalf("%s (pieces of %d): error %q, done %v", tc.name, n, r.err, r.st.done)
 			}
@@ -180,7 +180,7 @@ func TestReadStreamLargeEvent(t *testing.T) {
 	stream := "data: {\"choices\":[{\"delta\":{\"content\":\"" + big + "\"}}]}\n\ndata: [DONE]\n\n"
 	s := &sender{maxChunks: 16}
 	r := reply{first: -1, st: newStreamState(schemas.APIOpenAIChat)}
-	s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 4096}, &r)
+	s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 4096}, nil, &r)
 	if len(r.chunks) != 1 || r.err != "" || !r.st.done {
 		t.Fatalf("chunks %d err %q done %v", len(r.chunks), r.err, r.st.done)
 	}
@@ -219,7 +219,7 @@ func FuzzReadStream(f *testing.F) {
 		apis := []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses}
 		s := &sender{maxChunks: 1 << 16}
 		r := reply{first: -1, st: newStreamState(apis[int(api&3)%3]), simClock: api&4 != 0}
-		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, int(piece) + 1}, &r)
+		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, int(piece) + 1}, nil, &r)
 		if len(r.chunks) > strings.Count(stream, "\n")+1 {
 			t.Fatalf("%d chunks from %d lines", len(r.chunks), strings.Count(stream, "\n"))
 		}

@@ -90,6 +90,7 @@ Examples:
 			&cli.BoolFlag{Name: "sim-clock", Usage: "time responses by the target's simulated clock (X-Agentperf-Sim-Clock of agentperf sim) instead of the wall clock × K", DefaultText: "true for the embedded simulator, false with --target"},
 			&cli.BoolFlag{Name: "http2", Usage: "speak HTTP/2 without TLS (h2c) to an http:// target (https:// negotiates HTTP/2 by ALPN)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "skip TLS certificate verification"},
+			&cli.BoolFlag{Name: "read-times", Usage: "time output events when the client reads them, not by the kernel's receive timestamp (Linux, HTTP/1.1; the default leaves the client's own wake-up delay out of TTFT and ITL)"},
 			&cli.StringSliceFlag{Name: "header", Usage: "extra request header `K: V` (repeatable; not written to the results)"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9464)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line (warnings still go to stderr)"},
@@ -208,7 +209,7 @@ func replayAction(c *cli.Context) error {
 		Warmup: c.Duration("warmup"), Steady: c.Duration("duration"), DrainTimeout: c.Duration("drain-timeout"),
 		RampUp: c.Duration("ramp-up"), Seed: uint64(c.Int64("seed")),
 		RequestTimeout: c.Duration("request-timeout"), StallTimeout: c.Duration("stall-timeout"),
-		Transport: replay.TransportOptions{HTTP2: c.Bool("http2"), Insecure: c.Bool("insecure")},
+		Transport: replay.TransportOptions{HTTP2: c.Bool("http2"), Insecure: c.Bool("insecure"), ReadTimes: c.Bool("read-times")},
 		Headers:   perAPI, SimClock: simClock, RunID: c.String("run-id"), StartAt: startAt,
 		Logger: log, Meta: meta,
 	}

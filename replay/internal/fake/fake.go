@@ -7,6 +7,7 @@ package fake
 import (
 	"bytes"
 	"container/heap"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/agentperf/agentperf/internal/rxstamp"
 )
 
 // Fault is an injected failure.
@@ -66,8 +69,10 @@ type Server struct {
 // Arrival is one request as the server saw it.
 type Arrival struct {
 	// At is when the request body was fully read; Start when its handler
-	// started.
-	Start, At time.Time
+	// started; Wire the kernel's receive time of the request's last read
+	// before the handler started (zero without receive timestamps: serve
+	// with ConnContext on an rxstamp.Listener).
+	Start, At, Wire time.Time
 	// End is when the handler finished.
 	End  time.Time
 	Path string
@@ -104,6 +109,12 @@ func (s *Server) Arrivals() []Arrival {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	var wire time.Time
+	if c, ok := r.Context().Value(connKey{}).(*rxstamp.Conn); ok {
+		if ns := c.Last(); ns > 0 {
+			wire = time.Unix(0, ns)
+		}
+	}
 	api := ""
 	switch r.URL.Path {
 	case "/v1/chat/completions":
@@ -155,7 +166,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.FaultFor != nil {
 		fault = s.FaultFor(idx, body)
 	}
-	a := Arrival{Start: start, At: time.Now(), Path: r.URL.Path, ProtoMajor: r.ProtoMajor, MaxTokens: maxTok, MinTokens: p.MinTokens,
+	a := Arrival{Start: start, At: time.Now(), Wire: wire, Path: r.URL.Path, ProtoMajor: r.ProtoMajor, MaxTokens: maxTok, MinTokens: p.MinTokens,
 		IgnoreEOS: p.IgnoreEOS, Stream: p.Stream, Fault: fault, Tokens: n}
 	if s.Record {
 		if bytes.Contains(body, []byte("session ")) {
@@ -309,15 +320,27 @@ func intField(b []byte, key string) int {
 }
 
 // Listen serves s on a new loopback listener and returns it; closing the
-// listener (and the returned server) stops it.
+// listener (and the returned server) stops it. Requests are timed by
+// kernel receive timestamps where the platform has them (Arrival.Wire).
 func Listen(s *Server) (*http.Server, net.Listener, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
-	go hs.Serve(ln)
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, ConnContext: ConnContext}
+	go hs.Serve(rxstamp.Listener{Listener: ln})
 	return hs, ln, nil
+}
+
+type connKey struct{}
+
+// ConnContext is an http.Server ConnContext that lets handlers find their
+// connection's receive timestamps (Arrival.Wire).
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if sc := rxstamp.Of(c); sc != nil {
+		return context.WithValue(ctx, connKey{}, sc)
+	}
+	return ctx
 }
 
 // TokenGaps returns, for recorded arrivals, the server-side first-token

@@ -16,6 +16,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/agentperf/agentperf/internal/rxstamp"
 	"github.com/agentperf/agentperf/replay/internal/fake"
 )
 
@@ -39,11 +40,15 @@ func main() {
 			for i, x := range a.TokenTimes {
 				t[i] = x.UnixNano()
 			}
+			var wire int64
+			if !a.Wire.IsZero() {
+				wire = a.Wire.UnixNano()
+			}
 			enc.Encode(struct {
 				Salt, Marker string
-				Start        int64
+				Start, Wire  int64
 				Tokens       []int64
-			}{a.Salt, a.Marker, a.Start.UnixNano(), t})
+			}{a.Salt, a.Marker, a.Start.UnixNano(), wire, t})
 		}
 		bw.Flush()
 	})
@@ -52,6 +57,6 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Fprintf(os.Stdout, "listening on %s\n", ln.Addr())
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
-	log.Fatal(hs.Serve(ln))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second, ConnContext: fake.ConnContext}
+	log.Fatal(hs.Serve(rxstamp.Listener{Listener: ln}))
 }
