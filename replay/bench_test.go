@@ -216,8 +216,10 @@ func BenchmarkScale10k(b *testing.B) {
 	dir := writeTraces(b, traceSpec{sessions: 200, turns: 5, out: 64, think: time.Second})
 	plan := loadPlan(b, dir, PlanOptions{})
 	for i := 0; i < b.N; i++ {
+		// BENCH_READ_TIMES=1 times events when read (--read-times).
 		cfg := Config{Plan: plan, Target: url, Users: users, Warmup: 10 * time.Second, RampUp: 5 * time.Second,
-			Steady: 20 * time.Second, DrainTimeout: 10 * time.Second}
+			Steady: 20 * time.Second, DrainTimeout: 10 * time.Second,
+			Transport: TransportOptions{ReadTimes: os.Getenv("BENCH_READ_TIMES") != ""}}
 		stopCanary := startCanary()
 		rows, _, rep := runToFile(b, context.Background(), cfg)
 		b.ReportMetric(stopCanary(), "canary_p99_ms")
