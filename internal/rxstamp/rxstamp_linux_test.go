@@ -152,3 +152,28 @@ func TestRxTimestampParse(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRxTimestamp: any control buffer parses without a panic, and a
+// buffer holding one well-formed timestamp message yields its time.
+func FuzzRxTimestamp(f *testing.F) {
+	hdr := syscall.SizeofCmsghdr
+	good := make([]byte, hdr+16)
+	h := (*syscall.Cmsghdr)(unsafe.Pointer(&good[0]))
+	h.Level, h.Type = syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS
+	h.SetLen(hdr + 16)
+	binary.NativeEndian.PutUint64(good[hdr:], 12)
+	binary.NativeEndian.PutUint64(good[hdr+8:], 34)
+	f.Add(good)
+	f.Add([]byte{})
+	f.Add(make([]byte, hdr))
+	f.Fuzz(func(t *testing.T, oob []byte) {
+		// Copy into 8-aligned memory, as the kernel's buffer is.
+		words := make([]uint64, (len(oob)+7)/8)
+		buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*8)[:len(oob)]
+		copy(buf, oob)
+		ns := rxTimestamp(buf)
+		if len(oob) == len(good) && string(oob) == string(good) && ns != 12e9+34 {
+			t.Fatalf("well-formed timestamp parsed as %d", ns)
+		}
+	})
+}
