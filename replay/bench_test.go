@@ -194,9 +194,19 @@ func BenchmarkAccuracy(b *testing.B) {
 				b.ReportMetric(pct(sItl, 50), "server_itl_p50_ms")
 				b.ReportMetric(pct(cItl, 99), "itl_p99_ms")
 				b.ReportMetric(pct(sItl, 99), "server_itl_p99_ms")
-				b.ReportMetric(float64(lv.CPU.Microseconds())/float64(lv.OutputTokens), "cpu_us/token")
+				ours := float64(lv.CPU.Microseconds()) / float64(lv.OutputTokens)
+				b.ReportMetric(ours, "cpu_us/token")
 				b.ReportMetric(float64(lv.LagP99.Microseconds())/1e3, "lag_p99_ms")
 				b.ReportMetric(float64(matched), "requests")
+				if !bc.readTimes {
+					// The floor: the simplest closed-loop Go client
+					// (no timestamps) on the same streams, same core.
+					body := turnBody(schemas.APIOpenAIChat, "s0", 2, 256, 0)
+					body = bytes.Replace(body, []byte(`"max_tokens":4096`), []byte(`"max_tokens":256,"min_tokens":256,"ignore_eos":true,"stream_options":{"include_usage":true}`), 1)
+					simple := simpleClient(url+"/v1/chat/completions", body, streams, time.Second, 12*time.Second, 0)
+					b.ReportMetric(simple, "simple_cpu_us/token")
+					b.ReportMetric(ours/simple, "cpu_ratio")
+				}
 			}
 		})
 	}
