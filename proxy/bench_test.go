@@ -3,10 +3,13 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentperf/agentperf/internal/rxstamp"
 	"github.com/agentperf/agentperf/internal/testutil"
 )
 
@@ -31,8 +35,12 @@ type streamStats struct {
 	errors int
 }
 
+// benchClient times events by the kernel's receive timestamps (Linux), so
+// the benchmark's own client, sharing the two cores, adds no wake-up delay
+// of its own to either path.
 var benchClient = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConns: 0, MaxIdleConnsPerHost: 2048,
-	DisableCompression: true, IdleConnTimeout: time.Minute}}
+	DisableCompression: true, IdleConnTimeout: time.Minute,
+	DialContext: rxstamp.Dial(&net.Dialer{Timeout: 10 * time.Second})}}
 
 // loadRound runs streams concurrent chat streams of tokens tokens each
 // against base and measures them.
@@ -49,8 +57,11 @@ func loadRound(base string, streams, tokens int) streamStats {
 			var ttft time.Duration
 			gaps := make([]time.Duration, 0, tokens)
 			events, toks := 0, 0
+			var conn *rxstamp.Conn
+			trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { conn = rxstamp.Of(i.Conn) }}
 			sent := time.Now()
-			req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+				http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := benchClient.Do(req)
 			if err != nil {
@@ -68,6 +79,13 @@ func loadRound(base string, streams, tokens int) streamStats {
 						events++
 						if k := bytes.Index(line, []byte(`"delta":{"content":"`)); k >= 0 && line[k+20] != '"' {
 							now := time.Now()
+							if conn != nil {
+								if ns := conn.Last(); ns > 0 {
+									if t := time.Unix(0, ns); t.Before(now) && !t.Before(last) {
+										now = t
+									}
+								}
+							}
 							if toks == 0 {
 								ttft = now.Sub(sent)
 							} else {
