@@ -122,6 +122,10 @@ type reply struct {
 	simClock bool
 	// kernel is set when a kernel receive timestamp timed a read.
 	kernel bool
+	// wrote is when the transport began writing the request on an idle
+	// connection, wall time since sent; 0 when it never did or had to
+	// dial (then the dial counts as the target's, as before).
+	wrote time.Duration
 	// sim is set when the response was timed by the target's simulated
 	// clock: first, chunks and simEnd are then world durations since the
 	// target received the request (not to be scaled by K).
@@ -132,6 +136,23 @@ type reply struct {
 	// draining is set when a background drain of the body will cancel
 	// the request context itself.
 	draining bool
+}
+
+// rebase moves the reply's wall times to a send time w later: the wait for
+// the transport's write goroutine is the client's, so it counts as client
+// lag, not as the target's latency. Simulated offsets are left alone
+// (they count from the target's own arrival).
+func (r *reply) rebase(w time.Duration) {
+	r.end = max(r.end-w, 0)
+	if r.sim {
+		return
+	}
+	if r.first >= 0 {
+		r.first = max(r.first-w, 0)
+	}
+	for i := range r.chunks {
+		r.chunks[i] = max(r.chunks[i]-w, 0)
+	}
 }
 
 var (
@@ -165,22 +186,41 @@ type sender struct {
 	stamps bool
 }
 
-// connRef is the connection a request went out on, when it keeps kernel
-// receive timestamps.
-type connRef struct{ sc *rxstamp.Conn }
+// wireTrace follows one request through the transport: the connection it
+// went out on (when that keeps kernel receive timestamps), whether that
+// was an idle one, and when the transport began writing it.
+type wireTrace struct {
+	sc     *rxstamp.Conn
+	reused bool
+	// sent is when the request was handed to the transport; wrote, when
+	// the transport began writing its headers to the connection (wall ns
+	// after sent; 0 until then). The transport's write goroutine sets it.
+	sent   time.Time
+	wrote  atomic.Int64
+	stamps bool
+}
 
-func (c *connRef) got(info httptrace.GotConnInfo) { c.sc = rxstamp.Of(info.Conn) }
+func (w *wireTrace) got(info httptrace.GotConnInfo) {
+	w.reused = info.Reused
+	if w.stamps {
+		w.sc = rxstamp.Of(info.Conn)
+	}
+}
+
+func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(time.Since(w.sent)), 1)) }
 
 // send performs one request. ex.sent must be set by the caller right
 // before. The transport may read body after send returns: the caller must
 // not reuse it.
-func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte, expectOut int) reply {
-	r := reply{first: -1, st: newStreamState(api)}
-	var conn *connRef
-	if s.stamps {
-		conn = &connRef{}
-		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: conn.got})
-	}
+func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte, expectOut int) (r reply) {
+	r = reply{first: -1, st: newStreamState(api)}
+	wt := &wireTrace{sent: ex.sent, stamps: s.stamps}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: wt.got, WroteHeaders: wt.wroteHeaders})
+	defer func() {
+		if wt.reused {
+			r.wrote = time.Duration(wt.wrote.Load())
+		}
+	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[api], bytes.NewReader(body))
 	if err != nil {
 		r.err = err.Error()
@@ -240,10 +280,10 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		r.chunks = make([]time.Duration, 0, min(expectOut+4, s.maxChunks))
 	}
 	var sc *rxstamp.Conn
-	if conn != nil && resp.ProtoMajor == 1 {
+	if resp.ProtoMajor == 1 {
 		// HTTP/2 multiplexes streams on one connection: its receive
 		// times are not this stream's.
-		sc = conn.sc
+		sc = wt.sc
 	}
 	s.readStream(ctx, ex, resp.Body, sc, &r)
 	if r.st.done {

@@ -805,6 +805,13 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 	if !rep.draining {
 		cancel(nil)
 	}
+	if w := rep.wrote; w > 0 {
+		// Sent when the transport began writing it on an idle
+		// connection: waiting for the transport's write goroutine is
+		// the client's delay, so it counts as lag, not TTFT.
+		sent = sent.Add(w)
+		rep.rebase(w)
+	}
 	end := sent.Add(rep.end)
 	lag := sent.Sub(due)
 	lv.lag.record(lag)

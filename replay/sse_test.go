@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,4 +239,31 @@ func FuzzReadStream(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReplyRebase: moving the send time later moves wall offsets earlier
+// (never below zero) and leaves simulated offsets alone.
+func TestReplyRebase(t *testing.T) {
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	for _, tc := range []struct {
+		name       string
+		in         reply
+		w          time.Duration
+		first, end time.Duration
+		chunks     []time.Duration
+	}{
+		{"wall", reply{first: ms(30), end: ms(90), chunks: []time.Duration{ms(30), ms(50), ms(90)}}, ms(10), ms(20), ms(80), []time.Duration{ms(20), ms(40), ms(80)}},
+		{"clamped", reply{first: ms(5), end: ms(8), chunks: []time.Duration{ms(5)}}, ms(10), 0, 0, []time.Duration{0}},
+		{"no output", reply{first: -1, end: ms(40)}, ms(10), -1, ms(30), nil},
+		{"sim offsets kept", reply{sim: true, first: ms(30), end: ms(90), chunks: []time.Duration{ms(30)}}, ms(10), ms(30), ms(80), []time.Duration{ms(30)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.in
+			r.chunks = slices.Clone(tc.in.chunks)
+			r.rebase(tc.w)
+			if r.first != tc.first || r.end != tc.end || !slices.Equal(r.chunks, tc.chunks) {
+				t.Errorf("rebase(%v) = first %v end %v chunks %v, want %v %v %v", tc.w, r.first, r.end, r.chunks, tc.first, tc.end, tc.chunks)
+			}
+		})
+	}
 }

@@ -36,10 +36,12 @@ type Result struct {
 	Turn      int32  `parquet:"turn"`
 	// API is the API the request was sent with (after translation).
 	API string `parquet:"api,dict"`
-	// ScheduledNS is when the request was due, SentNS when it was sent,
-	// FirstTokenNS when the first content token arrived (0 if none), EndNS
-	// when the response ended or failed; Unix ns in world time (divided
-	// back by any --time-scale).
+	// ScheduledNS is when the request was due, SentNS when it was sent
+	// (replay: when the HTTP transport began writing it on a reused
+	// connection, else when it was handed to the transport, so a new
+	// connection's dial counts toward TTFT), FirstTokenNS when the first
+	// content token arrived (0 if none), EndNS when the response ended or
+	// failed; Unix ns in world time (divided back by any --time-scale).
 	ScheduledNS  int64 `parquet:"scheduled_ns"`
 	SentNS       int64 `parquet:"sent_ns"`
 	FirstTokenNS int64 `parquet:"first_token_ns"`
