@@ -195,8 +195,9 @@ type wireTrace struct {
 	// sent is when the request was handed to the transport; wrote, when
 	// the transport began writing its headers to the connection (wall ns
 	// after sent; 0 until then). The transport's write goroutine sets it.
-	sent   time.Time
-	wrote  atomic.Int64
+	sent  time.Time
+	wrote atomic.Int64
+	// stamps asks got to keep the connection's receive timestamps.
 	stamps bool
 }
 
