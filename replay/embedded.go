@@ -35,7 +35,7 @@ func StartSimulator(cfg sim.Config) (*Simulator, error) {
 		srv.Close()
 		return nil, err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	hs := srv.HTTPServer()
 	go hs.Serve(ln)
 	return &Simulator{URL: "http://" + ln.Addr().String(), Plan: srv.Plan(), srv: srv, hs: hs, ln: ln}, nil
 }

@@ -53,3 +53,25 @@ func TestTimeScaleMismatchWarns(t *testing.T) {
 		t.Errorf("warnings %q, want one about time scale 5", meta["warnings"])
 	}
 }
+
+// TestHTTP2EmbeddedSim: --http2 against the in-process simulator (h2c);
+// HTTP/2 streams are timed when read, and the metadata says so.
+func TestHTTP2EmbeddedSim(t *testing.T) {
+	s := startSim(t, 50)
+	dir := writeTraces(t, traceSpec{sessions: 2, turns: 2, out: 5})
+	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: s.URL, Users: 2, Steady: 300 * time.Millisecond,
+		TimeScale: 50, Transport: TransportOptions{HTTP2: true}}
+	rows, meta, _ := runToFile(t, context.Background(), cfg)
+	ok := 0
+	for _, r := range rows {
+		if r.Error != "" && !strings.HasPrefix(r.Error, "cancelled") {
+			t.Fatalf("row error over h2c: %s", r.Error)
+		}
+		if r.Error == "" && r.OutputTokens == 5 {
+			ok++
+		}
+	}
+	if ok == 0 || meta["receive_timestamps"] != "read" {
+		t.Fatalf("%d rows with 5 output tokens, receive_timestamps %q (want read)", ok, meta["receive_timestamps"])
+	}
+}

@@ -129,6 +129,16 @@ func (s *Server) TimeScale() float64 { return s.scale }
 // Handler returns the HTTP handler serving every endpoint.
 func (s *Server) Handler() http.Handler { return s.mux }
 
+// HTTPServer returns an http.Server for Handler that speaks HTTP/1.1 and,
+// to clients that open with it, HTTP/2 without TLS (h2c with prior
+// knowledge, what `replay --http2` sends).
+func (s *Server) HTTPServer() *http.Server {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{Handler: s.mux, ReadHeaderTimeout: 30 * time.Second, Protocols: &p}
+}
+
 // Close stops the engine; in-flight streams end with an error event and
 // new requests are refused. It is safe to call more than once.
 func (s *Server) Close() error {

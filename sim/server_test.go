@@ -459,3 +459,39 @@ func TestServeWithEngineOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP2Cleartext: the simulator's http.Server answers HTTP/1.1 and
+// h2c with prior knowledge alike, streaming tokens either way.
+func TestHTTP2Cleartext(t *testing.T) {
+	srv, err := New(Config{TimeScale: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config = srv.HTTPServer()
+	hs.Start()
+	t.Cleanup(func() { srv.Close(); hs.Close() })
+	body := `{"model":"m","stream":true,"max_tokens":5,"ignore_eos":true,"messages":[{"role":"user","content":"hi"}]}`
+	for _, h2 := range []bool{false, true} {
+		var p http.Protocols
+		if h2 {
+			p.SetUnencryptedHTTP2(true)
+		} else {
+			p.SetHTTP1(true)
+		}
+		c := &http.Client{Transport: &http.Transport{Protocols: &p}}
+		resp, err := c.Post(hs.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("h2c %v: %v", h2, err)
+		}
+		events := sseEvents(t, resp.Body)
+		resp.Body.Close()
+		want := 1
+		if h2 {
+			want = 2
+		}
+		if resp.ProtoMajor != want || resp.StatusCode != 200 || len(events) < 5 {
+			t.Errorf("h2c %v: HTTP/%d status %d, %d events", h2, resp.ProtoMajor, resp.StatusCode, len(events))
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/agentperf/agentperf/catalog"
@@ -121,7 +120,7 @@ func runSim(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "), KV cache %d tokens per instance, context %d, time scale %g\nlistening on http://%s\n",
 		p.KVTokens, p.ContextTokens, p.TimeScale, ln.Addr())
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := srv.HTTPServer()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
