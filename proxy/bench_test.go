@@ -43,8 +43,9 @@ var benchClient = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleCon
 	DialContext: rxstamp.Dial(&net.Dialer{Timeout: 10 * time.Second})}}
 
 // loadRound runs streams concurrent chat streams of tokens tokens each
-// against base and measures them.
-func loadRound(base string, streams, tokens int) streamStats {
+// against base and measures them. Stream i starts i/streams of spread
+// after the first (0: all at once).
+func loadRound(base string, streams, tokens int, spread time.Duration) streamStats {
 	body := []byte(`{"model":"bench","stream":true,"messages":[{"role":"assistant","content":"x"},{"role":"tool","tool_call_id":"c","content":"ok"}]}`)
 	var mu sync.Mutex
 	var st streamStats
@@ -54,6 +55,9 @@ func loadRound(base string, streams, tokens int) streamStats {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if spread > 0 {
+				time.Sleep(spread * time.Duration(i) / time.Duration(streams))
+			}
 			var ttft time.Duration
 			gaps := make([]time.Duration, 0, tokens)
 			events, toks := 0, 0
@@ -213,62 +217,84 @@ func (s *sseUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // inter-token gap, token rate as a fraction of direct, and the proxy
 // process's CPU per SSE event; with no delay, the proxy's events/s as a
 // fraction of direct.
+//
+// All streams of a round start at once, a burst the proxy forwards one
+// request after another; the start=spread cases start them evenly over one
+// token interval instead, as concurrent streams are in a steady state.
 func BenchmarkProxyOverhead(b *testing.B) {
 	const tokens = 256
+	type benchCase struct {
+		delay   time.Duration
+		streams int
+		spread  bool
+	}
+	var cases []benchCase
 	for _, delay := range []time.Duration{20 * time.Millisecond, 0} {
 		for _, streams := range []int{1, 64, 512} {
-			name := fmt.Sprintf("delay=%v/streams=%d", delay, streams)
-			b.Run(name, func(b *testing.B) {
-				fake := httptest.NewServer(&sseUpstream{tokens: tokens, delay: delay})
-				defer fake.Close()
-				purl, pid := benchProxy(b, fake.URL)
-				// Warm both paths (connections, TLS-free pools, code).
-				loadRound(fake.URL, min(streams, 64), 4)
-				loadRound(purl, min(streams, 64), 4)
-				var direct, proxied streamStats
-				var cpu time.Duration
-				b.ResetTimer()
-				proxRound := func() {
-					c0 := procCPU(pid)
-					p := loadRound(purl, streams, tokens)
-					cpu += procCPU(pid) - c0
-					proxied = merge(proxied, p)
-				}
-				for i := 0; i < b.N; i++ {
-					// direct, proxied, proxied, direct: drift in the
-					// machine's load hits both sides alike.
-					direct = merge(direct, loadRound(fake.URL, streams, tokens))
-					proxRound()
-					proxRound()
-					direct = merge(direct, loadRound(fake.URL, streams, tokens))
-				}
-				b.StopTimer()
-				if direct.errors+proxied.errors > 0 {
-					b.Fatalf("%d direct and %d proxied streams failed or came short", direct.errors, proxied.errors)
-				}
-				if drops := scrape(purl, "agentperf_record_drops_total"); drops != 0 {
-					b.Fatalf("proxy dropped %v calls", drops)
-				}
-				ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
-				directRate := float64(direct.tokens) / direct.wall.Seconds()
-				proxRate := float64(proxied.tokens) / proxied.wall.Seconds()
-				if delay > 0 {
-					b.ReportMetric(ms(pct(proxied.ttft, .5)-pct(direct.ttft, .5)), "added-ttft-p50-ms")
-					b.ReportMetric(ms(pct(proxied.ttft, .99)-pct(direct.ttft, .99)), "added-ttft-p99-ms")
-					b.ReportMetric(ms(pct(proxied.gaps, .99)-pct(direct.gaps, .99)), "added-gap-p99-ms")
-					b.ReportMetric(ms(pct(direct.ttft, .5)), "direct-ttft-p50-ms")
-					b.ReportMetric(ms(pct(direct.gaps, .99)), "direct-gap-p99-ms")
-				} else {
-					b.ReportMetric(float64(direct.events)/direct.wall.Seconds(), "direct-events/s")
-					b.ReportMetric(float64(proxied.events)/proxied.wall.Seconds(), "proxied-events/s")
-				}
-				b.ReportMetric(proxRate/directRate, "rate-ratio")
-				if proxied.events > 0 {
-					b.ReportMetric(float64(cpu.Microseconds())/float64(proxied.events), "proxy-cpu-µs/event")
-				}
-				b.ReportMetric(0, "ns/op")
-			})
+			cases = append(cases, benchCase{delay, streams, false})
+			if delay > 0 && streams > 1 {
+				cases = append(cases, benchCase{delay, streams, true})
+			}
 		}
+	}
+	for _, bc := range cases {
+		delay, streams := bc.delay, bc.streams
+		var spread time.Duration
+		name := fmt.Sprintf("delay=%v/streams=%d", delay, streams)
+		if bc.spread {
+			spread = delay
+			name += "/start=spread"
+		}
+		b.Run(name, func(b *testing.B) {
+			fake := httptest.NewServer(&sseUpstream{tokens: tokens, delay: delay})
+			defer fake.Close()
+			purl, pid := benchProxy(b, fake.URL)
+			// Warm both paths (connections, TLS-free pools, code).
+			loadRound(fake.URL, min(streams, 64), 4, 0)
+			loadRound(purl, min(streams, 64), 4, 0)
+			var direct, proxied streamStats
+			var cpu time.Duration
+			b.ResetTimer()
+			proxRound := func() {
+				c0 := procCPU(pid)
+				p := loadRound(purl, streams, tokens, spread)
+				cpu += procCPU(pid) - c0
+				proxied = merge(proxied, p)
+			}
+			for i := 0; i < b.N; i++ {
+				// direct, proxied, proxied, direct: drift in the
+				// machine's load hits both sides alike.
+				direct = merge(direct, loadRound(fake.URL, streams, tokens, spread))
+				proxRound()
+				proxRound()
+				direct = merge(direct, loadRound(fake.URL, streams, tokens, spread))
+			}
+			b.StopTimer()
+			if direct.errors+proxied.errors > 0 {
+				b.Fatalf("%d direct and %d proxied streams failed or came short", direct.errors, proxied.errors)
+			}
+			if drops := scrape(purl, "agentperf_record_drops_total"); drops != 0 {
+				b.Fatalf("proxy dropped %v calls", drops)
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+			directRate := float64(direct.tokens) / direct.wall.Seconds()
+			proxRate := float64(proxied.tokens) / proxied.wall.Seconds()
+			if delay > 0 {
+				b.ReportMetric(ms(pct(proxied.ttft, .5)-pct(direct.ttft, .5)), "added-ttft-p50-ms")
+				b.ReportMetric(ms(pct(proxied.ttft, .99)-pct(direct.ttft, .99)), "added-ttft-p99-ms")
+				b.ReportMetric(ms(pct(proxied.gaps, .99)-pct(direct.gaps, .99)), "added-gap-p99-ms")
+				b.ReportMetric(ms(pct(direct.ttft, .5)), "direct-ttft-p50-ms")
+				b.ReportMetric(ms(pct(direct.gaps, .99)), "direct-gap-p99-ms")
+			} else {
+				b.ReportMetric(float64(direct.events)/direct.wall.Seconds(), "direct-events/s")
+				b.ReportMetric(float64(proxied.events)/proxied.wall.Seconds(), "proxied-events/s")
+			}
+			b.ReportMetric(proxRate/directRate, "rate-ratio")
+			if proxied.events > 0 {
+				b.ReportMetric(float64(cpu.Microseconds())/float64(proxied.events), "proxy-cpu-µs/event")
+			}
+			b.ReportMetric(0, "ns/op")
+		})
 	}
 }
 
