@@ -5,6 +5,7 @@ package rxstamp
 import (
 	"io"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -108,7 +109,7 @@ func (c *Conn) recv(fd uintptr) bool {
 		case syscall.EAGAIN:
 			return false
 		default:
-			c.err = e
+			c.err = os.NewSyscallError("recvmsg", e)
 			return true
 		}
 	}
