@@ -169,6 +169,32 @@ func (g *genRequest) commonExtensions(ignoreEOS, minTokens, salt []byte) *apiErr
 	return nil
 }
 
+// decodeOpenAIStream decodes the fields Chat Completions and Completions
+// share: the required model, stream and stream_options.include_usage.
+func (g *genRequest) decodeOpenAIStream(model, stream, streamOpts []byte) *apiError {
+	if model == nil {
+		return badRequest("model", "model: field required")
+	}
+	if err := decodeString("model", model, &g.model); err != nil {
+		return err
+	}
+	if stream != nil {
+		if err := decodeBool("stream", stream, &g.stream); err != nil {
+			return err
+		}
+	}
+	if streamOpts != nil && !isNull(streamOpts) {
+		var so struct {
+			IncludeUsage bool `json:"include_usage"`
+		}
+		if err := decodeField("stream_options", streamOpts, &so, "an object"); err != nil {
+			return err
+		}
+		g.includeUsage = so.IncludeUsage
+	}
+	return nil
+}
+
 // parseChat decodes an OpenAI Chat Completions request.
 func parseChat(body []byte, cc *countCache) (*genRequest, *apiError) {
 	var model, messages, tools, stream, streamOpts, maxTok, maxCompl, ignoreEOS, minTok, toolChoice, n, salt []byte
@@ -180,25 +206,8 @@ func parseChat(body []byte, cc *countCache) (*genRequest, *apiError) {
 		return nil, err
 	}
 	g := &genRequest{api: apiChat}
-	if model == nil {
-		return nil, badRequest("model", "model: field required")
-	}
-	if err := decodeString("model", model, &g.model); err != nil {
+	if err := g.decodeOpenAIStream(model, stream, streamOpts); err != nil {
 		return nil, err
-	}
-	if stream != nil {
-		if err := decodeBool("stream", stream, &g.stream); err != nil {
-			return nil, err
-		}
-	}
-	if streamOpts != nil && !isNull(streamOpts) {
-		var so struct {
-			IncludeUsage bool `json:"include_usage"`
-		}
-		if err := decodeField("stream_options", streamOpts, &so, "an object"); err != nil {
-			return nil, err
-		}
-		g.includeUsage = so.IncludeUsage
 	}
 	for _, f := range []struct {
 		name string
@@ -592,25 +601,8 @@ func parseCompletions(body []byte, cc *countCache) (*genRequest, *apiError) {
 		return nil, err
 	}
 	g := &genRequest{api: apiCompletions, toolMode: toolsNone, maxTokens: 16} // OpenAI's and vLLM's default
-	if model == nil {
-		return nil, badRequest("model", "model: field required")
-	}
-	if err := decodeString("model", model, &g.model); err != nil {
+	if err := g.decodeOpenAIStream(model, stream, streamOpts); err != nil {
 		return nil, err
-	}
-	if stream != nil {
-		if err := decodeBool("stream", stream, &g.stream); err != nil {
-			return nil, err
-		}
-	}
-	if streamOpts != nil && !isNull(streamOpts) {
-		var so struct {
-			IncludeUsage bool `json:"include_usage"`
-		}
-		if err := decodeField("stream_options", streamOpts, &so, "an object"); err != nil {
-			return nil, err
-		}
-		g.includeUsage = so.IncludeUsage
 	}
 	if maxTok != nil {
 		if err := positiveInt("max_tokens", maxTok, &g.maxTokens); err != nil {
