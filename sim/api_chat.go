@@ -62,12 +62,21 @@ func (e *chatEncoder) finishReason(c completion) string {
 }
 
 func (e *chatEncoder) end(b []byte, c completion) []byte {
-	b = append(b, e.head...)
-	b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)
-	b = append(b, e.finishReason(c)...)
+	return appendOpenAIEnd(b, e.head, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`, e.finishReason(c), e.includeUsage, c)
+}
+
+func (e *chatEncoder) fail(b []byte, msg string) []byte { return appendOpenAIFail(b, msg) }
+
+// appendOpenAIEnd appends the end of an OpenAI stream (Chat Completions
+// or Completions): the last chunk, opening with head and choice and
+// closing the finish reason, the usage chunk when asked for, and [DONE].
+func appendOpenAIEnd(b []byte, head, choice, finish string, includeUsage bool, c completion) []byte {
+	b = append(b, head...)
+	b = append(b, choice...)
+	b = append(b, finish...)
 	b = append(b, `"}]}`+"\n\n"...)
-	if e.includeUsage {
-		b = append(b, e.head...)
+	if includeUsage {
+		b = append(b, head...)
 		b = append(b, `],"usage":`...)
 		b = appendJSON(b, chatUsage(c))
 		b = append(b, "}\n\n"...)
@@ -75,7 +84,8 @@ func (e *chatEncoder) end(b []byte, c completion) []byte {
 	return append(b, "data: [DONE]\n\n"...)
 }
 
-func (e *chatEncoder) fail(b []byte, msg string) []byte {
+// appendOpenAIFail appends an error event and [DONE] to an OpenAI stream.
+func appendOpenAIFail(b []byte, msg string) []byte {
 	b = append(b, `data: {"error":{"message":`...)
 	b = append(b, jsonString(msg)...)
 	b = append(b, `,"type":"server_error","param":null,"code":"service_unavailable"}}`+"\n\n"...)

@@ -42,25 +42,10 @@ func (e *completionsEncoder) finishReason(c completion) string {
 }
 
 func (e *completionsEncoder) end(b []byte, c completion) []byte {
-	b = append(b, e.head...)
-	b = append(b, `{"index":0,"text":"","logprobs":null,"finish_reason":"`...)
-	b = append(b, e.finishReason(c)...)
-	b = append(b, `"}]}`+"\n\n"...)
-	if e.includeUsage {
-		b = append(b, e.head...)
-		b = append(b, `],"usage":`...)
-		b = appendJSON(b, chatUsage(c))
-		b = append(b, "}\n\n"...)
-	}
-	return append(b, "data: [DONE]\n\n"...)
+	return appendOpenAIEnd(b, e.head, `{"index":0,"text":"","logprobs":null,"finish_reason":"`, e.finishReason(c), e.includeUsage, c)
 }
 
-func (e *completionsEncoder) fail(b []byte, msg string) []byte {
-	b = append(b, `data: {"error":{"message":`...)
-	b = append(b, jsonString(msg)...)
-	b = append(b, `,"type":"server_error","param":null,"code":"service_unavailable"}}`+"\n\n"...)
-	return append(b, "data: [DONE]\n\n"...)
-}
+func (e *completionsEncoder) fail(b []byte, msg string) []byte { return appendOpenAIFail(b, msg) }
 
 func (e *completionsEncoder) body(c completion) any {
 	type choice struct {
