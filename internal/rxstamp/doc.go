@@ -5,8 +5,9 @@
 // when the newest segment it returns was queued by the kernel. A Conn
 // keeps that time (Last), so a client that is slow to wake — thousands of
 // streams on a busy core — still times each event by its arrival. Elsewhere
-// (and on sockets that refuse the option) Wrap returns the connection
-// unchanged and Of returns nil: callers fall back to the time of the read.
+// (including linux/386, where recvmsg is a socketcall) and on sockets
+// that refuse the option, Wrap returns the connection unchanged and Of
+// returns nil: callers fall back to the time of the read.
 //
 // The kernel turns receive timestamps on for the host a moment after the
 // first socket asks (a deferred static key), so the first reads of a
