@@ -26,6 +26,9 @@ test-setup:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# platform-specific files (build tags) must build everywhere the binary ships
+	GOOS=linux GOARCH=386 $(GO) vet ./internal/rxstamp ./replay ./proxy
+	GOOS=windows GOARCH=amd64 $(GO) vet ./internal/rxstamp ./replay ./proxy
 
 test-go:
 	$(GO) test -race -timeout 20m ./...
