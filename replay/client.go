@@ -181,14 +181,12 @@ type sender struct {
 	maxChunks int
 	// simClock asks the target for its simulated clock (sim.SimClockHeader).
 	simClock bool
-	// stamps looks up each request's connection to time its output by
-	// the kernel's receive timestamps (see internal/rxstamp).
-	stamps bool
 }
 
 // wireTrace follows one request through the transport: the connection it
-// went out on (when that keeps kernel receive timestamps), whether that
-// was an idle one, and when the transport began writing it.
+// went out on (when that keeps kernel receive timestamps: NewTransport
+// dials such connections unless told ReadTimes), whether that was an idle
+// one, and when the transport began writing it.
 type wireTrace struct {
 	sc     *rxstamp.Conn
 	reused bool
@@ -197,15 +195,11 @@ type wireTrace struct {
 	// after sent; 0 until then). The transport's write goroutine sets it.
 	sent  time.Time
 	wrote atomic.Int64
-	// stamps asks got to keep the connection's receive timestamps.
-	stamps bool
 }
 
 func (w *wireTrace) got(info httptrace.GotConnInfo) {
 	w.reused = info.Reused
-	if w.stamps {
-		w.sc = rxstamp.Of(info.Conn)
-	}
+	w.sc = rxstamp.Of(info.Conn)
 }
 
 func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(time.Since(w.sent)), 1)) }
@@ -215,7 +209,7 @@ func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(time.Since(w.sent))
 // not reuse it.
 func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte, expectOut int) (r reply) {
 	r = reply{first: -1, st: newStreamState(api)}
-	wt := &wireTrace{sent: ex.sent, stamps: s.stamps}
+	wt := &wireTrace{sent: ex.sent}
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: wt.got, WroteHeaders: wt.wroteHeaders})
 	defer func() {
 		if wt.reused {

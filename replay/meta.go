@@ -133,7 +133,7 @@ func (r *runner) clockMeta() {
 		set("response_clock", "wall")
 		return
 	}
-	simN, wallN := r.simTimed.Load(), r.wallTimed.Load()
+	simN := r.simTimed.Load()
 	set("response_clock_sim_requests", fmt.Sprint(simN))
 	set("response_clock_wall_requests", fmt.Sprint(wallN))
 	switch {

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
-	"github.com/agentperf/agentperf/internal/rxstamp"
 	"github.com/agentperf/agentperf/schemas"
 )
 
@@ -317,8 +316,7 @@ func newRunner(cfg Config, rw *schemas.ResultsWriter) (*runner, error) {
 		now = time.Now
 	}
 	r := &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, now: now, rw: rw,
-		sender: &sender{client: hc, headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock,
-			stamps: rxstamp.Supported && !cfg.Transport.ReadTimes}}
+		sender: &sender{client: hc, headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
