@@ -217,9 +217,9 @@ type decision struct {
 // decide picks the output length and kind of g (prompt of p tokens),
 // deterministic in the seed and the prompt: pinned by ignore_eos or
 // min_tokens, else lognormal; capped by max tokens and the context.
-func (s *Server) decide(g *genRequest, p int) decision {
-	cfg := s.plan.cfg
-	limit := s.plan.ContextTokens - p
+func decide(plan *Plan, g *genRequest, p int) decision {
+	cfg := plan.cfg
+	limit := plan.ContextTokens - p
 	if g.maxTokens > 0 {
 		limit = min(limit, g.maxTokens)
 	}
@@ -246,6 +246,39 @@ func (s *Server) decide(g *genRequest, p int) decision {
 
 var parsers = [...]func([]byte, *countCache) (*genRequest, *apiError){
 	apiChat: parseChat, apiResponses: parseResponses, apiMessages: parseMessages, apiCompletions: parseCompletions,
+}
+
+// admission is a request body parsed, counted and decided: what the engine
+// needs to serve it. The HTTP handlers and Virtual share it, so both count
+// the same prompt tokens, hash the same prefix blocks and pick the same
+// output length for the same body.
+type admission struct {
+	g      *genRequest
+	prompt int     // prompt tokens, chat template included
+	blocks []int64 // chained 512-token block hashes of the prompt
+	d      decision
+}
+
+// admit parses body as api, applies its cache salt, and refuses a prompt
+// that does not fit the plan's context.
+func admit(plan *Plan, counts *countCache, api apiKind, body []byte) (admission, *apiError) {
+	g, aerr := parsers[api](body, counts)
+	if aerr != nil {
+		return admission{}, aerr
+	}
+	g.prompt.salt(g.cacheSalt)
+	blocks := g.prompt.finish()
+	p := g.prompt.tokens
+	if p >= plan.ContextTokens {
+		return admission{}, contextError(api, p, plan.ContextTokens)
+	}
+	return admission{g: g, prompt: p, blocks: blocks, d: decide(plan, g, p)}, nil
+}
+
+// fill sets the engine fields of r from a.
+func (a admission) fill(r *Request, plan *Plan) {
+	r.PromptTokens, r.Blocks, r.OutputTokens = a.prompt, a.blocks, a.d.tokens
+	r.Seed = splitmix(uint64(plan.cfg.Seed) ^ a.g.prompt.hash ^ 0x1234)
 }
 
 func (s *Server) handleGen(api apiKind) http.HandlerFunc {
@@ -279,17 +312,11 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 	if aerr != nil {
 		return fail(aerr)
 	}
-	g, aerr := parsers[api](body, s.counts)
+	a, aerr := admit(s.plan, s.counts, api, body)
 	if aerr != nil {
 		return fail(aerr)
 	}
-	g.prompt.salt(g.cacheSalt)
-	blocks := g.prompt.finish()
-	p := g.prompt.tokens
-	if p >= s.plan.ContextTokens {
-		return fail(contextError(api, p, s.plan.ContextTokens))
-	}
-	d := s.decide(g, p)
+	g, p, d := a.g, a.prompt, a.d
 	n := s.reqSeq.Add(1)
 	id := fmt.Sprintf("%08x%08x", uint32(s.start.UnixNano()), n)
 	o := &genOutput{
@@ -319,8 +346,7 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 	if st.clock {
 		w.Header().Set(SimClockHeader, "1")
 	}
-	st.req.PromptTokens, st.req.Blocks, st.req.OutputTokens = p, blocks, d.tokens
-	st.req.Seed = splitmix(uint64(s.plan.cfg.Seed) ^ g.prompt.hash ^ 0x1234)
+	a.fill(&st.req, s.plan)
 	if !s.submit(st) {
 		return fail(&apiError{status: http.StatusServiceUnavailable, typ: "overloaded_error", message: ErrClosed.Error()})
 	}
