@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Setting is one request-body field to set: a dotted key path and a JSON
@@ -32,6 +33,9 @@ func ParseSetting(s string) (Setting, error) {
 	path = strings.TrimSpace(path)
 	if path == "" {
 		return Setting{}, fmt.Errorf("setting %q has an empty path: write PATH=JSON", s)
+	}
+	if !utf8.ValidString(path) {
+		return Setting{}, fmt.Errorf("setting %q: path is not valid UTF-8", s)
 	}
 	keys := strings.Split(path, ".")
 	for _, k := range keys {
