@@ -1,5 +1,3 @@
-// Package translate rewrites request bodies between the Anthropic Messages,
-// OpenAI Chat Completions and OpenAI Responses APIs.
 package translate
 
 import (
