@@ -118,8 +118,12 @@ func TestProbeEachEngine(t *testing.T) {
 func TestProbeRefusesIgnoredPin(t *testing.T) {
 	s := fakeengine.New(target.EngineVLLM, fakeengine.Options{IgnorePin: true})
 	defer s.Close()
-	res := target.Probe(context.Background(), s.Base(), target.ProbeOptions{Model: "m", APIs: []string{schemas.APIOpenAIChat},
+	// A base URL without /v1 works as it does for replay.
+	res := target.Probe(context.Background(), s.URL, target.ProbeOptions{Model: "m", APIs: []string{schemas.APIOpenAIChat},
 		Dialect: target.DialectOf(target.EngineVLLM), Tokens: 32})
+	if p := target.Describe(context.Background(), s.URL+"/", target.DescribeOptions{}); p.Engine != target.EngineVLLM {
+		t.Errorf("Describe without /v1: engine %q", p.Engine)
+	}
 	if len(res) != 1 || res[0].Pin != target.PinIgnored || res[0].Output != 3 {
 		t.Fatalf("results %+v, want the pin ignored with 3 tokens out", res)
 	}

@@ -87,17 +87,20 @@ type ProbeOptions struct {
 	// Timeout bounds each request; 0 means 120 s (a cold target may
 	// compile or load on its first request).
 	Timeout time.Duration
-	// Path maps an API to its endpoint path under the base URL; nil
-	// means /chat/completions, /responses and /messages.
-	Path func(api string) string
+	// Endpoint returns the URL of an API's endpoint; nil means the base
+	// URL without a trailing /v1, then /v1/chat/completions,
+	// /v1/responses or /v1/messages (replay's rule: pass its endpoint
+	// function here).
+	Endpoint func(api string) string
 }
 
 // probePrompt asks for an answer far shorter than the pinned length.
 const probePrompt = "Reply with the single word OK."
 
-// Probe sends one short streamed request per API in use and checks that
-// the output came out at the pinned length, that usage is reported and
-// that the response streams. It never returns an error itself: each
+// Probe sends one short streamed request per API in use to the target at
+// base (e.g. http://host:8000/v1) and checks that the output came out at
+// the pinned length, that usage is reported and that the response
+// streams. It never returns an error itself: each
 // result says what happened, and ProbeError turns them into the refusal.
 //
 // Replay calls it after Describe and before the first level, with the
@@ -112,28 +115,31 @@ func Probe(ctx context.Context, base string, opt ProbeOptions) []ProbeResult {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 120 * time.Second
 	}
-	if opt.Path == nil {
-		opt.Path = defaultPath
+	if opt.Endpoint == nil {
+		root := serverRoot(base)
+		opt.Endpoint = func(api string) string {
+			switch api {
+			case schemas.APIAnthropic:
+				return root + "/v1/messages"
+			case schemas.APIOpenAIResponses:
+				return root + "/v1/responses"
+			}
+			return root + "/v1/chat/completions"
+		}
 	}
 	if opt.Dialect.APIs == nil {
 		opt.Dialect = DialectOf(EngineGeneric)
 	}
-	base = strings.TrimRight(base, "/")
 	out := make([]ProbeResult, 0, len(opt.APIs))
 	for _, api := range opt.APIs {
-		out = append(out, probeOne(ctx, base, api, opt))
+		out = append(out, probeOne(ctx, api, opt))
 	}
 	return out
 }
 
-func defaultPath(api string) string {
-	switch api {
-	case schemas.APIAnthropic:
-		return "/messages"
-	case schemas.APIOpenAIResponses:
-		return "/responses"
-	}
-	return "/chat/completions"
+// serverRoot returns base without a trailing slash and /v1.
+func serverRoot(base string) string {
+	return strings.TrimSuffix(strings.TrimRight(base, "/"), "/v1")
 }
 
 // probeBody returns the unpinned probe request of api.
@@ -148,9 +154,10 @@ func probeBody(api, model string, n int) []byte {
 	return fmt.Appendf(nil, `{"model":%s,"messages":[{"role":"user","content":%q}],"stream":true,"stream_options":{"include_usage":true}}`, m, probePrompt)
 }
 
-func probeOne(ctx context.Context, base, api string, opt ProbeOptions) ProbeResult {
+func probeOne(ctx context.Context, api string, opt ProbeOptions) ProbeResult {
 	n := opt.Tokens
-	r := ProbeResult{API: api, Engine: opt.Dialect.Engine, URL: redactURL(base + opt.Path(api)), Asked: n,
+	url := opt.Endpoint(api)
+	r := ProbeResult{API: api, Engine: opt.Dialect.Engine, URL: redactURL(url), Asked: n,
 		Output: -1, Input: -1, Cached: -1, Reasoning: -1, Pin: PinUnknown}
 	ad, served := opt.Dialect.For(api)
 	if !served {
@@ -174,7 +181,7 @@ func probeOne(ctx context.Context, base, api string, opt ProbeOptions) ProbeResu
 	}
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+opt.Path(api), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		r.Err = err.Error()
 		return r

@@ -97,8 +97,9 @@ var infoPaths = []string{"/version", "/server_info", "/get_server_info", "/info"
 // maxInfoBody bounds an endpoint body read, bytes.
 const maxInfoBody = 1 << 20
 
-// Describe asks the target at base (e.g. http://host:8000/v1) what it is:
-// GET base/models, then the info endpoints at the server root, all at
+// Describe asks the target at base (e.g. http://host:8000/v1; a trailing
+// /v1 is optional, as for replay) what it is: GET /v1/models and the info
+// endpoints at the server root, all at
 // once with short timeouts. It never fails: an endpoint that does not
 // answer is recorded as such. The result is detected (Detect) and carries
 // the client host.
@@ -113,9 +114,8 @@ func Describe(ctx context.Context, base string, opt DescribeOptions) Provenance 
 	if opt.Timeout <= 0 {
 		opt.Timeout = 3 * time.Second
 	}
-	base = strings.TrimRight(base, "/")
-	root := strings.TrimSuffix(base, "/v1")
-	urls := []string{base + "/models"}
+	root := serverRoot(base)
+	urls := []string{root + "/v1/models"}
 	for _, p := range infoPaths {
 		urls = append(urls, root+p)
 	}
