@@ -77,8 +77,11 @@ func ParseSettings(ss []string) ([]Setting, error) {
 // body is not a JSON object or a path runs through a value that is not an
 // object; body itself is never modified.
 //
-// Replay calls it on each request body after translation and output
-// pinning, with the presets' settings first and the user's last.
+// Replay calls it once per turn on the turn's params object (where its
+// output shaping already runs), and per send only on a translated body,
+// presets' settings first and the user's last: it validates the whole
+// body, about 0.55 ms for a 100 KB body on this project's 2-core machine
+// (BenchmarkApply), too much for every send of a long prompt.
 func Apply(body []byte, settings ...Setting) ([]byte, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
@@ -203,15 +206,23 @@ func lastNonWS(b []byte, i int) int {
 func skipValue(b []byte, i int) int {
 	switch b[i] {
 	case '"':
-		for i++; i < len(b); i++ {
-			switch b[i] {
-			case '\\':
-				i++
-			case '"':
-				return i + 1
+		// Find the closing quote: one not preceded by an odd number of
+		// backslashes (IndexByte is far faster than a byte loop on the
+		// long strings of a prompt).
+		for j := i + 1; ; j++ {
+			k := bytes.IndexByte(b[j:], '"')
+			if k < 0 {
+				return len(b)
+			}
+			j += k
+			n := 0
+			for p := j - 1; p > i && b[p] == '\\'; p-- {
+				n++
+			}
+			if n%2 == 0 {
+				return j + 1
 			}
 		}
-		return i
 	case '{', '[':
 		depth := 0
 		for ; i < len(b); i++ {
