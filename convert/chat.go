@@ -28,7 +28,7 @@ var errRawBody = errors.New("a raw body of unknown API cannot be translated to c
 // toChat translates a request body of the given API into chat messages,
 // through translate.Translate for Anthropic and Responses bodies: content
 // the chat API has no place for is dropped (thinking and reasoning,
-// images become "[image]", server-side tools, tool_choice). Messages and
+// server-side tools); images become image_url parts. Messages and
 // tools come back as canonical JSON.
 func toChat(api string, body []byte) (chatRequest, error) {
 	var c chatRequest

@@ -25,6 +25,7 @@ func parseAny(t *testing.T, api string, body []byte) *conversation {
 		t.Fatalf("parse %s: %v\n%s", api, err, body)
 	}
 	c.Model, c.MaxTokens, c.Temperature, c.TopP = nil, nil, nil, nil
+	c.stats = Stats{}
 	for i := range c.Tools {
 		c.Tools[i].Schema = nil
 	}
@@ -86,8 +87,8 @@ func TestTranslateShapes(t *testing.T) {
 	if res := a.Messages[2].Content[0]; res["type"] != "tool_result" || res["tool_use_id"] != "call_1" {
 		t.Errorf("tool_result block %v", res)
 	}
-	if txt := a.Messages[0].Content[1]["text"]; txt != "[image]" {
-		t.Errorf("image became %v, want [image]", txt)
+	if img := a.Messages[0].Content[1]; img["type"] != "image" || img["source"].(map[string]any)["url"] != "x" {
+		t.Errorf("image became %v, want an image block with a url source", img)
 	}
 	if _, err := Translate([]byte(`{"x":1}`), schemas.APIRaw, schemas.APIAnthropic); err == nil {
 		t.Error("raw translation accepted")
@@ -130,11 +131,17 @@ func FuzzTranslate(f *testing.F) {
 		f.Add(agentBodies[api], uint8(i), uint8(i+1))
 	}
 	f.Add(`{"messages":[{"role":"user","content":[{"type":"image"}]}]}`, uint8(1), uint8(2))
+	for i, api := range []string{schemas.APIAnthropic, schemas.APIOpenAIChat, schemas.APIOpenAIResponses} {
+		f.Add(keepBodies[api], uint8((i+1)%3), uint8(i+2))
+	}
 	f.Fuzz(func(t *testing.T, body string, from, to uint8) {
 		f, tt := apis[int(from)%3], apis[int(to)%3]
-		out, err := Translate([]byte(body), f, tt)
+		out, st, err := TranslateStats([]byte(body), f, tt)
 		if f != tt && err == nil && !json.Valid(out) {
 			t.Fatalf("invalid JSON out: %s", out)
+		}
+		if st.DroppedReasoning < 0 || st.DroppedImages < 0 {
+			t.Fatalf("negative stats %+v", st)
 		}
 	})
 }
