@@ -65,42 +65,52 @@ func (c cmdSource) once(ctx context.Context, t *tracker) (int, error) {
 	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
 	stderr := &tail{max: 1024}
 	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
+	// Our own pipe, not StdoutPipe: Wait may then run while the output is
+	// read, and closing the read end unblocks a read held up by a process
+	// that escaped the group with the pipe open.
+	pr, pw, err := os.Pipe()
 	if err != nil {
 		return 0, err
 	}
+	defer pr.Close()
+	cmd.Stdout = pw
 	setGroup(cmd)
-	// Children that keep the output open after the command exits do not
-	// hold the run up past the grace period.
+	// Children that keep stderr open after the command exits do not hold
+	// Wait past the grace period.
 	cmd.WaitDelay = c.grace
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		return 0, fmt.Errorf("starting %s: %v", c.src.Args[0], err)
 	}
 	if c.started != nil {
 		c.started(cmd.Process.Pid)
 	}
+	var werr error
 	exited := make(chan struct{})
-	var stopped sync.WaitGroup
-	stopped.Add(1)
 	go func() {
-		defer stopped.Done()
+		werr = cmd.Wait()
+		killGroup(cmd) // what it left behind
+		close(exited)
+	}()
+	readDone := make(chan struct{})
+	go func() {
 		select {
-		case <-exited:
+		case <-readDone:
 		case <-ctx.Done():
 			stopGroup(cmd, c.grace, exited)
+			<-exited
+			pr.Close()
 		}
 	}()
-	n, rerr := c.read(stdout, t)
+	n, rerr := c.read(pr, t)
+	close(readDone)
 	if rerr != nil {
 		// Unreadable output (a line over 64 KiB): stop the command; it is
 		// retried like one that failed.
 		killGroup(cmd)
-		io.Copy(io.Discard, stdout)
 	}
-	werr := cmd.Wait()
-	close(exited)
-	stopped.Wait()
-	killGroup(cmd)
+	<-exited
 	if rerr != nil {
 		return n, rerr
 	}

@@ -60,8 +60,12 @@ var units = map[string]float64{
 }
 
 // fields splits a line into columns: at commas when it has any, else at
-// spaces with a unit token joined to the number before it ("123 W").
+// spaces with a unit token joined to the number before it ("123 W"); a
+// bracketed line is one column.
 func fields(line string) []string {
+	if t := strings.TrimSpace(line); strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") && !strings.Contains(t, ",") {
+		return []string{t} // nvidia-smi's "[Not Supported]"
+	}
 	if strings.Contains(line, ",") {
 		f := strings.Split(line, ",")
 		for i := range f {

@@ -39,9 +39,12 @@ func parseExposition(body []byte, metric string, match []Matcher, scale float64)
 	if scale == 0 {
 		scale = 1
 	}
-	family, others := familyLines(body, metric)
+	family, typ, others := familyLines(body, metric)
 	if len(family) == 0 {
 		return nil, fmt.Errorf("no metric %s in the scrape%s", metric, similarMetrics(others))
+	}
+	if typ != "" && typ != "gauge" && typ != "untyped" && typ != "counter" {
+		return nil, fmt.Errorf("metric %s is a %s, not a gauge of watts", metric, typ)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(bytes.NewReader(family))
@@ -141,8 +144,9 @@ func sortReadings(rs []reading) {
 }
 
 // familyLines returns the lines of body that belong to metric's family (its
-// samples and its HELP and TYPE comments), and the names of other metrics.
-func familyLines(body []byte, metric string) (family []byte, others []string) {
+// samples and its HELP and TYPE comments), its declared type, and the names
+// of other metrics.
+func familyLines(body []byte, metric string) (family []byte, typ string, others []string) {
 	seen := map[string]bool{}
 	for len(body) > 0 {
 		line := body
@@ -160,6 +164,9 @@ func familyLines(body []byte, metric string) (family []byte, others []string) {
 				continue
 			}
 			name = f[1]
+			if string(f[0]) == "TYPE" && string(name) == metric && len(f) > 2 {
+				typ = strings.ToLower(string(f[2]))
+			}
 		} else if i := bytes.IndexAny(trimmed, "{ \t"); i >= 0 {
 			name = trimmed[:i]
 		}
@@ -170,7 +177,7 @@ func familyLines(body []byte, metric string) (family []byte, others []string) {
 			others = append(others, string(name))
 		}
 	}
-	return family, others
+	return family, typ, others
 }
 
 // similarMetrics suggests metric names that look like power, for an error.

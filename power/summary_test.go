@@ -1,6 +1,8 @@
 package power
 
 import (
+	"io"
+	"log/slog"
 	"math"
 	"slices"
 	"testing"
@@ -152,3 +154,5 @@ func TestSystems(t *testing.T) {
 		t.Errorf("Systems = %v", got)
 	}
 }
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
