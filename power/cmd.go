@@ -139,7 +139,7 @@ func (c cmdSource) read(out io.Reader, t *tracker) (int, error) {
 	n := 0
 	emit := func(done []group) {
 		for _, gr := range done {
-			if c.take(t, gr) {
+			if t.take(gr.at, gr.readings) {
 				n++
 			}
 		}
@@ -163,26 +163,6 @@ func (c cmdSource) read(out io.Reader, t *tracker) (int, error) {
 	return n, nil
 }
 
-// take checks a group and records it as a sample or a failure.
-func (c cmdSource) take(t *tracker, gr group) bool {
-	for _, r := range gr.readings {
-		if r.Err != nil {
-			t.fail(gr.at, r.Err)
-			return false
-		}
-	}
-	want := c.src.GPUs
-	if want == 0 {
-		want = t.gpus
-	}
-	if want > 0 && len(gr.readings) != want {
-		t.fail(gr.at, fmt.Errorf("%d readings in a sample, want %d (one per GPU; set gpus=N if the count is right)", len(gr.readings), want))
-		return false
-	}
-	t.sample(gr.at, gr.readings)
-	return true
-}
-
 func (c cmdSource) readJSON(br *bufio.Reader, t *tracker) int {
 	dec := json.NewDecoder(br)
 	n := 0
@@ -196,7 +176,7 @@ func (c cmdSource) readJSON(br *bufio.Reader, t *tracker) int {
 			t.fail(time.Now(), fmt.Errorf("JSON output: %v", err))
 			return n
 		}
-		if c.take(t, group{at: time.Now(), readings: jsonReadings(v)}) {
+		if t.take(time.Now(), jsonReadings(v)) {
 			n++
 		}
 	}

@@ -221,7 +221,7 @@ func (p promSource) run(ctx context.Context, t *tracker) {
 		if err != nil {
 			t.fail(at, err)
 		} else {
-			t.sample(at, rs)
+			t.take(at, rs)
 		}
 		select {
 		case <-ctx.Done():
@@ -254,16 +254,7 @@ func (p promSource) scrape(ctx context.Context, timeout time.Duration) ([]readin
 	if len(body) > maxScrapeBytes {
 		return nil, fmt.Errorf("scrape larger than %d MiB", maxScrapeBytes>>20)
 	}
-	rs, err := parseExposition(body, p.src.Metric, p.src.Match, p.src.Scale)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rs {
-		if r.Err != nil {
-			return nil, r.Err
-		}
-	}
-	return rs, nil
+	return parseExposition(body, p.src.Metric, p.src.Match, p.src.Scale)
 }
 
 // scrubURLError drops the URL (which may carry credentials) from an HTTP

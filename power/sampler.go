@@ -170,6 +170,34 @@ type tracker struct {
 	gpus    int // GPUs in the first sample
 }
 
+// take records readings taken at at as a sample, or as a failure when one
+// of them failed or their count is not the source's: its gpus option, or
+// else the GPUs of its first sample (a GPU that drops out of an exporter's
+// scrape is a gap, not a silent fall in power). It reports whether they
+// were kept.
+func (t *tracker) take(at time.Time, rs []reading) bool {
+	for _, r := range rs {
+		if r.Err != nil {
+			t.fail(at, r.Err)
+			return false
+		}
+	}
+	want := t.src.GPUs
+	if want == 0 {
+		want = t.gpus
+	}
+	if want > 0 && len(rs) != want {
+		hint := "a GPU left the scrape, or the match selects a changing set"
+		if t.src.Kind == KindCmd {
+			hint = "one line per GPU; set gpus=N if the count is right"
+		}
+		t.fail(at, fmt.Errorf("%d GPU readings in a sample, want %d (%s)", len(rs), want, hint))
+		return false
+	}
+	t.sample(at, rs)
+	return true
+}
+
 // sample records readings taken at at.
 func (t *tracker) sample(at time.Time, rs []reading) {
 	s := Sample{Source: t.src.Label, System: t.src.System, Shard: t.opt.Shard,

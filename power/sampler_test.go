@@ -81,6 +81,20 @@ func (f *fakeCommand) count(suffix string) int {
 	return len(b)
 }
 
+// saveLoad writes rec to a power file and reads it back.
+func saveLoad(t *testing.T, rec Record) Record {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run.power.parquet")
+	if err := Save(path, rec, false); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -179,14 +193,7 @@ func TestSamplerMeasuresKnownWatts(t *testing.T) {
 	}
 
 	// Stored and read back unchanged.
-	path := filepath.Join(t.TempDir(), "run.power.parquet")
-	if err := Save(path, rec, false); err != nil {
-		t.Fatal(err)
-	}
-	back, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := saveLoad(t, rec)
 	if !reflect.DeepEqual(back, rec) {
 		t.Errorf("loaded record differs from the one saved")
 	}
@@ -284,14 +291,7 @@ func TestSamplerSourceDies(t *testing.T) {
 	}
 
 	// The file keeps the gaps; summaries flag them.
-	path := filepath.Join(t.TempDir(), "run.power.parquet")
-	if err := Save(path, rec, false); err != nil {
-		t.Fatal(err)
-	}
-	back, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := saveLoad(t, rec)
 	if len(back.Gaps) != 3 || !back.Gaps[0].Open {
 		t.Fatalf("gaps read back: %+v", back.Gaps)
 	}

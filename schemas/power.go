@@ -164,9 +164,13 @@ func OpenPower(path string) (*PowerFile, error) {
 }
 
 // Meta returns the run metadata (keys without MetaRunPrefix).
-func (p *PowerFile) Meta() map[string]string {
+func (p *PowerFile) Meta() map[string]string { return runMeta(p.pf) }
+
+// runMeta returns a file's footer keys under MetaRunPrefix, without it.
+// (ResultsFile.Meta does the same and can use it.)
+func runMeta(pf *parquet.File) map[string]string {
 	out := map[string]string{}
-	for _, kv := range p.pf.Metadata().KeyValueMetadata {
+	for _, kv := range pf.Metadata().KeyValueMetadata {
 		if k, ok := strings.CutPrefix(kv.Key, MetaRunPrefix); ok && k != "" {
 			out[k] = kv.Value
 		}
