@@ -141,3 +141,16 @@ func TestGrouper(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeChecksGPUCount: a sample with another number of GPUs than the
+// first (a GPU gone from the scrape) is a failed reading, not less power.
+func TestTakeChecksGPUCount(t *testing.T) {
+	tr := &tracker{src: Source{Kind: KindProm, Label: "p", System: "s"}, opt: &Options{Clock: func(t time.Time) int64 { return t.UnixNano() }, Logger: discard()}}
+	now := time.Now()
+	two := []reading{{ID: "0", Watts: 1}, {ID: "1", Watts: 2}}
+	kept := []bool{tr.take(now, two), tr.take(now.Add(time.Second), two[:1]), tr.take(now.Add(2*time.Second), two)}
+	if fmt.Sprint(kept) != "[true false true]" || len(tr.samples) != 2 || len(tr.gaps) != 1 ||
+		!strings.Contains(tr.gaps[0].Err, "1 GPU readings in a sample, want 2 (a GPU left the scrape") {
+		t.Errorf("kept %v, samples %d, gaps %+v", kept, len(tr.samples), tr.gaps)
+	}
+}
