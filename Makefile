@@ -30,8 +30,8 @@ lint:
 ## cross: vet the packages with platform-specific files for windows and
 ## linux/386 too (minutes on a cold build cache, so not part of test)
 cross:
-	GOOS=linux GOARCH=386 $(GO) vet ./internal/rxstamp ./replay ./proxy
-	GOOS=windows GOARCH=amd64 $(GO) vet ./internal/rxstamp ./replay ./proxy
+	GOOS=linux GOARCH=386 $(GO) vet ./internal/rxstamp ./replay ./proxy ./power
+	GOOS=windows GOARCH=amd64 $(GO) vet ./internal/rxstamp ./replay ./proxy ./power
 
 test-go:
 	$(GO) test -race -timeout 20m ./...
