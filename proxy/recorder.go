@@ -434,6 +434,20 @@ func (r *Recorder) process(x *exchange) {
 	if x.status != 0 {
 		res = adapt.Parse(t.API, x.status, x.respType, resp)
 	}
+	if x.cut && res.Complete {
+		// The terminal event arrived before the body ended early (Codex
+		// closes the connection as soon as it has it): not cut off. The
+		// response ended with that event.
+		t.Error = ""
+		if res.End >= 0 && !compressed {
+			for _, m := range x.marks {
+				if m.end >= res.End {
+					t.EndNS = m.at
+					break
+				}
+			}
+		}
+	}
 	t.Response = res.Response
 	t.Usage = res.Usage
 	t.ResponseID = res.ResponseID
@@ -480,7 +494,7 @@ func (r *Recorder) process(x *exchange) {
 		}
 	}
 	t.Session, t.Parent, t.Agent, t.Group = th.id, th.parent, th.agent, k.group
-	t.ThinkNS = r.sessions.finish(th, k, x.startNS, x.endNS, res.ResponseID)
+	t.ThinkNS = r.sessions.finish(th, k, x.startNS, t.EndNS, res.ResponseID)
 	// Privacy: mask before anything is written.
 	t.Body = r.redact.Apply(body)
 	if r.redact != nil {

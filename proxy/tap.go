@@ -73,7 +73,15 @@ type exchange struct {
 	startNS, firstByteNS   int64
 	endNS                  int64
 	err                    string
-	done                   atomic.Bool
+	// cut is true when err says the response body ended early (a read
+	// error or the client closing it); whether the call was cut off is
+	// decided once the response is parsed: a response whose terminal
+	// event arrived is complete.
+	cut  bool
+	done atomic.Bool
+	// transport is "websocket" for a turn captured on a WebSocket; "" for
+	// HTTP.
+	transport string
 }
 
 // Tap is an http.RoundTripper that forwards through Transport and hands a
@@ -209,7 +217,7 @@ func (b *tapBody) Read(p []byte) (int, error) {
 	if err != nil {
 		x.endNS = time.Now().UnixNano()
 		if err != io.EOF {
-			x.err = "response cut off: " + err.Error()
+			x.err, x.cut = "response cut off: "+err.Error(), true
 		}
 		b.finished = true
 		b.tap.finish(x)
@@ -223,7 +231,7 @@ func (b *tapBody) Close() error {
 		b.finished = true
 		x := b.x
 		x.endNS = time.Now().UnixNano()
-		x.err = "client closed the response before its end"
+		x.err, x.cut = "client closed the response before its end", true
 		b.tap.finish(x)
 	}
 	return err

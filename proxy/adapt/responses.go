@@ -84,7 +84,7 @@ func responsesJSON(body []byte) Result {
 	if o.Output == nil && o.Error == nil {
 		return rawResult(body, "openai-responses: response has no output")
 	}
-	res := Result{FirstContent: -1}
+	res := Result{FirstContent: -1, End: -1}
 	o.apply(&res)
 	for _, it := range o.Output {
 		res.Response = append(res.Response, it)
@@ -103,7 +103,7 @@ type respEvent struct {
 }
 
 func responsesStream(body []byte, fast bool) Result {
-	res := Result{FirstContent: -1}
+	res := Result{FirstContent: -1, End: -1}
 	items := map[int]json.RawMessage{}
 	var final *respObject
 	var notes []string
@@ -162,6 +162,7 @@ func responsesStream(body []byte, fast bool) Result {
 				if ev.Type != "response.created" && ev.Type != "response.in_progress" {
 					final = &o
 					terminal = true
+					res.Complete, res.End = true, e.End
 				}
 			} else {
 				notes = append(notes, "unreadable "+ev.Type)
@@ -171,6 +172,7 @@ func responsesStream(body []byte, fast bool) Result {
 			if ev.Message != "" {
 				res.Error = ev.Message
 			}
+			res.Complete, res.End = true, e.End
 		}
 	})
 	if !anyEvent && res.Error == "" {
