@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -41,7 +42,10 @@ chains; sub-agents become child sessions (see docs/capture.md).
 Durability: each finished turn is fsynced to a spool (OUT/.spool) before it
 counts. SIGINT/SIGTERM write the trace set to OUT; after a crash, the next
 start recovers the spool. With --rotate, one trace set per period is written
-to OUT/<UTC start, 20060102T150405Z>/.
+to OUT/<UTC start, 20060102T150405Z>/. A turn that cannot be kept (the spool
+cannot be written, e.g. a full disk; the capture queue overflowed) is
+reported on stderr even with --quiet (at most one line a second), counted
+in agentperf_record_drops_total, summed on exit, and makes record exit 1.
 
 Credentials (Authorization, x-api-key, cookies, any *key*/*token*/*secret*
 header) are never written; --redact masks body text. /metrics on the same
@@ -105,10 +109,18 @@ func runRecord(c *cli.Context) error {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	front.Logger = logger
+	// On a terminal, a loss line first clears the status line drawn in
+	// place (which is redrawn below it).
+	dropPrefix := ""
+	if f, ok := stderr.(*os.File); ok && !c.Bool("quiet") && recordStderrIsTerminal(f) {
+		dropPrefix = "\r\033[K"
+	}
 	cfg := proxy.Config{
 		Listen: c.String("listen"), MITM: c.Bool("mitm"), CADir: c.String("ca-dir"), Front: front,
 		Recorder: proxy.Options{Out: c.String("out"), SpoolDir: c.String("spool"), RotateEvery: every,
-			RotateBytes: size, Redact: c.StringSlice("redact"), Logger: logger},
+			RotateBytes: size, Redact: c.StringSlice("redact"), Logger: logger,
+			// Loss is always reported, --quiet or not (at most once a second).
+			OnDrop: func(r proxy.DropReport) { fmt.Fprintf(stderr, "%sagentperf record: %s\n", dropPrefix, r) }},
 		Ready: func(u string) {
 			fmt.Fprintf(stderr, "agentperf record: listening on %s, writing %s\n", u, c.String("out"))
 			if c.Bool("mitm") {
@@ -124,13 +136,19 @@ func runRecord(c *cli.Context) error {
 			cfg.StatusPlain, cfg.StatusEvery = true, 30*time.Second
 		}
 	}
-	if err := proxy.Run(c.Context, cfg); err != nil {
+	err = proxy.Run(c.Context, cfg)
+	var loss *proxy.LossError
+	if err != nil && !errors.As(err, &loss) {
 		return err
 	}
 	if every > 0 || size > 0 {
 		fmt.Fprintf(stderr, "agentperf record: trace sets written under %s (one directory per period)\n", c.String("out"))
 	} else {
 		fmt.Fprintf(stderr, "agentperf record: trace set written to %s\n", c.String("out"))
+	}
+	if loss != nil {
+		// The trace set is written, but incomplete: say so and fail.
+		return exitCode(1, err)
 	}
 	return nil
 }
