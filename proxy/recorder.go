@@ -98,6 +98,7 @@ type Recorder struct {
 	closeErr  error
 
 	sessions *Sessions
+	contexts *responseContexts
 	seg      *segment
 	buf      []byte
 	pending  []*spoolTurn
@@ -142,7 +143,7 @@ func NewRecorder(opt Options) (*Recorder, error) {
 	}
 	r := &Recorder{opt: opt, log: opt.Logger, redact: red, m: opt.Metrics, loss: newLossReporter(opt.OnDrop),
 		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
-		sessions: newSessions(), queueCap: opt.QueueLen, spillCap: opt.SpillBytes, periodDirs: map[string]bool{}}
+		sessions: newSessions(), contexts: newResponseContexts(), queueCap: opt.QueueLen, spillCap: opt.SpillBytes, periodDirs: map[string]bool{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -231,6 +232,12 @@ func (r *Recorder) restoreTurn(t *spoolTurn) {
 	x := &exchange{sessionHeader: t.Group}
 	k := keysOf(x, api, params, parts)
 	k.group = t.Group
+	if api == schemas.APIOpenAIResponses && t.ResponseID != "" && t.Error == "" {
+		call := readResponsesCall(params)
+		if call.PreviousResponseID == "" && (call.Store == nil || *call.Store || t.ContextItems > 0 || len(t.Extras) > 0) {
+			r.contexts.keep(t.ResponseID, contextOf(parts, t.Response))
+		}
+	}
 	before := r.sessions.Len()
 	r.sessions.restore(t.Session, t.Parent, t.Agent, k, t.StartNS, t.EndNS, t.ResponseID)
 	if r.sessions.Len() > before {
@@ -451,6 +458,28 @@ func (r *Recorder) process(x *exchange) {
 		t.API = schemas.APIRaw
 		notes = append(notes, "request body is not a JSON object; kept raw")
 	}
+	extras := map[string]any{}
+	if x.transport != "" {
+		extras[schemas.ExtrasTransport] = x.transport
+	}
+	// previous_response_id: store the whole context the model saw.
+	var prevResp string
+	keepContext := false
+	if t.API == schemas.APIOpenAIResponses {
+		call := readResponsesCall(params)
+		prevResp = call.PreviousResponseID
+		keepContext = prevResp == "" && (call.Store == nil || *call.Store || x.transport != "")
+		if np, nparts, n, ok := r.contexts.materialize(params, parts, prevResp); ok {
+			params, parts = np, nparts
+			body = schemas.Rebuild(nil, t.API, params, parts)
+			t.ContextItems = n
+			extras[schemas.ExtrasPreviousResponseID] = prevResp
+			keepContext = true
+		}
+	}
+	if len(extras) > 0 {
+		t.Extras = mustMarshal(extras)
+	}
 	resp, err := decodeBody(x.respEncoding, x.respBody)
 	compressed := err == nil && x.respEncoding != "" && !strings.EqualFold(x.respEncoding, "identity")
 	if err != nil {
@@ -510,8 +539,12 @@ func (r *Recorder) process(x *exchange) {
 			t.ChunkNS[i] = m.at - x.startNS
 		}
 	}
+	if keepContext && res.ResponseID != "" && res.Error == "" {
+		r.contexts.keep(res.ResponseID, contextOf(parts, res.Response))
+	}
 	// Sessions.
 	k := keysOf(x, t.API, params, parts)
+	k.prevResponse = prevResp
 	agent := agentOf(x.userAgent, x.originator)
 	th, isNew := r.sessions.assign(k, agent, x.startNS)
 	if isNew {

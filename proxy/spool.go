@@ -55,14 +55,18 @@ type spoolTurn struct {
 	Status     int           `json:"status"`
 	Error      string        `json:"error,omitempty"`
 	ResponseID string        `json:"response_id,omitempty"`
-	Body       []byte        `json:"-"`
-	Response   [][]byte      `json:"-"`
+	// ContextItems and Extras are schemas.Turn's.
+	ContextItems int             `json:"context_items,omitempty"`
+	Extras       json.RawMessage `json:"extras,omitempty"`
+	Body         []byte          `json:"-"`
+	Response     [][]byte        `json:"-"`
 }
 
 func (t *spoolTurn) turn() *schemas.Turn {
 	return &schemas.Turn{SessionID: t.Session, API: t.API, Body: t.Body, Response: t.Response,
 		StartNS: t.StartNS, FirstTokenNS: t.FirstToken, EndNS: t.EndNS, ThinkNS: t.ThinkNS,
-		FirstByteNS: t.FirstByte, ChunkNS: t.ChunkNS, Usage: t.Usage, Status: t.Status, Error: t.Error}
+		FirstByteNS: t.FirstByte, ChunkNS: t.ChunkNS, Usage: t.Usage, Status: t.Status, Error: t.Error,
+		ContextItems: t.ContextItems, Extras: t.Extras}
 }
 
 // encodeRecord appends the framed record of t to dst.
