@@ -453,6 +453,9 @@ func (r *Recorder) process(x *exchange) {
 		body = reqBody
 		t.API = schemas.APIRaw
 	}
+	if x.transport == "websocket" {
+		body = wsRequestBody(body)
+	}
 	params, parts, _ := schemas.Split(t.API, body)
 	if len(parts) == 1 && parts[0].Kind == schemas.KindBody && t.API != schemas.APIRaw {
 		t.API = schemas.APIRaw

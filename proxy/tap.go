@@ -100,13 +100,28 @@ type Tap struct {
 	// Started, when set, is called as an LLM API call begins (before Sink
 	// gets it).
 	Started func()
+	// WebSocket records the Responses calls made over WebSocket upgrades
+	// of /responses (WebSocketCapture); otherwise the upgraded connection
+	// is forwarded uncopied.
+	WebSocket bool
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *Tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	api := APIOf(req.Method, req.URL.Path)
+	ws := t.WebSocket && isResponsesWebSocket(req)
 	if t.Map != nil {
 		t.Map(req)
+	}
+	if ws {
+		resp, err := t.Transport.RoundTrip(req)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			return resp, err
+		}
+		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
+			resp.Body = newWSConn(t, req, resp, rwc)
+		}
+		return resp, nil
 	}
 	if api == "" {
 		return t.Transport.RoundTrip(req)

@@ -49,8 +49,10 @@ in agentperf_record_drops_total, summed on exit, and makes record exit 1.
 
 Credentials (Authorization, x-api-key, cookies, any *key*/*token*/*secret*
 header) are never written; --redact masks body text. /metrics on the same
-address serves Prometheus metrics. Codex WebSocket attempts (GET
-/v1/responses with Upgrade) get 426 so Codex falls back to HTTP+SSE.
+address serves Prometheus metrics. Codex's WebSocket transport (GET
+/v1/responses with Upgrade: websocket, permessage-deflate or not) is
+forwarded untouched and each response.create on it recorded as a turn;
+--websocket refuse answers 426 instead, so Codex falls back to HTTP+SSE.
 
 Examples:
    agentperf record --out traces/monday
@@ -69,7 +71,8 @@ Examples:
 			&cli.StringFlag{Name: "rotate", Usage: "start a new trace set every `PERIOD` (1h, 30m) or spool SIZE (512MB, 1GiB)"},
 			&cli.StringSliceFlag{Name: "redact", Usage: "mask matches of `REGEX` (RE2) in bodies before anything is written (repeatable)"},
 			&cli.StringFlag{Name: "spool", Usage: "write-ahead spool `DIR` (default OUT/.spool)"},
-			&cli.BoolFlag{Name: "allow-websocket", Usage: "pass Codex WebSocket upgrades through uncaptured instead of refusing them with 426"},
+			&cli.StringFlag{Name: "websocket", Value: proxy.WebSocketCapture, Usage: "Codex's Responses WebSocket (GET /v1/responses, Upgrade: websocket): `MODE` capture (record the calls made over it), refuse (answer 426 so Codex falls back to HTTP+SSE) or pass (forward, record nothing)"},
+			&cli.BoolFlag{Name: "allow-websocket", Hidden: true, Usage: "same as --websocket pass (kept for older scripts)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live status line on stderr"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log recovery, rotation and upstream failures to stderr"},
 		},
@@ -89,7 +92,14 @@ func runRecord(c *cli.Context) error {
 	if err != nil {
 		return exitCode(2, err)
 	}
-	front := proxy.FrontOptions{Map: maps, AllowWebSocket: c.Bool("allow-websocket")}
+	wsMode, err := proxy.ParseWebSocketMode(c.String("websocket"))
+	if err != nil {
+		return exitCode(2, fmt.Errorf("--websocket: %w", err))
+	}
+	if c.Bool("allow-websocket") { // the former flag: pass through uncaptured
+		wsMode = proxy.WebSocketPass
+	}
+	front := proxy.FrontOptions{Map: maps, WebSocket: wsMode}
 	if u := c.String("upstream"); u != "" {
 		if c.Bool("mitm") {
 			return exitCode(2, fmt.Errorf("--upstream is for reverse mode; with --mitm use --map HOST=URL"))
