@@ -37,7 +37,10 @@ Two modes share one capture tap:
 
 Sessions come from X-Claude-Code-Session-Id, metadata.user_id, Codex's
 session-id header or prompt_cache_key, Helicone-Session-Id, else from prefix
-chains; sub-agents become child sessions (see docs/capture.md).
+chains; sub-agents become child sessions, linked to the turn whose Task call
+started them (see docs/capture.md). A previous_response_id call is stored
+with the whole context the model saw; Claude Code's per-request billing
+block is kept but marked as metadata (not prompt).
 
 Durability: each finished turn is fsynced to a spool (OUT/.spool) before it
 counts. SIGINT/SIGTERM write the trace set to OUT; after a crash, the next
