@@ -229,7 +229,7 @@ func (r *Recorder) restoreTurn(t *spoolTurn) {
 	if err != nil {
 		return
 	}
-	x := &exchange{sessionHeader: t.Group}
+	x := &exchange{callInfo: callInfo{sessionHeader: t.Group}}
 	k := keysOf(x, api, params, parts)
 	k.group = t.Group
 	if api == schemas.APIOpenAIResponses && t.ResponseID != "" && t.Error == "" {

@@ -57,11 +57,9 @@ type mark struct {
 // exchange is one LLM API call as it passed through the tap: raw bytes and
 // arrival times, nothing parsed.
 type exchange struct {
-	api        string
-	host, path string
-	// Header values the capture goroutine needs; secrets are never copied.
-	sessionHeader, heliconeHeader, userAgent, originator string
-	reqEncoding                                          string
+	api string
+	callInfo
+	reqEncoding string
 
 	reqMu   sync.Mutex
 	reqBody []byte
@@ -129,19 +127,9 @@ func (t *Tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Started != nil {
 		t.Started()
 	}
-	x := &exchange{}
-	x.api = api
+	x := &exchange{api: api, callInfo: callInfoOf(req)}
 	x.startNS = time.Now().UnixNano()
-	x.host, x.path = req.Host, req.URL.Path
-	if x.host == "" {
-		x.host = req.URL.Host
-	}
-	h := req.Header
-	x.sessionHeader = firstHeader(h, "X-Claude-Code-Session-Id", "Session-Id", "Session_id")
-	x.heliconeHeader = h.Get("Helicone-Session-Id")
-	x.userAgent = h.Get("User-Agent")
-	x.originator = h.Get("Originator")
-	x.reqEncoding = h.Get("Content-Encoding")
+	x.reqEncoding = req.Header.Get("Content-Encoding")
 	if req.Body != nil && req.Body != http.NoBody {
 		req.Body = &teeRequest{rc: req.Body, x: x}
 	}
@@ -169,6 +157,28 @@ func (t *Tap) finish(x *exchange) {
 		return
 	}
 	t.Sink(x)
+}
+
+// callInfo is what the capture goroutine needs of a call's request: where
+// it went and the header values that name its session and client. Secrets
+// are never copied.
+type callInfo struct {
+	host, path                                           string
+	sessionHeader, heliconeHeader, userAgent, originator string
+}
+
+// callInfoOf reads the callInfo of req.
+func callInfoOf(req *http.Request) callInfo {
+	c := callInfo{host: req.Host, path: req.URL.Path}
+	if c.host == "" {
+		c.host = req.URL.Host
+	}
+	h := req.Header
+	c.sessionHeader = firstHeader(h, "X-Claude-Code-Session-Id", "Session-Id", "Session_id")
+	c.heliconeHeader = h.Get("Helicone-Session-Id")
+	c.userAgent = h.Get("User-Agent")
+	c.originator = h.Get("Originator")
+	return c
 }
 
 // firstHeader returns the first non-empty value among names. Header names

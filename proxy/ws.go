@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -68,8 +69,8 @@ var wsTerminal = map[string]bool{
 type wsConn struct {
 	rwc io.ReadWriteCloser
 	tap *Tap
-	// The upgrade request's fields every turn carries.
-	host, path, sessionHeader, heliconeHeader, userAgent, originator string
+	// info is the upgrade request's, which every turn carries.
+	info callInfo
 
 	mu             sync.Mutex
 	client, server wsframe.Reader
@@ -87,17 +88,8 @@ func newWSConn(t *Tap, req *http.Request, resp *http.Response, rwc io.ReadWriteC
 			deflate = true
 		}
 	}
-	c := &wsConn{rwc: rwc, tap: t}
+	c := &wsConn{rwc: rwc, tap: t, info: callInfoOf(req)}
 	c.client.Deflate, c.server.Deflate = deflate, deflate
-	c.host, c.path = req.Host, req.URL.Path
-	if c.host == "" {
-		c.host = req.URL.Host
-	}
-	h := req.Header
-	c.sessionHeader = firstHeader(h, "X-Claude-Code-Session-Id", "Session-Id", "Session_id")
-	c.heliconeHeader = h.Get("Helicone-Session-Id")
-	c.userAgent = h.Get("User-Agent")
-	c.originator = h.Get("Originator")
 	return c
 }
 
@@ -133,7 +125,11 @@ func (c *wsConn) Close() error {
 func (c *wsConn) observe(r *wsframe.Reader, p []byte, fn func(wsframe.Message, int64)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	defer func() { _ = recover() }()
+	defer func() {
+		if p := recover(); p != nil {
+			c.endLocked(fmt.Sprintf("capture failed: %v", p))
+		}
+	}()
 	if c.ended || r.Err() != nil {
 		return
 	}
@@ -148,9 +144,7 @@ func (c *wsConn) clientMessage(m wsframe.Message, now int64) {
 	if !m.Text || eventType(m.Data) != "response.create" {
 		return
 	}
-	x := &exchange{api: schemas.APIOpenAIResponses, transport: "websocket", host: c.host, path: c.path,
-		sessionHeader: c.sessionHeader, heliconeHeader: c.heliconeHeader, userAgent: c.userAgent, originator: c.originator,
-		startNS: now, reqBody: m.Data}
+	x := &exchange{api: schemas.APIOpenAIResponses, transport: "websocket", callInfo: c.info, startNS: now, reqBody: m.Data}
 	if c.tap.Started != nil {
 		c.tap.Started()
 	}
