@@ -164,6 +164,16 @@ func TestTruncatedAndErrors(t *testing.T) {
 	if r.Error != "overloaded_error: Overloaded" || r.Usage.Input == nil || *r.Usage.Input != 5 || !r.Complete {
 		t.Errorf("mid-stream error: %q usage %v", r.Error, ptr(r.Usage.Input))
 	}
+	// A Responses error event, flat (SSE) or nested (WebSocket), ends the
+	// stream with its message.
+	for body, want := range map[string]string{
+		"data: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"boom\"}\n\n":                                          "boom",
+		"data: {\"type\":\"error\",\"status\":400,\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad input\"}}\n\n": "invalid_request_error: bad input",
+	} {
+		if r := Parse(schemas.APIOpenAIResponses, 200, "text/event-stream", []byte(body)); r.Error != want || !r.Complete {
+			t.Errorf("responses error event %q: error %q complete %v, want %q", body, r.Error, r.Complete, want)
+		}
+	}
 	// Unknown API: raw.
 	r = Parse(schemas.APIRaw, 200, "application/json", []byte(`{"x":1}`))
 	if r.Note == "" || len(r.Response) != 1 {

@@ -100,6 +100,9 @@ type respEvent struct {
 	Delta       json.RawMessage `json:"delta"`
 	Message     string          `json:"message"`
 	Code        any             `json:"code"`
+	// Error is the error of an "error" event that nests it (the
+	// WebSocket transport's shape).
+	Error *apiErr `json:"error"`
 }
 
 func responsesStream(body []byte, fast bool) Result {
@@ -169,8 +172,11 @@ func responsesStream(body []byte, fast bool) Result {
 			}
 		case ev.Type == "error":
 			res.Error = "error event"
-			if ev.Message != "" {
+			switch {
+			case ev.Message != "":
 				res.Error = ev.Message
+			case ev.Error != nil && (ev.Error.Message != "" || ev.Error.Type != ""):
+				res.Error = ev.Error.String()
 			}
 			res.Complete, res.End = true, e.End
 		}
