@@ -212,7 +212,10 @@ func (ex *exporter) exportAA(w io.Writer) error {
 			if err != nil {
 				return err
 			}
-			chat, err := toChat(r.API, body)
+			// Per-request metadata (Claude Code's billing block) is not
+			// prompt: a replay of the line must not send it.
+			stripped, _ := schemas.StripRequestMetadata(r.API, body)
+			chat, err := toChat(r.API, stripped)
 			if err != nil {
 				ex.skip(r, err)
 				return nil
