@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentperf/agentperf/proxy/wsframe"
@@ -65,18 +66,42 @@ var wsTerminal = map[string]bool{
 
 // wsConn is the upstream side of an upgraded Responses WebSocket (the 101
 // response's body): reads are the server's bytes on their way to the
-// client, writes the client's on their way to the server.
+// client, writes the client's on their way to the server. The forwarding
+// path only copies the bytes, with their arrival time, onto a queue; a
+// goroutine per connection reads the frames off it, in arrival order
+// across both directions, and cuts the turns.
 type wsConn struct {
 	rwc io.ReadWriteCloser
 	tap *Tap
 	// info is the upgrade request's, which every turn carries.
 	info callInfo
 
-	mu             sync.Mutex
+	qmu    sync.Mutex
+	queue  []wsChunk
+	qbytes int
+	qended bool // an end chunk is queued: nothing more is
+	wake   chan struct{}
+	// stopped is set once capture ended (an error): chunks are no
+	// longer copied.
+	stopped atomic.Bool
+
+	// Owned by the capture goroutine.
 	client, server wsframe.Reader
 	open           []*exchange // turns waiting for their terminal event, oldest first
 	ended          bool
 }
+
+// wsChunk is one read or write of the connection, or (end != "") its end.
+type wsChunk struct {
+	server bool
+	at     int64
+	data   []byte
+	end    string
+}
+
+// maxWSQueue bounds the bytes waiting for a connection's capture
+// goroutine; past it the connection is forwarded without capture.
+const maxWSQueue = 256 << 20
 
 var _ io.ReadWriteCloser = (*wsConn)(nil)
 
@@ -88,26 +113,27 @@ func newWSConn(t *Tap, req *http.Request, resp *http.Response, rwc io.ReadWriteC
 			deflate = true
 		}
 	}
-	c := &wsConn{rwc: rwc, tap: t, info: callInfoOf(req)}
+	c := &wsConn{rwc: rwc, tap: t, info: callInfoOf(req), wake: make(chan struct{}, 1)}
 	c.client.Deflate, c.server.Deflate = deflate, deflate
+	go c.capture()
 	return c
 }
 
-// Write forwards the client's bytes upstream, after noting the calls they
-// start.
+// Write forwards the client's bytes upstream, a copy queued for capture.
 func (c *wsConn) Write(p []byte) (int, error) {
-	c.observe(&c.client, p, c.clientMessage)
+	c.push(wsChunk{at: time.Now().UnixNano(), data: append([]byte(nil), p...)})
 	return c.rwc.Write(p)
 }
 
-// Read returns the server's bytes, noting the events they carry.
+// Read returns the server's bytes, a copy queued for capture.
 func (c *wsConn) Read(p []byte) (int, error) {
 	n, err := c.rwc.Read(p)
+	now := time.Now().UnixNano()
 	if n > 0 {
-		c.observe(&c.server, p[:n], c.serverMessage)
+		c.push(wsChunk{server: true, at: now, data: append([]byte(nil), p[:n]...)})
 	}
 	if err != nil {
-		c.end("response cut off: WebSocket ended before the terminal event: " + err.Error())
+		c.push(wsChunk{at: now, end: "response cut off: WebSocket ended before the terminal event: " + err.Error()})
 	}
 	return n, err
 }
@@ -115,27 +141,68 @@ func (c *wsConn) Read(p []byte) (int, error) {
 // Close closes the connection; calls still open are cut off.
 func (c *wsConn) Close() error {
 	err := c.rwc.Close()
-	c.end("response cut off: WebSocket closed before the terminal event")
+	c.push(wsChunk{at: time.Now().UnixNano(), end: "response cut off: WebSocket closed before the terminal event"})
 	return err
 }
 
-// observe feeds a copy of p to one direction's reader. A capture failure
+// push queues a chunk for the capture goroutine without ever blocking.
+func (c *wsConn) push(ch wsChunk) {
+	if ch.end == "" && c.stopped.Load() {
+		return
+	}
+	c.qmu.Lock()
+	if c.qended {
+		c.qmu.Unlock()
+		return
+	}
+	if c.qbytes+len(ch.data) > maxWSQueue && ch.end == "" {
+		ch = wsChunk{at: ch.at, end: "capture stopped: it fell behind the connection"}
+	}
+	c.qended = ch.end != ""
+	c.queue = append(c.queue, ch)
+	c.qbytes += len(ch.data)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// capture reads the queued chunks until the connection's end.
+func (c *wsConn) capture() {
+	for range c.wake {
+		c.qmu.Lock()
+		q := c.queue
+		c.queue, c.qbytes = nil, 0
+		c.qmu.Unlock()
+		for _, ch := range q {
+			if ch.end != "" {
+				c.endTurns(ch.end, ch.at)
+				return
+			}
+			if ch.server {
+				c.observe(&c.server, ch, c.serverMessage)
+			} else {
+				c.observe(&c.client, ch, c.clientMessage)
+			}
+		}
+	}
+}
+
+// observe feeds a chunk to one direction's reader. A capture failure
 // never reaches the forwarding path: the connection is then forwarded
 // without capture.
-func (c *wsConn) observe(r *wsframe.Reader, p []byte, fn func(wsframe.Message, int64)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *wsConn) observe(r *wsframe.Reader, ch wsChunk, fn func(wsframe.Message, int64)) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.endLocked(fmt.Sprintf("capture failed: %v", p))
+			c.endTurns(fmt.Sprintf("capture failed: %v", p), ch.at)
 		}
 	}()
 	if c.ended || r.Err() != nil {
 		return
 	}
-	now := time.Now().UnixNano()
-	if err := r.Feed(p, func(m wsframe.Message) { fn(m, now) }); err != nil {
-		c.endLocked("capture stopped: " + err.Error())
+	if err := r.Feed(ch.data, func(m wsframe.Message) { fn(m, ch.at) }); err != nil {
+		c.endTurns("capture stopped: "+err.Error(), ch.at)
 	}
 }
 
@@ -173,21 +240,16 @@ func (c *wsConn) serverMessage(m wsframe.Message, now int64) {
 	}
 }
 
-// end cuts off the calls still open.
-func (c *wsConn) end(why string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.endLocked(why)
-}
-
-func (c *wsConn) endLocked(why string) {
+// endTurns cuts off the calls still open; the connection is captured no
+// further.
+func (c *wsConn) endTurns(why string, at int64) {
 	if c.ended {
 		return
 	}
 	c.ended = true
-	now := time.Now().UnixNano()
+	c.stopped.Store(true)
 	for _, x := range c.open {
-		x.endNS, x.err, x.cut = now, why, true
+		x.endNS, x.err, x.cut = at, why, true
 		c.tap.finish(x)
 	}
 	c.open = nil

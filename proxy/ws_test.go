@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,5 +193,53 @@ func TestWSRequestBody(t *testing.T) {
 	if eventType([]byte(`{"type":"response.completed","response":{}}`)) != "response.completed" ||
 		eventType([]byte(`{"sequence_number":1,"type":"error"}`)) != "error" || eventType([]byte(`[1]`)) != "" {
 		t.Error("eventType")
+	}
+}
+
+// rwcBuf records what is written to it and reads from a fixed stream.
+type rwcBuf struct {
+	mu      sync.Mutex
+	written bytes.Buffer
+	r       io.Reader
+}
+
+func (b *rwcBuf) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.written.Write(p)
+}
+func (b *rwcBuf) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (b *rwcBuf) Close() error               { return nil }
+
+// TestWSConnMalformed checks that bytes which stop being valid WebSocket
+// frames are still forwarded untouched, and that the open turn is then
+// kept as cut off with the reason.
+func TestWSConnMalformed(t *testing.T) {
+	got := make(chan *exchange, 4)
+	tap := &Tap{Sink: func(x *exchange) { got <- x }}
+	rwc := &rwcBuf{r: bytes.NewReader(nil)}
+	req := httptest.NewRequest(http.MethodGet, "/v1/responses", nil)
+	c := newWSConn(tap, req, &http.Response{Header: http.Header{}}, rwc)
+	create := []byte(`{"type":"response.create","model":"m","input":"hi"}`)
+	frame := append([]byte{0x81, 0x80 | byte(len(create)), 1, 2, 3, 4}, create...)
+	for i := range create {
+		frame[6+i] ^= []byte{1, 2, 3, 4}[i&3]
+	}
+	garbage := []byte{0x8F, 0x00, 0xde, 0xad} // reserved opcode
+	c.Write(frame)
+	c.Write(garbage)
+	c.Close()
+	select {
+	case x := <-got:
+		if !x.cut || !strings.Contains(x.err, "capture stopped") || !strings.Contains(string(x.reqBody), "response.create") {
+			t.Errorf("turn: cut %v err %q body %s", x.cut, x.err, x.reqBody)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the open turn was not handed over")
+	}
+	rwc.mu.Lock()
+	defer rwc.mu.Unlock()
+	if want := append(append([]byte(nil), frame...), garbage...); !bytes.Equal(rwc.written.Bytes(), want) {
+		t.Errorf("forwarded %x, want %x", rwc.written.Bytes(), want)
 	}
 }
