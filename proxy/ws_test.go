@@ -243,3 +243,12 @@ func TestWSConnMalformed(t *testing.T) {
 		t.Errorf("forwarded %x, want %x", rwc.written.Bytes(), want)
 	}
 }
+
+func TestParseWebSocketMode(t *testing.T) {
+	for in, want := range map[string]string{"": WebSocketCapture, "capture": WebSocketCapture, "refuse": WebSocketRefuse, "pass": WebSocketPass, "426": ""} {
+		got, err := ParseWebSocketMode(in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("ParseWebSocketMode(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
