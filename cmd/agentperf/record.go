@@ -76,7 +76,7 @@ Examples:
 			&cli.StringFlag{Name: "spool", Usage: "write-ahead spool `DIR` (default OUT/.spool)"},
 			&cli.StringFlag{Name: "websocket", Value: proxy.WebSocketCapture, Usage: "Codex's Responses WebSocket (GET /v1/responses, Upgrade: websocket): `MODE` capture (record the calls made over it), refuse (answer 426 so Codex falls back to HTTP+SSE) or pass (forward, record nothing)"},
 			&cli.BoolFlag{Name: "allow-websocket", Hidden: true, Usage: "same as --websocket pass (kept for older scripts)"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live status line on stderr"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live status line on stderr (dropped turns are still reported)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log recovery, rotation and upstream failures to stderr"},
 		},
 		Action: runRecord,
