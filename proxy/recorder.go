@@ -40,7 +40,7 @@ type Options struct {
 	Redact []string
 	// QueueLen bounds the calls waiting for the capture goroutine; 0 means
 	// 1024. Past it, calls spill into a side list bounded by SpillBytes
-	// (0 means 256 MiB); past that they are dropped and counted.
+	// (0 means 256 MiB); past that they are dropped (DropQueueFull).
 	QueueLen   int
 	SpillBytes int64
 	// Logger receives run-level events (rotations, recovery, drops); nil
@@ -66,7 +66,8 @@ type Stats struct {
 	// usage of durable turns.
 	InputTokens, CachedTokens, OutputTokens int64
 	// Spilled counts calls that overflowed the queue into the spill list;
-	// Dropped counts calls lost because the spill list was full too.
+	// Dropped counts calls lost, not in the trace set, for any reason
+	// (the Drop* constants).
 	Spilled, Dropped int64
 	// Queued is the number of calls waiting for the capture goroutine.
 	Queued int64
