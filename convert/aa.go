@@ -54,6 +54,8 @@ type aaTurn struct {
 	thinkNS int64
 	out     int
 	usage   schemas.Usage
+	// extras keeps the line's other fields (Request.Extras).
+	extras []byte
 }
 
 // parseAALine decodes and validates one AA replay line. prev, when not
@@ -147,7 +149,53 @@ func parseAALine(line []byte, prev func(conv string) *aaTurn) (*aaTurn, error) {
 	}
 	t.usage.Input = l.RecordedPromptTokens
 	t.usage.Output = l.RecordedCompletionTokens
+	t.extras = aaExtras(line, t.toolsPart >= 0)
 	return t, nil
+}
+
+// aaExtras returns the Request.Extras that keep what a trace set has no
+// column for, so export writes the line back field by field:
+// {"aa":{"keys":[every top-level key, in order],"fields":{key: value as
+// read}}} with every field but messages (the prompt blobs) and tools when
+// a tools blob holds them.
+func aaExtras(line []byte, toolsStored bool) []byte {
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber()
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	var fields bytes.Buffer
+	for d.More() {
+		kt, err := d.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := kt.(string)
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			return nil
+		}
+		keys = append(keys, key)
+		if key == "messages" || (key == "tools" && toolsStored) {
+			continue
+		}
+		if fields.Len() > 0 {
+			fields.WriteByte(',')
+		}
+		fields.Write(mustMarshal(key))
+		fields.WriteByte(':')
+		if err := json.Compact(&fields, v); err != nil {
+			return nil
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"` + schemas.ExtrasAA + `":{"keys":`)
+	b.Write(mustMarshal(keys))
+	b.WriteString(`,"fields":{`)
+	b.Write(fields.Bytes())
+	b.WriteString(`}}}`)
+	return b.Bytes()
 }
 
 func mustMarshal(v any) []byte {
@@ -186,7 +234,7 @@ func (im *importer) importAA(files []string) error {
 	pending := map[string]*aaTurn{}
 	write := func(t, next *aaTurn) error {
 		turn := schemas.Turn{SessionID: t.conv, API: schemas.APIOpenAIChat, Params: t.params, Parts: t.parts,
-			ThinkNS: t.thinkNS, OutputTokens: t.out, Usage: t.usage}
+			ThinkNS: t.thinkNS, OutputTokens: t.out, Usage: t.usage, Extras: t.extras}
 		if next != nil {
 			if r := aaResponse(t, next); r != nil {
 				turn.Response = [][]byte{r}

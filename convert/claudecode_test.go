@@ -104,6 +104,12 @@ func TestImportClaudeCodeFixture(t *testing.T) {
 		if !ok || s.Parent != p || s.Agent != AgentClaudeCode || s.API != schemas.APIAnthropic {
 			t.Errorf("session %+v", s)
 		}
+		// The sub-agent's first prompt is the main session's Task prompt:
+		// it is linked to the turn that called Task (turn 1), and starts
+		// 0.3 s after that turn's end (the transcript's timestamps).
+		if s.ID == sub && (s.ParentTurn == nil || *s.ParentTurn != 1 || s.ParentOffsetNS != 3e8) {
+			t.Errorf("sub-agent link: parent turn %v, offset %d; want turn 1, 0.3 s", deref(s.ParentTurn), s.ParentOffsetNS)
+		}
 	}
 	reqs := readDecoded(t, out)
 	type want struct {
@@ -242,4 +248,11 @@ func TestClaudeCodeCompaction(t *testing.T) {
 	if calls[1].startNS != ms("2025-01-01T00:01:01Z") {
 		t.Errorf("start %d", calls[1].startNS)
 	}
+}
+
+func deref(p *int32) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }

@@ -1,9 +1,3 @@
-// Package convert imports foreign trace formats into agentperf trace sets
-// — Artificial Analysis replay JSONL, Mooncake traces, Claude Code
-// transcripts and Codex rollouts — and exports trace sets as AA replay
-// JSONL or Mooncake traces. Inputs are streamed line by line; a bad line
-// is reported with its file and line number, and either aborts the import
-// (leaving nothing behind) or is skipped and counted.
 package convert
 
 import (

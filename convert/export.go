@@ -171,6 +171,7 @@ const AAExportFormat = "agentperf-export"
 // rebuilt and translated by toChat.
 func (ex *exporter) exportAA(w io.Writer) error {
 	think := map[sessionTurn]int64{}
+	turns := map[sessionTurn]bool{}
 	agents := map[string]string{}
 	if err := ex.ts.Sessions(func(s *schemas.Session) error {
 		agents[s.ID] = s.Agent
@@ -182,6 +183,7 @@ func (ex *exporter) exportAA(w io.Writer) error {
 		if r.ThinkNS > 0 {
 			think[sessionTurn{r.SessionID, r.Turn}] = r.ThinkNS
 		}
+		turns[sessionTurn{r.SessionID, r.Turn}] = true
 		return nil
 	}); err != nil {
 		return err
@@ -210,7 +212,10 @@ func (ex *exporter) exportAA(w io.Writer) error {
 			if err != nil {
 				return err
 			}
-			chat, err := toChat(r.API, body)
+			// Per-request metadata (Claude Code's billing block) is not
+			// prompt: a replay of the line must not send it.
+			stripped, _ := schemas.StripRequestMetadata(r.API, body)
+			chat, err := toChat(r.API, stripped)
 			if err != nil {
 				ex.skip(r, err)
 				return nil
@@ -230,7 +235,13 @@ func (ex *exporter) exportAA(w io.Writer) error {
 		if translated {
 			ex.stats.Translated++
 		}
-		line = appendAALine(line[:0], r, msgs, tools, maxTok, think[sessionTurn{r.SessionID, r.Turn + 1}], agents[r.SessionID], translated)
+		next := sessionTurn{r.SessionID, r.Turn + 1}
+		if aa := aaExtrasOf(r.Extras); aa != nil {
+			// Imported from AA JSONL: write the line back as it was read.
+			line = appendAAOriginal(line[:0], r, aa, msgs, tools, maxTok, think[next], turns[next])
+		} else {
+			line = appendAALine(line[:0], r, msgs, tools, maxTok, think[next], agents[r.SessionID], translated)
+		}
 		if _, err := w.Write(line); err != nil {
 			return err
 		}
@@ -449,3 +460,106 @@ func (ex *exporter) exportMooncake(w io.Writer) error {
 
 // msRound converts ns to ms, rounding to the nearest.
 func msRound(ns int64) int64 { return (ns + 500_000) / 1_000_000 }
+
+// aaOriginal is what an AA import kept of a line (Request.Extras "aa").
+type aaOriginal struct {
+	Keys   []string                   `json:"keys"`
+	Fields map[string]json.RawMessage `json:"fields"`
+}
+
+// aaExtrasOf returns the AA line kept in a request's extras, or nil.
+func aaExtrasOf(extras string) *aaOriginal {
+	if !strings.Contains(extras, `"`+schemas.ExtrasAA+`"`) {
+		return nil
+	}
+	var e map[string]json.RawMessage
+	if json.Unmarshal([]byte(extras), &e) != nil {
+		return nil
+	}
+	var aa aaOriginal
+	if json.Unmarshal(e[schemas.ExtrasAA], &aa) != nil || len(aa.Keys) == 0 {
+		return nil
+	}
+	return &aa
+}
+
+// appendAAOriginal appends the AA line an import read for request r: its
+// fields in their order, messages (and tools, when stored as a blob) from
+// the trace set, every other field as read — except where the trace set
+// now says otherwise (a field agentperf models whose column no longer
+// matches the value read): then the column's value is written.
+func appendAAOriginal(b []byte, r *schemas.Request, aa *aaOriginal, msgs, tools [][]byte, maxTok int, nextThinkNS int64, hasNext bool) []byte {
+	num := func(raw json.RawMessage) (float64, bool) {
+		var n json.Number
+		if json.Unmarshal(raw, &n) != nil {
+			return 0, false
+		}
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	i64 := func(v int64) json.RawMessage { return strconv.AppendInt(nil, v, 10) }
+	// keep returns the value read when it agrees with want (a column's
+	// value; nil = the column is unknown), else want.
+	keep := func(orig json.RawMessage, want *int64) json.RawMessage {
+		if want == nil {
+			return orig
+		}
+		if f, ok := num(orig); ok && f == float64(*want) {
+			return orig
+		}
+		return i64(*want)
+	}
+	seen := map[string]bool{}
+	b = append(b, '{')
+	for _, k := range aa.Keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		orig, have := aa.Fields[k]
+		var v json.RawMessage
+		switch k {
+		case "messages":
+			v = append(append([]byte{'['}, bytes.Join(msgs, []byte(","))...), ']')
+		case "tools":
+			if have {
+				v = orig // not stored as a blob (null or [])
+			} else {
+				v = append(append([]byte{'['}, bytes.Join(tools, []byte(","))...), ']')
+			}
+		case "conversation_id":
+			v = mustMarshal(r.SessionID)
+		case "target_output_tokens":
+			out := int64(r.OutputTokens)
+			v = keep(orig, &out)
+		case "max_output_tokens":
+			if f, ok := num(orig); ok && f <= 0 && maxTok == 0 {
+				v = orig // a cap of 0 or less is not kept in params
+			} else {
+				mt := int64(maxTok)
+				v = keep(orig, &mt)
+			}
+		case "recorded_prompt_tokens":
+			v = keep(orig, r.UsageInput)
+		case "recorded_completion_tokens":
+			v = keep(orig, r.UsageOutput)
+		case "simulated_tool_delay_ms_after":
+			v = orig
+			if f, ok := num(orig); hasNext && (!ok || int64(math.Round(f*1e6)) != nextThinkNS) {
+				v = strconv.AppendFloat(nil, float64(nextThinkNS)/1e6, 'f', -1, 64)
+			}
+		default:
+			v = orig
+		}
+		if v == nil {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, mustMarshal(k)...)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return append(b, '}', '\n')
+}

@@ -5,7 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/agentperf/agentperf/schemas"
 )
 
 // TestMooncakeSampleExportImport checks export(import(sample)) on the
@@ -34,5 +37,30 @@ func TestMooncakeSampleExportImport(t *testing.T) {
 			}
 		}
 		t.Fatalf("got %d lines, want %d", len(gl), len(wl))
+	}
+}
+
+// TestAAExportDropsRequestMetadata exports a captured Claude Code turn
+// whose system list starts with the billing block: the line's system
+// message holds the prompt, not the block.
+func TestAAExportDropsRequestMetadata(t *testing.T) {
+	set := filepath.Join(t.TempDir(), "set")
+	w, err := schemas.CreateTraceSet(set, schemas.TraceWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"model":"claude","max_tokens":100,"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.120.cf9; cc_entrypoint=cli; cch=543cf;"},{"type":"text","text":"You are Claude Code."}],"messages":[{"role":"user","content":"hi"}]}`
+	if _, err := w.WriteTurn(&schemas.Turn{SessionID: "s", API: schemas.APIAnthropic, Body: []byte(body)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := Export(context.Background(), set, "-", &out, ExportOptions{Format: FormatAAJSONL}); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); strings.Contains(s, "billing") || !strings.Contains(s, "You are Claude Code.") {
+		t.Errorf("exported line: %s", s)
 	}
 }

@@ -107,7 +107,7 @@ func docColumns(t *testing.T, doc string) map[string][][2]string {
 // duckType maps the documented types to DuckDB's names.
 var duckType = map[string]string{
 	"string": "VARCHAR", "int32": "INTEGER", "int64": "BIGINT", "boolean": "BOOLEAN",
-	"int64 (nullable)": "BIGINT", "list<int64>": "BIGINT[]", "list<int32>": "INTEGER[]",
+	"int64 (nullable)": "BIGINT", "int32 (nullable)": "INTEGER", "list<int64>": "BIGINT[]", "list<int32>": "INTEGER[]",
 }
 
 // TestDuckDBReadsDocumentedColumns reads a synthetic trace set and a

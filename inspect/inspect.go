@@ -1,8 +1,3 @@
-// Package inspect describes and validates trace sets: session, turn and
-// token-length distributions, prefix reuse, think times and storage
-// efficiency (Inspect), and a full consistency check of every blob, request
-// and session (Check). Both stream the set with bounded memory: a token
-// count per distinct blob and the previous prompt of each session.
 package inspect
 
 import (
@@ -12,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/tokens"
@@ -46,7 +42,8 @@ type Stats struct {
 	TotalOutputTokens int64 `json:"total_output_tokens"`
 	// PrefixReuse is the share (0–1) of all input tokens that the previous
 	// request of the same session already sent as a prefix: the tokens of
-	// the longest common prefix of the two prompts' blob lists.
+	// the longest common prefix of the two prompts' blob lists, request_meta
+	// blobs left out.
 	PrefixReuse float64 `json:"prefix_reuse"`
 	// BlockReuse is the share (0–1) of all input tokens that lie in
 	// 512-token blocks whose hash_ids equal the previous request's: what a
@@ -54,6 +51,20 @@ type Stats struct {
 	BlockReuse float64 `json:"block_reuse"`
 	// FailedRequests counts requests with an error or a non-2xx status.
 	FailedRequests int64 `json:"failed_requests"`
+	// MaterializedRequests counts requests whose prompt capture rebuilt
+	// from the response named by previous_response_id (context_items >
+	// 0); UnresolvedPreviousResponse those still carrying a
+	// previous_response_id capture could not resolve, whose prompt holds
+	// only the items sent.
+	MaterializedRequests       int64 `json:"materialized_requests"`
+	UnresolvedPreviousResponse int64 `json:"unresolved_previous_response_requests"`
+	// RequestMetadataRequests counts requests with a request_meta blob
+	// (per-request metadata such as Claude Code's billing block, kept but
+	// left out of input_tokens, hash_ids and the reuse figures).
+	RequestMetadataRequests int64 `json:"request_metadata_requests"`
+	// LinkedSubAgents counts sessions linked to the parent turn that
+	// spawned them (parent_turn set).
+	LinkedSubAgents int64 `json:"linked_sub_agents"`
 	// FirstStartNS and LastEndNS bound the requests' times (Unix ns; 0 when
 	// unknown).
 	FirstStartNS int64 `json:"first_start_ns"`
@@ -135,7 +146,11 @@ type blobInfo struct {
 var kindCodes = map[string]uint8{
 	schemas.KindSystem: 1, schemas.KindTools: 2, schemas.KindInstructions: 3,
 	schemas.KindInput: 4, schemas.KindMessage: 5, schemas.KindBody: 6,
+	schemas.KindRequestMeta: 7,
 }
+
+// metaCode is the kind code of request_meta blobs.
+var metaCode = kindCodes[schemas.KindRequestMeta]
 
 var knownAPIs = map[string]bool{
 	schemas.APIAnthropic: true, schemas.APIOpenAIChat: true, schemas.APIOpenAIResponses: true, schemas.APIRaw: true,
@@ -168,6 +183,8 @@ type scan struct {
 	turns, in, out, think                    histogram
 	totalIn, totalOut, reused, blockReused   int64
 	failed                                   int64
+	materialized, unresolved, meta, linked   int64
+	prompt                                   []int64 // the prompt without request_meta blobs
 	first, last                              int64
 	jsonl                                    int64
 }
@@ -254,8 +271,9 @@ func (sc *scan) scanRequests() error {
 		sc.models[r.Model]++
 		// Prompt tokens, reuse against the previous request.
 		segs = segs[:0]
+		sc.prompt = sc.prompt[:0]
 		var in int64
-		missing := false
+		missing, hasMeta := false, false
 		for _, id := range r.Prompt {
 			bi, ok := sc.blobs[id]
 			if !ok {
@@ -265,13 +283,27 @@ func (sc *scan) scanRequests() error {
 				}
 				continue
 			}
+			if bi.kind == metaCode {
+				hasMeta = true // metadata, not prompt: no tokens, no blocks, no reuse
+				continue
+			}
+			sc.prompt = append(sc.prompt, id)
 			in += int64(bi.tokens)
 			segs = append(segs, tokens.Segment{ID: id, Tokens: int(bi.tokens)})
 		}
+		if hasMeta {
+			sc.meta++
+		}
+		if r.ContextItems > 0 {
+			sc.materialized++
+		}
+		if strings.Contains(r.Params, `"previous_response_id"`) {
+			sc.unresolved++
+		}
 		if st.turns > 0 {
 			common := 0
-			for common < len(r.Prompt) && common < len(st.prevPrompt) && r.Prompt[common] == st.prevPrompt[common] {
-				sc.reused += int64(sc.blobs[r.Prompt[common]].tokens)
+			for common < len(sc.prompt) && common < len(st.prevPrompt) && sc.prompt[common] == st.prevPrompt[common] {
+				sc.reused += int64(sc.blobs[sc.prompt[common]].tokens)
 				common++
 			}
 			blocks := 0
@@ -283,7 +315,7 @@ func (sc *scan) scanRequests() error {
 				sc.think.add(float64(r.ThinkNS))
 			}
 		}
-		st.prevPrompt = append(st.prevPrompt[:0], r.Prompt...)
+		st.prevPrompt = append(st.prevPrompt[:0], sc.prompt...)
 		st.prevHash = append(st.prevHash[:0], r.HashIDs...)
 		sc.in.add(float64(r.InputTokens))
 		sc.out.add(float64(r.OutputTokens))
@@ -315,9 +347,15 @@ func (sc *scan) scanRequests() error {
 					sc.problem(rf, "%s: response blob %d is not in %s", where, id, schemas.BlobsFile)
 				}
 			}
+			if r.ContextItems < 0 || int(r.ContextItems) > len(r.Prompt) {
+				sc.problem(rf, "%s: context_items %d out of range (the prompt has %d blobs)", where, r.ContextItems, len(r.Prompt))
+			}
+			if e := bytes.TrimSpace([]byte(r.Extras)); len(e) > 0 && (!json.Valid(e) || e[0] != '{') {
+				sc.problem(rf, "%s: extras is not a JSON object: %.80q", where, r.Extras)
+			}
 			if !missing {
 				if in != int64(r.InputTokens) {
-					sc.problem(rf, "%s: input_tokens %d, but its prompt blobs hold %d tokens", where, r.InputTokens, in)
+					sc.problem(rf, "%s: input_tokens %d, but its prompt blobs hold %d tokens (request_meta left out)", where, r.InputTokens, in)
 				}
 				if h := tokens.BlockHashes(segs); !slices.Equal(h, r.HashIDs) {
 					sc.problem(rf, "%s: hash_ids do not match the prompt (%d stored, %d recomputed)", where, len(r.HashIDs), len(h))
@@ -365,6 +403,12 @@ func (sc *scan) checkShape(where string, r *schemas.Request) {
 	var seen [8]int
 	for _, id := range r.Prompt {
 		seen[sc.blobs[id].kind]++
+	}
+	if seen[metaCode] > 1 {
+		sc.problem(rf, "%s: the prompt has %d request_meta blobs; a body holds one", where, seen[metaCode])
+	}
+	if seen[metaCode] > 0 && r.API != schemas.APIAnthropic {
+		sc.problem(rf, "%s: a request_meta blob in a %s request (only Anthropic system lists hold them)", where, r.API)
 	}
 	if seen[kindCodes[schemas.KindBody]] > 0 && len(r.Prompt) > 1 {
 		sc.problem(rf, "%s: a raw body blob must be the whole prompt, but the prompt has %d blobs", where, len(r.Prompt))
@@ -425,8 +469,14 @@ func (sc *scan) scanSessions() error {
 		sc.nSess++
 		sc.sources[s.Source]++
 		sc.agents[s.Agent]++
+		if s.ParentTurn != nil {
+			sc.linked++
+		}
 		if !check {
 			return nil
+		}
+		if s.ParentTurn != nil && s.Parent == "" {
+			sc.problem(sf, "session %q: parent_turn %d without a parent_session_id", s.ID, *s.ParentTurn)
 		}
 		if seen[s.ID] {
 			sc.problem(sf, "session %q appears twice", s.ID)
@@ -470,6 +520,8 @@ func (sc *scan) stats() *Stats {
 		TurnsPerSession: sc.turns.dist(1), InputTokens: sc.in.dist(1), OutputTokens: sc.out.dist(1),
 		ThinkSeconds: sc.think.dist(1e9), TotalInputTokens: sc.totalIn, TotalOutputTokens: sc.totalOut,
 		FailedRequests: sc.failed, FirstStartNS: sc.first, LastEndNS: sc.last,
+		MaterializedRequests: sc.materialized, UnresolvedPreviousResponse: sc.unresolved,
+		RequestMetadataRequests: sc.meta, LinkedSubAgents: sc.linked,
 		BlobBytes: sc.blobBytes, FileBytes: map[string]int64{},
 		Problems: sc.problems, ProblemsTruncated: sc.truncated,
 	}

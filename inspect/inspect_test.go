@@ -370,3 +370,74 @@ func TestHistogram(t *testing.T) {
 		t.Errorf("zeros: p50 %v p100 %v", z.quantile(0.5), z.quantile(1))
 	}
 }
+
+// TestInspectCaptureMarkers writes two Claude Code turns whose billing
+// block differs (cch), a materialized Responses turn, one with an
+// unresolved previous_response_id, and a linked sub-agent: the reuse
+// figures ignore the billing block (the second prompt reuses the whole
+// first), the counts are right, and the set checks clean.
+func TestInspectCaptureMarkers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "set")
+	w, err := schemas.CreateTraceSet(dir, schemas.TraceWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := strings.Repeat("You are Claude Code. Follow the conventions. ", 200)
+	cc := func(cch, msgs string) []byte {
+		return []byte(`{"model":"claude","stream":true,"system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.1; cc_entrypoint=cli; cch=` + cch + `;"},{"type":"text","text":"` + sys + `"}],"messages":[` + msgs + `]}`)
+	}
+	u := `{"role":"user","content":"fix it"}`
+	task := []byte(`{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"Task","input":{"prompt":"Search the code"}}]}`)
+	turns := []schemas.Turn{
+		{SessionID: "cc", API: schemas.APIAnthropic, Body: cc("aaaaa", u), Response: [][]byte{task}, StartNS: 1e9, EndNS: 2e9, Status: 200},
+		{SessionID: "cc", API: schemas.APIAnthropic, Body: cc("bbbbb", u+`,{"role":"assistant","content":"ok"},{"role":"user","content":"go on"}`), StartNS: 3e9, EndNS: 4e9, ThinkNS: 1e9, Status: 200},
+		{SessionID: "sub", API: schemas.APIAnthropic, Body: []byte(`{"model":"claude","messages":[{"role":"user","content":"Search the code"}]}`), StartNS: 2e9 + 5, EndNS: 25e8, Status: 200},
+		{SessionID: "rs", API: schemas.APIOpenAIResponses, Body: []byte(`{"model":"g","input":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":"c"}]}`), ContextItems: 2, Extras: []byte(`{"previous_response_id":"resp_1"}`), Status: 200},
+		{SessionID: "rs2", API: schemas.APIOpenAIResponses, Body: []byte(`{"model":"g","previous_response_id":"resp_x","input":"d"}`), Status: 200},
+	}
+	for i := range turns {
+		if _, err := w.WriteTurn(&turns[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Inspect(open(t, dir), Options{Check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Problems) != 0 {
+		t.Errorf("problems: %v", st.Problems)
+	}
+	if st.RequestMetadataRequests != 2 || st.MaterializedRequests != 1 || st.UnresolvedPreviousResponse != 1 || st.LinkedSubAgents != 1 {
+		t.Errorf("request metadata %d, materialized %d, unresolved %d, linked %d; want 2, 1, 1, 1",
+			st.RequestMetadataRequests, st.MaterializedRequests, st.UnresolvedPreviousResponse, st.LinkedSubAgents)
+	}
+	// The second cc turn reuses all of the first prompt (system + u).
+	var first, second int64
+	open(t, dir).Requests(func(r *schemas.Request) error {
+		if r.SessionID == "cc" && r.Turn == 0 {
+			first = int64(r.InputTokens)
+		}
+		if r.SessionID == "cc" && r.Turn == 1 {
+			second = int64(r.InputTokens)
+		}
+		return nil
+	})
+	if want := float64(first) / float64(st.TotalInputTokens); math.Abs(st.PrefixReuse-want) > 1e-9 || first == 0 || second <= first {
+		t.Errorf("prefix reuse %.4f, want %.4f (the first prompt of %d tokens reused whole)", st.PrefixReuse, want, first)
+	}
+	if st.BlockReuse <= 0 {
+		t.Errorf("block reuse %v: the billing block leaked into hash_ids", st.BlockReuse)
+	}
+	var out bytes.Buffer
+	if err := WriteTable(&out, st); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"previous_response_id", "1 unresolved", "request metadata", "sub-agents"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}

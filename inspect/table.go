@@ -45,6 +45,16 @@ func WriteTable(w io.Writer, s *Stats) error {
 	row("think time (s)", s.ThinkSeconds, 2)
 	p("\n")
 	p("total tokens\t%s input, %s output\n", num(s.TotalInputTokens), num(s.TotalOutputTokens))
+	if s.MaterializedRequests > 0 || s.UnresolvedPreviousResponse > 0 {
+		p("previous_response_id\t%s\trequests hold the full context capture rebuilt (%s unresolved: only the items sent)\n",
+			num(s.MaterializedRequests), num(s.UnresolvedPreviousResponse))
+	}
+	if s.RequestMetadataRequests > 0 {
+		p("request metadata\t%s\trequests carry per-request metadata blocks (kept; not counted as prompt)\n", num(s.RequestMetadataRequests))
+	}
+	if s.LinkedSubAgents > 0 {
+		p("sub-agents\t%s\tsessions linked to the turn that spawned them\n", num(s.LinkedSubAgents))
+	}
 	p("prefix reuse\t%.1f %%\tof input tokens were sent by the session's previous request as a prefix (blob level)\n", 100*s.PrefixReuse)
 	p("block reuse\t%.1f %%\tof input tokens lie in 512-token blocks whose hash_ids match the previous request's\n", 100*s.BlockReuse)
 	p("on disk\t%s\t(%s)\n", size(s.DiskBytes), fileSizes(s.FileBytes))
@@ -101,7 +111,7 @@ func counts(label string, m map[string]int64) string {
 
 func bytesByKind(m map[string]int64) string {
 	var parts []string
-	for _, k := range []string{schemas.KindMessage, schemas.KindSystem, schemas.KindTools, schemas.KindInstructions, schemas.KindInput, schemas.KindBody} {
+	for _, k := range []string{schemas.KindMessage, schemas.KindSystem, schemas.KindTools, schemas.KindInstructions, schemas.KindInput, schemas.KindBody, schemas.KindRequestMeta} {
 		if v, ok := m[k]; ok {
 			parts = append(parts, k+" "+size(v))
 		}

@@ -17,7 +17,7 @@ type Metrics struct {
 	turns    *prometheus.CounterVec
 	tokens   *prometheus.CounterVec
 	bytes    *prometheus.CounterVec
-	drops    prometheus.Counter
+	drops    *prometheus.CounterVec
 	spilled  prometheus.Counter
 	sessions prometheus.Counter
 	lag      prometheus.Histogram
@@ -35,8 +35,8 @@ func NewMetrics() *Metrics {
 			Help: "Provider-reported tokens of durable turns, by kind (input includes cached and cache_write)."}, []string{"kind"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentperf_record_bytes_total",
 			Help: "Bytes of captured LLM API calls, by direction."}, []string{"direction"}),
-		drops: prometheus.NewCounter(prometheus.CounterOpts{Name: "agentperf_record_drops_total",
-			Help: "Calls lost because the capture queue and spill were full or the spool could not be written. Should stay 0."}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentperf_record_drops_total",
+			Help: "Calls lost (not in the trace set), by reason: queue_full (capture queue and spill full), spool_write (spool write or fsync failed, e.g. a full disk), after_close (ended after shutdown), capture_error. Should stay 0."}, []string{"reason"}),
 		spilled: prometheus.NewCounter(prometheus.CounterOpts{Name: "agentperf_record_spilled_total",
 			Help: "Calls that overflowed the capture queue into the in-memory spill (still recorded)."}),
 		sessions: prometheus.NewCounter(prometheus.CounterOpts{Name: "agentperf_record_sessions_total",
@@ -46,6 +46,9 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "agentperf_record_failed_turns_total",
 			Help: "Durable turns with an error (HTTP error, truncated stream, parse note)."}),
+	}
+	for _, r := range []string{DropQueueFull, DropSpoolWrite, DropAfterClose, DropCaptureError} {
+		m.drops.WithLabelValues(r) // listed at 0 from the start
 	}
 	reg.MustRegister(m.turns, m.tokens, m.bytes, m.drops, m.spilled, m.sessions, m.lag, m.errors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -25,7 +25,8 @@ func proxyClient(proxy string, roots *x509.CertPool) *http.Client {
 // TestMITMTLS checks the HTTPS proxy with real TLS: a client trusting the
 // generated CA succeeds and its call is recorded; one that does not fails
 // with a certificate error; a host that is not intercepted is tunnelled
-// with its own certificate; Codex's WebSocket attempt gets 426.
+// with its own certificate; Codex's WebSocket attempt gets 426 when
+// refusing is configured.
 func TestMITMTLS(t *testing.T) {
 	// The proxy's own connections must not follow these (no loops).
 	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1")
@@ -38,7 +39,7 @@ func TestMITMTLS(t *testing.T) {
 	caDir := filepath.Join(t.TempDir(), "ca")
 	out := filepath.Join(t.TempDir(), "traces")
 	maps, _ := ParseMap([]string{"api.anthropic.com=" + fake.URL, "api.openai.com=" + fake.URL})
-	run := startRun(t, Config{MITM: true, CADir: caDir, Front: FrontOptions{Map: maps}, Recorder: Options{Out: out}})
+	run := startRun(t, Config{MITM: true, CADir: caDir, Front: FrontOptions{Map: maps, WebSocket: WebSocketRefuse}, Recorder: Options{Out: out}})
 
 	st, err := os.Stat(filepath.Join(caDir, CAKeyFile))
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -93,7 +94,8 @@ func TestMITMTLS(t *testing.T) {
 		t.Errorf("tunnel: body %q, certificate from %v", b, resp.TLS.PeerCertificates[0].Issuer)
 	}
 
-	// Codex's WebSocket attempt is refused so it falls back to SSE.
+	// With --websocket refuse, Codex's WebSocket attempt is refused so it
+	// falls back to SSE.
 	req, _ := http.NewRequest(http.MethodGet, "https://api.openai.com/v1/responses", nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
@@ -130,15 +132,15 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-// TestReverseWebSocketRefused checks the 426 answer in reverse mode and
-// that the upstream transport ignores proxy settings.
+// TestReverseWebSocketRefused checks the 426 answer in reverse mode with
+// WebSocketRefuse and that the upstream transport ignores proxy settings.
 func TestReverseWebSocketRefused(t *testing.T) {
 	if NewTransport().Proxy != nil {
 		t.Fatal("upstream transport consults proxy settings: it could loop into itself")
 	}
 	fake, f := startFake(t, 3, 0)
 	out := filepath.Join(t.TempDir(), "t")
-	run := startRun(t, Config{Front: FrontOptions{Upstream: mustURL(fake.URL)}, Recorder: Options{Out: out}})
+	run := startRun(t, Config{Front: FrontOptions{Upstream: mustURL(fake.URL), WebSocket: WebSocketRefuse}, Recorder: Options{Out: out}})
 	req, _ := http.NewRequest(http.MethodGet, run.url+"/v1/responses", nil)
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")

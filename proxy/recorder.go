@@ -40,12 +40,17 @@ type Options struct {
 	Redact []string
 	// QueueLen bounds the calls waiting for the capture goroutine; 0 means
 	// 1024. Past it, calls spill into a side list bounded by SpillBytes
-	// (0 means 256 MiB); past that they are dropped and counted.
+	// (0 means 256 MiB); past that they are dropped (DropQueueFull).
 	QueueLen   int
 	SpillBytes int64
 	// Logger receives run-level events (rotations, recovery, drops); nil
 	// discards them.
 	Logger *slog.Logger
+	// OnDrop, when set, is told about calls dropped (not in the trace
+	// set), whatever Logger is: at most once a second, each report
+	// counting the drops since the previous one, and once more on Close
+	// for drops not yet reported. It runs on a goroutine of its own.
+	OnDrop func(DropReport)
 	// Metrics, when set, is updated as turns are captured.
 	Metrics *Metrics
 }
@@ -61,7 +66,8 @@ type Stats struct {
 	// usage of durable turns.
 	InputTokens, CachedTokens, OutputTokens int64
 	// Spilled counts calls that overflowed the queue into the spill list;
-	// Dropped counts calls lost because the spill list was full too.
+	// Dropped counts calls lost, not in the trace set, for any reason
+	// (the Drop* constants).
 	Spilled, Dropped int64
 	// Queued is the number of calls waiting for the capture goroutine.
 	Queued int64
@@ -93,6 +99,7 @@ type Recorder struct {
 	closeErr  error
 
 	sessions *Sessions
+	contexts *responseContexts
 	seg      *segment
 	buf      []byte
 	pending  []*spoolTurn
@@ -110,7 +117,15 @@ type Recorder struct {
 	lock                    *os.File
 	// beforeSync, when set (tests), runs before each fsync: a slow disk.
 	beforeSync func()
+	// spoolFault, when set (tests), is asked before every spool write and
+	// fsync; an error it returns fails that operation: a full disk.
+	spoolFault atomic.Pointer[func() error]
 	inflight   atomic.Int64
+	loss       *lossReporter
+	// batchErr is the spool error of the batch being written; lost counts
+	// the turns of the batch that could not even be written.
+	batchErr error
+	lost     int64
 }
 
 // NewRecorder opens the spool, recovers what a previous run left in it and
@@ -127,9 +142,9 @@ func NewRecorder(opt Options) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--redact: %w", err)
 	}
-	r := &Recorder{opt: opt, log: opt.Logger, redact: red, m: opt.Metrics,
+	r := &Recorder{opt: opt, log: opt.Logger, redact: red, m: opt.Metrics, loss: newLossReporter(opt.OnDrop),
 		wake: make(chan struct{}, 1), flushReq: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
-		sessions: newSessions(), queueCap: opt.QueueLen, spillCap: opt.SpillBytes, periodDirs: map[string]bool{}}
+		sessions: newSessions(), contexts: newResponseContexts(), queueCap: opt.QueueLen, spillCap: opt.SpillBytes, periodDirs: map[string]bool{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -141,16 +156,19 @@ func NewRecorder(opt Options) (*Recorder, error) {
 	}
 	r.queue = make(chan *exchange, r.queueCap)
 	if r.lock, err = lockSpool(opt.SpoolDir); err != nil {
+		r.loss.close()
 		return nil, err
 	}
 	if !r.rotating() {
 		if _, err := os.Stat(filepath.Join(opt.Out, schemas.SessionsFile)); err == nil {
 			r.unlock()
+			r.loss.close()
 			return nil, fmt.Errorf("%w: %s holds a trace set (choose another --out, or remove it)", schemas.ErrExists, opt.Out)
 		}
 	}
 	if err := r.recover(); err != nil {
 		r.unlock()
+		r.loss.close()
 		return nil, err
 	}
 	go r.run()
@@ -182,24 +200,27 @@ func (r *Recorder) recover() error {
 		lastGood, lastTurns = good, n
 	}
 	if len(segs) == 0 {
-		r.seg, err = createSegment(r.opt.SpoolDir, time.Now())
+		r.seg, err = r.createSegment()
 		return err
 	}
 	if r.rotating() {
 		for _, seg := range segs {
 			r.convertBackground([]string{seg})
 		}
-		r.seg, err = createSegment(r.opt.SpoolDir, time.Now())
+		r.seg, err = r.createSegment()
 		return err
 	}
 	last := segs[len(segs)-1]
 	if lastGood < int64(len(spoolMagic)) {
 		os.Remove(last)
 		segs = segs[:len(segs)-1]
-		r.seg, err = createSegment(r.opt.SpoolDir, time.Now())
+		r.seg, err = r.createSegment()
 		return err
 	}
 	r.seg, err = reopenSegment(last, lastGood, lastTurns)
+	if err == nil {
+		r.seg.fault = r.checkFault
+	}
 	return err
 }
 
@@ -209,9 +230,15 @@ func (r *Recorder) restoreTurn(t *spoolTurn) {
 	if err != nil {
 		return
 	}
-	x := &exchange{sessionHeader: t.Group}
+	x := &exchange{callInfo: callInfo{sessionHeader: t.Group}}
 	k := keysOf(x, api, params, parts)
 	k.group = t.Group
+	if api == schemas.APIOpenAIResponses && t.ResponseID != "" && t.Error == "" {
+		call := readResponsesCall(params)
+		if call.PreviousResponseID == "" && (call.Store == nil || *call.Store || t.ContextItems > 0 || len(t.Extras) > 0) {
+			r.contexts.keep(t.ResponseID, contextOf(parts, t.Response))
+		}
+	}
 	before := r.sessions.Len()
 	r.sessions.restore(t.Session, t.Parent, t.Agent, k, t.StartNS, t.EndNS, t.ResponseID)
 	if r.sessions.Len() > before {
@@ -253,11 +280,7 @@ func (r *Recorder) sink(x *exchange) {
 	select {
 	case <-r.done:
 		// The recorder has closed: this call ended after the grace.
-		r.dropped.Add(1)
-		if r.m != nil {
-			r.m.drops.Inc()
-		}
-		r.log.Warn("call ended after the recorder closed: not recorded", "path", x.path)
+		r.drop(1, DropAfterClose, "ended after the recorder stopped", x.path)
 		return
 	default:
 	}
@@ -272,11 +295,7 @@ func (r *Recorder) sink(x *exchange) {
 	r.spillMu.Lock()
 	if r.spillSize+size > r.spillCap {
 		r.spillMu.Unlock()
-		r.dropped.Add(1)
-		if r.m != nil {
-			r.m.drops.Inc()
-		}
-		r.log.Warn("capture queue and spill full: call dropped", "path", x.path)
+		r.drop(1, DropQueueFull, "the capture queue and spill were full", x.path)
 		return
 	}
 	r.spill = append(r.spill, x)
@@ -369,14 +388,34 @@ func (r *Recorder) batch(x *exchange) {
 	for _, y := range r.takeSpill() {
 		r.process(y)
 	}
-	if len(r.pending) == 0 {
+	if len(r.pending) == 0 && r.batchErr == nil {
 		return
 	}
 	if r.beforeSync != nil {
 		r.beforeSync()
 	}
-	if err := r.seg.sync(); err != nil {
-		r.log.Error("spool fsync failed; turns kept in memory and retried", "err", err)
+	if r.batchErr == nil {
+		r.batchErr = r.seg.sync()
+	}
+	if err := r.batchErr; err != nil {
+		// Nothing of this batch is durable: cut the segment back to its
+		// last durable record (so later turns are readable after it) and
+		// count the batch's turns as dropped.
+		n := int64(len(r.pending)) + r.lost
+		clear(r.pending)
+		r.pending, r.lost, r.batchErr = r.pending[:0], 0, nil
+		r.drop(n, DropSpoolWrite, err.Error(), "")
+		if rerr := r.seg.rollback(); rerr != nil {
+			r.log.Error("spool: cannot cut the segment back after a failed write; starting a new one", "err", rerr)
+			if seg, cerr := r.createSegment(); cerr == nil {
+				old := r.seg
+				old.close() // its good records stay readable up to the torn tail
+				r.seg = seg
+				if r.rotating() {
+					r.convertBackground([]string{old.path})
+				}
+			}
+		}
 		return
 	}
 	now := time.Now().UnixNano()
@@ -400,11 +439,7 @@ func (r *Recorder) batch(x *exchange) {
 func (r *Recorder) process(x *exchange) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.dropped.Add(1)
-			if r.m != nil {
-				r.m.drops.Inc()
-			}
-			r.log.Error("capture failed on a call; turn dropped", "path", x.path, "panic", fmt.Sprint(p))
+			r.drop(1, DropCaptureError, fmt.Sprint(p), x.path)
 		}
 	}()
 	x.reqMu.Lock()
@@ -419,10 +454,35 @@ func (r *Recorder) process(x *exchange) {
 		body = reqBody
 		t.API = schemas.APIRaw
 	}
+	if x.transport == "websocket" {
+		body = wsRequestBody(body)
+	}
 	params, parts, _ := schemas.Split(t.API, body)
 	if len(parts) == 1 && parts[0].Kind == schemas.KindBody && t.API != schemas.APIRaw {
 		t.API = schemas.APIRaw
 		notes = append(notes, "request body is not a JSON object; kept raw")
+	}
+	extras := map[string]any{}
+	if x.transport != "" {
+		extras[schemas.ExtrasTransport] = x.transport
+	}
+	// previous_response_id: store the whole context the model saw.
+	var prevResp string
+	keepContext := false
+	if t.API == schemas.APIOpenAIResponses {
+		call := readResponsesCall(params)
+		prevResp = call.PreviousResponseID
+		keepContext = prevResp == "" && (call.Store == nil || *call.Store || x.transport != "")
+		if np, nparts, n, ok := r.contexts.materialize(params, parts, prevResp); ok {
+			params, parts = np, nparts
+			body = schemas.Rebuild(nil, t.API, params, parts)
+			t.ContextItems = n
+			extras[schemas.ExtrasPreviousResponseID] = prevResp
+			keepContext = true
+		}
+	}
+	if len(extras) > 0 {
+		t.Extras = mustMarshal(extras)
 	}
 	resp, err := decodeBody(x.respEncoding, x.respBody)
 	compressed := err == nil && x.respEncoding != "" && !strings.EqualFold(x.respEncoding, "identity")
@@ -433,6 +493,20 @@ func (r *Recorder) process(x *exchange) {
 	var res adapt.Result
 	if x.status != 0 {
 		res = adapt.Parse(t.API, x.status, x.respType, resp)
+	}
+	if x.cut && res.Complete {
+		// The terminal event arrived before the body ended early (Codex
+		// closes the connection as soon as it has it): not cut off. The
+		// response ended with that event.
+		t.Error = ""
+		if res.End >= 0 && !compressed {
+			for _, m := range x.marks {
+				if m.end >= res.End {
+					t.EndNS = m.at
+					break
+				}
+			}
+		}
 	}
 	t.Response = res.Response
 	t.Usage = res.Usage
@@ -469,8 +543,12 @@ func (r *Recorder) process(x *exchange) {
 			t.ChunkNS[i] = m.at - x.startNS
 		}
 	}
+	if keepContext && res.ResponseID != "" && res.Error == "" {
+		r.contexts.keep(res.ResponseID, contextOf(parts, res.Response))
+	}
 	// Sessions.
 	k := keysOf(x, t.API, params, parts)
+	k.prevResponse = prevResp
 	agent := agentOf(x.userAgent, x.originator)
 	th, isNew := r.sessions.assign(k, agent, x.startNS)
 	if isNew {
@@ -480,7 +558,7 @@ func (r *Recorder) process(x *exchange) {
 		}
 	}
 	t.Session, t.Parent, t.Agent, t.Group = th.id, th.parent, th.agent, k.group
-	t.ThinkNS = r.sessions.finish(th, k, x.startNS, x.endNS, res.ResponseID)
+	t.ThinkNS = r.sessions.finish(th, k, x.startNS, t.EndNS, res.ResponseID)
 	// Privacy: mask before anything is written.
 	t.Body = r.redact.Apply(body)
 	if r.redact != nil {
@@ -493,16 +571,18 @@ func (r *Recorder) process(x *exchange) {
 		r.m.bytes.WithLabelValues("request").Add(float64(len(reqBody)))
 		r.m.bytes.WithLabelValues("response").Add(float64(len(x.respBody)))
 	}
-	r.buf, err = encodeRecord(r.buf[:0], t)
-	if err == nil {
-		err = r.seg.write(r.buf)
+	if r.batchErr != nil {
+		r.lost++ // the batch's spool write failed already
+		return
 	}
+	r.buf, err = encodeRecord(r.buf[:0], t)
 	if err != nil {
-		r.log.Error("spool write failed: turn lost", "err", err)
-		r.dropped.Add(1)
-		if r.m != nil {
-			r.m.drops.Inc()
-		}
+		r.drop(1, DropCaptureError, err.Error(), x.path)
+		return
+	}
+	if err := r.seg.write(r.buf); err != nil {
+		r.batchErr = err
+		r.lost++
 		return
 	}
 	r.seg.turns++
@@ -548,7 +628,7 @@ func decodeBody(enc string, b []byte) ([]byte, error) {
 // one out as its period's trace set in the background.
 func (r *Recorder) rotate() {
 	old := r.seg
-	seg, err := createSegment(r.opt.SpoolDir, time.Now())
+	seg, err := r.createSegment()
 	if err != nil {
 		r.log.Error("rotation: cannot start a new spool segment; continuing in the old one", "err", err)
 		return
@@ -623,15 +703,15 @@ func (r *Recorder) convert(segs []string, dir string) error {
 // Close stops capture (calls finishing later are not recorded), makes all
 // captured turns durable and writes the trace set(s). Without rotation the
 // trace set goes to Out; with rotation, the last period's set goes beside
-// the others. The spool is removed once written.
+// the others. The spool is removed once written. When calls were dropped
+// the error includes a *LossError (the trace sets were still written).
 func (r *Recorder) Close() error {
 	r.closeOnce.Do(func() {
 		close(r.stop)
 		<-r.done
 		// Calls that raced the final drain are lost: count them.
 		if n := int64(len(r.queue) + len(r.takeSpill())); n > 0 {
-			r.dropped.Add(n)
-			r.log.Warn("calls ended during shutdown were not recorded", "calls", n)
+			r.drop(n, DropAfterClose, "ended during shutdown", "")
 		}
 		var errs []error
 		if err := r.seg.close(); err != nil {
@@ -651,6 +731,8 @@ func (r *Recorder) Close() error {
 		r.bgMu.Lock()
 		errs = append(errs, r.bgErr)
 		r.bgMu.Unlock()
+		r.loss.close()
+		errs = append(errs, r.loss.err())
 		if err := errors.Join(errs...); err == nil {
 			r.unlock()
 			os.Remove(filepath.Join(r.opt.SpoolDir, ".lock"))
@@ -701,4 +783,32 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// drop counts n calls lost for reason (a Drop* constant): the counters,
+// the metric, the log, and the loss reporter.
+func (r *Recorder) drop(n int64, reason, detail, path string) {
+	r.dropped.Add(n)
+	if r.m != nil {
+		r.m.drops.WithLabelValues(reason).Add(float64(n))
+	}
+	r.log.Warn("calls dropped: not in the trace set", "calls", n, "reason", reason, "detail", detail, "path", path)
+	r.loss.add(n, reason, detail)
+}
+
+// createSegment starts a new spool segment.
+func (r *Recorder) createSegment() (*segment, error) {
+	seg, err := createSegment(r.opt.SpoolDir, time.Now())
+	if err == nil {
+		seg.fault = r.checkFault
+	}
+	return seg, err
+}
+
+// checkFault returns the error the test fault hook asks for, or nil.
+func (r *Recorder) checkFault() error {
+	if f := r.spoolFault.Load(); f != nil {
+		return (*f)()
+	}
+	return nil
 }

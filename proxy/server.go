@@ -78,8 +78,8 @@ func retarget(u *url.URL, base *url.URL) {
 }
 
 // webSocketRefusal answers a Codex WebSocket attempt so it falls back to
-// HTTP and SSE.
-const webSocketRefusal = "agentperf record: WebSocket transport is not captured; use HTTP+SSE (Codex falls back automatically)\n"
+// HTTP and SSE (WebSocketRefuse).
+const webSocketRefusal = "agentperf record: WebSocket transport refused by configuration; use HTTP+SSE (Codex falls back automatically)\n"
 
 // FrontOptions configures the reverse and MITM front ends.
 type FrontOptions struct {
@@ -92,9 +92,12 @@ type FrontOptions struct {
 	// Intercept lists the hosts MITM mode opens; nil means
 	// DefaultInterceptHosts. Mapped hosts are always opened.
 	Intercept []string
-	// AllowWebSocket passes WebSocket upgrades of /responses through
-	// uncaptured instead of refusing them with 426.
-	AllowWebSocket bool
+	// WebSocket says what happens to WebSocket upgrades of /responses
+	// (Codex's WebSocket transport): WebSocketCapture (the default, "")
+	// forwards them and records the calls made over them, WebSocketRefuse
+	// answers 426 so the client falls back to HTTP+SSE, WebSocketPass
+	// forwards them unrecorded.
+	WebSocket string
 	// Metrics, when set, is served at /metrics.
 	Metrics *Metrics
 	// Logger receives per-connection failures; nil discards them.
@@ -105,6 +108,7 @@ type FrontOptions struct {
 // their API base URL.
 func NewReverse(rec *Recorder, transport http.RoundTripper, opt FrontOptions) http.Handler {
 	tap := rec.Tap(transport)
+	tap.WebSocket = opt.WebSocket == "" || opt.WebSocket == WebSocketCapture
 	logger := opt.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -142,7 +146,7 @@ func NewReverse(rec *Recorder, transport http.RoundTripper, opt FrontOptions) ht
 			opt.Metrics.Handler().ServeHTTP(w, r)
 			return
 		}
-		if isResponsesWebSocket(r) && !opt.AllowWebSocket {
+		if isResponsesWebSocket(r) && opt.WebSocket == WebSocketRefuse {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUpgradeRequired)
 			io.WriteString(w, webSocketRefusal)
@@ -174,6 +178,7 @@ func NewMITM(rec *Recorder, transport *http.Transport, ca *CA, opt FrontOptions)
 		transport = NewTransport()
 	}
 	tap := rec.Tap(transport)
+	tap.WebSocket = opt.WebSocket == "" || opt.WebSocket == WebSocketCapture
 	tap.Map = func(req *http.Request) {
 		if m := opt.Map[hostOnly(req.URL.Host)]; m != nil {
 			retarget(req.URL, m)
@@ -209,7 +214,7 @@ func NewMITM(rec *Recorder, transport *http.Transport, ca *CA, opt FrontOptions)
 		return tap.RoundTrip(req)
 	})
 	p.OnRequest().DoFunc(func(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
-		if isResponsesWebSocket(req) && !opt.AllowWebSocket {
+		if isResponsesWebSocket(req) && opt.WebSocket == WebSocketRefuse {
 			resp := goproxy.NewResponse(req, "text/plain; charset=utf-8", http.StatusUpgradeRequired, webSocketRefusal)
 			return req, resp
 		}

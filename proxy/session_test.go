@@ -91,7 +91,7 @@ func TestSessionRules(t *testing.T) {
 	got := make([]string, len(calls))
 	for i, c := range calls {
 		params, parts, _ := schemas.Split(c.api, []byte(c.body))
-		x := &exchange{sessionHeader: c.header, heliconeHeader: c.helicone}
+		x := &exchange{callInfo: callInfo{sessionHeader: c.header, heliconeHeader: c.helicone}}
 		k := keysOf(x, c.api, params, parts)
 		th, _ := s.assign(k, "a", int64(1000*i))
 		s.finish(th, k, int64(1000*i), int64(1000*i+500), c.respID)

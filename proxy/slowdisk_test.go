@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -49,14 +50,16 @@ func TestSlowDiskDoesNotSlowAgent(t *testing.T) {
 			defer cancel()
 			rec.Flush(ctx)
 			st := rec.Stats()
-			if err := rec.Close(); err != nil {
-				t.Fatal(err)
-			}
+			err = rec.Close()
 			if tc.wantDrops {
-				if st.Dropped == 0 {
-					t.Errorf("no drops counted with no queue and no spill room")
+				var loss *LossError
+				if st.Dropped == 0 || !errors.As(err, &loss) || loss.Dropped != st.Dropped || loss.Reasons[DropQueueFull] != st.Dropped {
+					t.Errorf("drops %d, Close: %v; want drops counted and reported as queue_full", st.Dropped, err)
 				}
 				return
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			if st.Dropped != 0 || st.Turns != calls {
 				t.Errorf("stats %+v: want %d turns, 0 drops", st, calls)

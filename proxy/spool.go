@@ -55,14 +55,18 @@ type spoolTurn struct {
 	Status     int           `json:"status"`
 	Error      string        `json:"error,omitempty"`
 	ResponseID string        `json:"response_id,omitempty"`
-	Body       []byte        `json:"-"`
-	Response   [][]byte      `json:"-"`
+	// ContextItems and Extras are schemas.Turn's.
+	ContextItems int             `json:"context_items,omitempty"`
+	Extras       json.RawMessage `json:"extras,omitempty"`
+	Body         []byte          `json:"-"`
+	Response     [][]byte        `json:"-"`
 }
 
 func (t *spoolTurn) turn() *schemas.Turn {
 	return &schemas.Turn{SessionID: t.Session, API: t.API, Body: t.Body, Response: t.Response,
 		StartNS: t.StartNS, FirstTokenNS: t.FirstToken, EndNS: t.EndNS, ThinkNS: t.ThinkNS,
-		FirstByteNS: t.FirstByte, ChunkNS: t.ChunkNS, Usage: t.Usage, Status: t.Status, Error: t.Error}
+		FirstByteNS: t.FirstByte, ChunkNS: t.ChunkNS, Usage: t.Usage, Status: t.Status, Error: t.Error,
+		ContextItems: t.ContextItems, Extras: t.Extras}
 }
 
 // encodeRecord appends the framed record of t to dst.
@@ -139,6 +143,24 @@ type segment struct {
 	w     *bufio.Writer
 	size  int64
 	turns int
+	// durable and durableTurns are size and turns at the last fsync.
+	durable      int64
+	durableTurns int
+	// fault, when set (tests), fails writes and fsyncs with its error.
+	fault func() error
+}
+
+// segmentFile is what a segment's buffer writes to: the file, or the
+// fault a test asks for.
+type segmentFile struct{ s *segment }
+
+func (w segmentFile) Write(p []byte) (int, error) {
+	if w.s.fault != nil {
+		if err := w.s.fault(); err != nil {
+			return 0, err
+		}
+	}
+	return w.s.f.Write(p)
 }
 
 // segmentName names a segment started at t; names sort by time.
@@ -172,7 +194,9 @@ func createSegment(dir string, now time.Time) (*segment, error) {
 		return nil, err
 	}
 	syncDir(dir)
-	return &segment{path: path, start: now, f: f, w: bufio.NewWriterSize(f, 256<<10), size: int64(len(spoolMagic))}, nil
+	seg := &segment{path: path, start: now, f: f, size: int64(len(spoolMagic)), durable: int64(len(spoolMagic))}
+	seg.w = bufio.NewWriterSize(segmentFile{seg}, 256<<10)
+	return seg, nil
 }
 
 // reopenSegment opens an existing segment for appending after its last
@@ -191,7 +215,9 @@ func reopenSegment(path string, good int64, turns int) (*segment, error) {
 		return nil, err
 	}
 	start, _ := segmentStart(path)
-	return &segment{path: path, start: start, f: f, w: bufio.NewWriterSize(f, 256<<10), size: good, turns: turns}, nil
+	seg := &segment{path: path, start: start, f: f, size: good, turns: turns, durable: good, durableTurns: turns}
+	seg.w = bufio.NewWriterSize(segmentFile{seg}, 256<<10)
+	return seg, nil
 }
 
 func (s *segment) write(rec []byte) error {
@@ -205,7 +231,30 @@ func (s *segment) sync() error {
 	if err := s.w.Flush(); err != nil {
 		return err
 	}
-	return s.f.Sync()
+	if s.fault != nil {
+		if err := s.fault(); err != nil {
+			return err
+		}
+	}
+	if err := s.f.Sync(); err != nil {
+		return err
+	}
+	s.durable, s.durableTurns = s.size, s.turns
+	return nil
+}
+
+// rollback discards everything written since the last successful sync —
+// buffered bytes and any part of a record that reached the file — so the
+// next record follows the last durable one and the segment stays readable
+// to its end.
+func (s *segment) rollback() error {
+	s.w.Reset(segmentFile{s})
+	s.size, s.turns = s.durable, s.durableTurns
+	if err := s.f.Truncate(s.durable); err != nil {
+		return err
+	}
+	_, err := s.f.Seek(s.durable, io.SeekStart)
+	return err
 }
 
 func (s *segment) close() error {

@@ -1,11 +1,3 @@
-// Package proxy captures coding-agent traffic into trace sets. One capture
-// tap serves two front ends: a reverse proxy (agents point their base URL
-// at it) and an HTTPS man-in-the-middle proxy on goproxy (agents set
-// HTTPS_PROXY and trust its CA). The tap forwards bytes untouched and as
-// they arrive, copying them and their arrival times aside; a capture
-// goroutine later decodes each call with the adapters in proxy/adapt,
-// groups calls into sessions, and appends finished turns to a crash-safe
-// spool that is rolled into a Parquet trace set.
 package proxy
 
 import (
@@ -57,11 +49,9 @@ type mark struct {
 // exchange is one LLM API call as it passed through the tap: raw bytes and
 // arrival times, nothing parsed.
 type exchange struct {
-	api        string
-	host, path string
-	// Header values the capture goroutine needs; secrets are never copied.
-	sessionHeader, heliconeHeader, userAgent, originator string
-	reqEncoding                                          string
+	api string
+	callInfo
+	reqEncoding string
 
 	reqMu   sync.Mutex
 	reqBody []byte
@@ -73,7 +63,15 @@ type exchange struct {
 	startNS, firstByteNS   int64
 	endNS                  int64
 	err                    string
-	done                   atomic.Bool
+	// cut is true when err says the response body ended early (a read
+	// error or the client closing it); whether the call was cut off is
+	// decided once the response is parsed: a response whose terminal
+	// event arrived is complete.
+	cut  bool
+	done atomic.Bool
+	// transport is "websocket" for a turn captured on a WebSocket; "" for
+	// HTTP.
+	transport string
 }
 
 // Tap is an http.RoundTripper that forwards through Transport and hands a
@@ -92,13 +90,28 @@ type Tap struct {
 	// Started, when set, is called as an LLM API call begins (before Sink
 	// gets it).
 	Started func()
+	// WebSocket records the Responses calls made over WebSocket upgrades
+	// of /responses (WebSocketCapture); otherwise the upgraded connection
+	// is forwarded uncopied.
+	WebSocket bool
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *Tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	api := APIOf(req.Method, req.URL.Path)
+	ws := t.WebSocket && isResponsesWebSocket(req)
 	if t.Map != nil {
 		t.Map(req)
+	}
+	if ws {
+		resp, err := t.Transport.RoundTrip(req)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			return resp, err
+		}
+		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
+			resp.Body = newWSConn(t, req, resp, rwc)
+		}
+		return resp, nil
 	}
 	if api == "" {
 		return t.Transport.RoundTrip(req)
@@ -106,19 +119,9 @@ func (t *Tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Started != nil {
 		t.Started()
 	}
-	x := &exchange{}
-	x.api = api
+	x := &exchange{api: api, callInfo: callInfoOf(req)}
 	x.startNS = time.Now().UnixNano()
-	x.host, x.path = req.Host, req.URL.Path
-	if x.host == "" {
-		x.host = req.URL.Host
-	}
-	h := req.Header
-	x.sessionHeader = firstHeader(h, "X-Claude-Code-Session-Id", "Session-Id", "Session_id")
-	x.heliconeHeader = h.Get("Helicone-Session-Id")
-	x.userAgent = h.Get("User-Agent")
-	x.originator = h.Get("Originator")
-	x.reqEncoding = h.Get("Content-Encoding")
+	x.reqEncoding = req.Header.Get("Content-Encoding")
 	if req.Body != nil && req.Body != http.NoBody {
 		req.Body = &teeRequest{rc: req.Body, x: x}
 	}
@@ -146,6 +149,28 @@ func (t *Tap) finish(x *exchange) {
 		return
 	}
 	t.Sink(x)
+}
+
+// callInfo is what the capture goroutine needs of a call's request: where
+// it went and the header values that name its session and client. Secrets
+// are never copied.
+type callInfo struct {
+	host, path                                           string
+	sessionHeader, heliconeHeader, userAgent, originator string
+}
+
+// callInfoOf reads the callInfo of req.
+func callInfoOf(req *http.Request) callInfo {
+	c := callInfo{host: req.Host, path: req.URL.Path}
+	if c.host == "" {
+		c.host = req.URL.Host
+	}
+	h := req.Header
+	c.sessionHeader = firstHeader(h, "X-Claude-Code-Session-Id", "Session-Id", "Session_id")
+	c.heliconeHeader = h.Get("Helicone-Session-Id")
+	c.userAgent = h.Get("User-Agent")
+	c.originator = h.Get("Originator")
+	return c
 }
 
 // firstHeader returns the first non-empty value among names. Header names
@@ -209,7 +234,7 @@ func (b *tapBody) Read(p []byte) (int, error) {
 	if err != nil {
 		x.endNS = time.Now().UnixNano()
 		if err != io.EOF {
-			x.err = "response cut off: " + err.Error()
+			x.err, x.cut = "response cut off: "+err.Error(), true
 		}
 		b.finished = true
 		b.tap.finish(x)
@@ -223,7 +248,7 @@ func (b *tapBody) Close() error {
 		b.finished = true
 		x := b.x
 		x.endNS = time.Now().UnixNano()
-		x.err = "client closed the response before its end"
+		x.err, x.cut = "client closed the response before its end", true
 		b.tap.finish(x)
 	}
 	return err

@@ -148,7 +148,10 @@ func singleFields(api string) []string {
 
 // Split cuts a request body of the given API into params (a canonical JSON
 // object of the remaining fields) and parts in prompt order: single fields
-// first (system, instructions, tools), then one part per message. A body of
+// first (system, instructions, tools), then one part per message. The
+// leading per-request metadata blocks of an Anthropic system list
+// (IsRequestMetadataBlock) become a KindRequestMeta part just before the
+// system part, which keeps the remaining blocks. A body of
 // an unknown API, or one that is not a JSON object, becomes a single "body"
 // part with empty params.
 func Split(api string, body []byte) (params []byte, parts []Part, err error) {
@@ -166,6 +169,12 @@ func Split(api string, body []byte) (params []byte, parts []Part, err error) {
 	}
 	for _, f := range singleFields(api) {
 		if v, ok := obj[f]; ok {
+			if list, ok := v.([]any); ok && f == KindSystem && api == APIAnthropic {
+				if n := leadingMetaBlocks(list); n > 0 {
+					parts = append(parts, Part{Kind: KindRequestMeta, Body: canonicalValue(list[:n]), Tokens: -1})
+					v = list[n:]
+				}
+			}
 			parts = append(parts, Part{Kind: f, Body: canonicalValue(v), Tokens: -1})
 			delete(obj, f)
 		}
@@ -192,7 +201,8 @@ func Split(api string, body []byte) (params []byte, parts []Part, err error) {
 // Rebuild writes the request body of the given API from params and the
 // prompt parts (as Split returned them) to dst and returns it. It
 // concatenates bytes and does not parse; the result equals the original body
-// in canonical JSON.
+// in canonical JSON. A KindRequestMeta part's blocks are written in front
+// of the next system part's blocks.
 func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
 	if len(parts) == 1 && parts[0].Kind == KindBody {
 		return append(dst, parts[0].Body...)
@@ -211,9 +221,14 @@ func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
 		n++
 	}
 	var msgs int
+	var meta []byte // a request_meta part waiting for its system part
 	for _, p := range parts {
-		if p.Kind == KindMessage {
+		switch p.Kind {
+		case KindMessage:
 			msgs++
+			continue
+		case KindRequestMeta:
+			meta = p.Body
 			continue
 		}
 		sep()
@@ -224,7 +239,17 @@ func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
 			dst = append(dst, p.Kind...)
 		}
 		dst = append(dst, '"', ':')
+		if p.Kind == KindSystem && meta != nil {
+			dst = appendJoinedLists(dst, meta, p.Body)
+			meta = nil
+			continue
+		}
 		dst = append(dst, p.Body...)
+	}
+	if meta != nil { // no system part followed: the blocks are the system list
+		sep()
+		dst = append(dst, `"system":`...)
+		dst = append(dst, meta...)
 	}
 	if msgs > 0 {
 		sep()
@@ -245,4 +270,25 @@ func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
 		dst = append(dst, ']')
 	}
 	return append(dst, '}')
+}
+
+// appendJoinedLists appends the JSON list holding the elements of list a
+// and then those of list b (both canonical JSON lists). When b is not a
+// list, a's elements are followed by b as one element.
+func appendJoinedLists(dst, a, b []byte) []byte {
+	inner := func(l []byte) []byte {
+		l = bytes.TrimSpace(l)
+		if len(l) >= 2 && l[0] == '[' && l[len(l)-1] == ']' {
+			return bytes.TrimSpace(l[1 : len(l)-1])
+		}
+		return l
+	}
+	ia, ib := inner(a), inner(b)
+	dst = append(dst, '[')
+	dst = append(dst, ia...)
+	if len(ia) > 0 && len(ib) > 0 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, ib...)
+	return append(dst, ']')
 }

@@ -83,3 +83,92 @@ func TestReadsOlderMinor(t *testing.T) {
 		}
 	}
 }
+
+// request11 and session11 are the rows of schema 1.1 (before
+// context_items, extras, parent_turn and parent_offset_ns).
+type request11 struct {
+	request10
+	FirstByteNS int64   `parquet:"first_byte_ns"`
+	ChunkNS     []int64 `parquet:"chunk_ns,list" parquet-element:",delta"`
+}
+
+type session11 struct {
+	ID           string `parquet:"session_id"`
+	Source       string `parquet:"source,dict"`
+	Agent        string `parquet:"agent,dict"`
+	Model        string `parquet:"model,dict"`
+	API          string `parquet:"api,dict"`
+	Parent       string `parquet:"parent_session_id"`
+	Turns        int32  `parquet:"turns"`
+	InputTokens  int64  `parquet:"input_tokens"`
+	OutputTokens int64  `parquet:"output_tokens"`
+	StartNS      int64  `parquet:"start_ns"`
+	EndNS        int64  `parquet:"end_ns"`
+}
+
+// TestReads11 checks that a 1.1 trace set (no 1.2 columns) reads with zero
+// values for them (ContextItems 0, Extras "", ParentTurn nil), and that a
+// file claiming 1.2 without them is rejected.
+func TestReads11(t *testing.T) {
+	for _, tt := range []struct {
+		version string
+		wantErr string
+	}{
+		{"1.1", ""},
+		{"1.2", `missing column`},
+	} {
+		dir := filepath.Join(t.TempDir(), "set")
+		writeSample(t, dir)
+		write := func(name, kind string, rows any) {
+			f, err := os.Create(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			opts := []parquet.WriterOption{parquet.KeyValueMetadata(MetaVersion, tt.version), parquet.KeyValueMetadata(MetaKind, kind)}
+			switch r := rows.(type) {
+			case []request11:
+				w := parquet.NewGenericWriter[request11](f, opts...)
+				w.Write(r)
+				w.Close()
+			case []session11:
+				w := parquet.NewGenericWriter[session11](f, opts...)
+				w.Write(r)
+				w.Close()
+			}
+		}
+		write(RequestsFile, FileRequests, []request11{{request10: request10{SessionID: "sub", Prompt: []int64{1}, EndNS: 7, Status: 200}, FirstByteNS: 3, ChunkNS: []int64{1, 2}}})
+		write(SessionsFile, FileSessions, []session11{{ID: "sub", Parent: "main", Turns: 1}})
+		ts, err := OpenTraceSet(dir, TraceSetOptions{})
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("version %s: open error %v, want %q", tt.version, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("version %s: %v", tt.version, err)
+		}
+		n := 0
+		err = ts.Requests(func(r *Request) error {
+			n++
+			if r.SessionID != "sub" || r.FirstByteNS != 3 || len(r.ChunkNS) != 2 || r.ContextItems != 0 || r.Extras != "" {
+				t.Errorf("1.1 request read as %+v", *r)
+			}
+			return nil
+		})
+		if err != nil || n != 1 {
+			t.Errorf("read %d requests, %v", n, err)
+		}
+		err = ts.Sessions(func(s *Session) error {
+			if s.ID != "sub" || s.Parent != "main" || s.ParentTurn != nil || s.ParentOffsetNS != 0 {
+				t.Errorf("1.1 session read as %+v", *s)
+			}
+			return nil
+		})
+		ts.Close()
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +70,20 @@ func FuzzOpenCorruptTraceSet(f *testing.F) {
 			return err
 		})
 		_ = ts.Blobs(func(*Blob) error { return nil })
+	})
+}
+
+// FuzzSpawnPrompts checks that reading sub-agent calls out of any response
+// item never panics and returns only trimmed, non-empty prompts.
+func FuzzSpawnPrompts(f *testing.F) {
+	f.Add([]byte(`{"role":"assistant","content":[{"type":"tool_use","name":"Task","input":{"prompt":" x "}}]}`))
+	f.Add([]byte(`{"type":"function_call","name":"task","arguments":"{\"prompt\":\"y\"}"}`))
+	f.Add([]byte(`{"tool_calls":[{"function":{"name":"Agent","arguments":{"prompt":"z"}}}]}`))
+	f.Fuzz(func(t *testing.T, item []byte) {
+		for _, p := range SpawnPrompts(item) {
+			if p == "" || p != strings.TrimSpace(p) {
+				t.Fatalf("prompt %q", p)
+			}
+		}
 	})
 }

@@ -20,6 +20,8 @@ var sampleBodies = []struct {
 	{APIAnthropic, `{"model":"claude","max_tokens":64000,"system":[{"type":"text","text":"sys","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"bash","input":{"cmd":"ls -la"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"a.go\nb.go"}]}],"metadata":{"user_id":"u"},"temperature":1.5e0}`},
 	{APIOpenAIResponses, `{"model":"gpt-5","instructions":"be brief","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hello"}]},{"type":"function_call","call_id":"c","name":"shell","arguments":"{\"cmd\":[\"ls\"]}"}],"prompt_cache_key":"k"}`},
 	{APIOpenAIResponses, `{"model":"gpt-5","input":"just a string"}`},
+	{APIAnthropic, `{"model":"claude","system":[{"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.120.cf9; cc_entrypoint=cli; cch=543cf;"},{"type":"text","text":"You are Claude Code.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}`},
+	{APIAnthropic, `{"model":"claude","system":[{"text":"x-anthropic-billing-header: cc_version=2.1.1; cc_entrypoint=cli;","type":"text"}],"messages":[{"role":"user","content":"hi"}]}`},
 	{APIRaw, `{"anything":[1,2,3]}`},
 	{APIAnthropic, `not json at all`},
 }

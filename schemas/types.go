@@ -23,7 +23,10 @@ const (
 // params plus its prompt blobs: "system", "tools", "instructions" and "input"
 // set the body field of that name; "message" blobs are appended, in order,
 // to the API's list field (messages, or input for OpenAI Responses); "body"
-// is a whole raw body.
+// is a whole raw body. A "request_meta" blob (schema 1.2) holds the leading
+// blocks of an Anthropic system list that are per-request metadata, not
+// prompt (IsRequestMetadataBlock); it is rebuilt in front of the system
+// blob's blocks.
 const (
 	KindSystem       = "system"
 	KindTools        = "tools"
@@ -31,6 +34,7 @@ const (
 	KindInput        = "input"
 	KindMessage      = "message"
 	KindBody         = "body"
+	KindRequestMeta  = "request_meta"
 )
 
 // Session sources, as stored in Session.Source.
@@ -110,10 +114,38 @@ type Request struct {
 	UsageOutput     *int64 `parquet:"usage_output_tokens,optional"`
 	UsageReasoning  *int64 `parquet:"usage_reasoning_tokens,optional"`
 	// Status is the HTTP status of the response; 0 when none arrived.
+	// A turn captured over a WebSocket has no status of its own and
+	// records 200 once its response arrived.
 	Status int32 `parquet:"status"`
 	// Error describes a failed or truncated call; empty on success.
 	Error string `parquet:"error"`
+	// ContextItems is the number of leading message items of the prompt
+	// the client did not send: capture rebuilt them from the earlier
+	// response the request named with previous_response_id (that
+	// response's full input and its output items), so the prompt is the
+	// whole context the model saw. 0 when the prompt is as sent. (Added
+	// in schema 1.2.)
+	ContextItems int32 `parquet:"context_items"`
+	// Extras is a JSON object of what a source recorded about the call
+	// that no column holds, keyed by source (ExtrasAA: the fields of an
+	// AA replay line; ExtrasTransport: "websocket" for calls captured over
+	// a WebSocket; ExtrasPreviousResponseID); empty when none. (Added in
+	// schema 1.2.)
+	Extras string `parquet:"extras"`
 }
+
+// Keys of Request.Extras.
+const (
+	// ExtrasAA holds an imported AA replay line's fields other than
+	// messages and tools, as read (see convert).
+	ExtrasAA = "aa"
+	// ExtrasTransport names the transport a call was captured on when it
+	// was not HTTP ("websocket").
+	ExtrasTransport = "transport"
+	// ExtrasPreviousResponseID is the previous_response_id the client
+	// sent; the prompt holds the context it referred to (ContextItems).
+	ExtrasPreviousResponseID = "previous_response_id"
+)
 
 // Session is one row of sessions.parquet: one trajectory.
 type Session struct {
@@ -130,6 +162,17 @@ type Session struct {
 	// Parent is the id of the session that spawned this one (sub-agents);
 	// empty for top-level sessions.
 	Parent string `parquet:"parent_session_id"`
+	// ParentTurn is the turn of Parent whose response spawned this
+	// session (the sub-agent tool call whose prompt this session's first
+	// user message carries); nil when unknown or top-level. (Added in
+	// schema 1.2.)
+	ParentTurn *int32 `parquet:"parent_turn,optional"`
+	// ParentOffsetNS is when this session started relative to its parent,
+	// ns: its first request's start minus the end of the ParentTurn turn,
+	// or, when ParentTurn is nil, minus the parent's first request start.
+	// 0 for top-level sessions and when times are unknown. (Added in
+	// schema 1.2.)
+	ParentOffsetNS int64 `parquet:"parent_offset_ns"`
 	// Turns is the number of requests in the session.
 	Turns int32 `parquet:"turns"`
 	// InputTokens and OutputTokens sum the requests' counts.
@@ -142,3 +185,6 @@ type Session struct {
 
 // Int64 returns a pointer to v, for the optional usage fields.
 func Int64(v int64) *int64 { return &v }
+
+// Int32 returns a pointer to v, for Session.ParentTurn.
+func Int32(v int32) *int32 { return &v }

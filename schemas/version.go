@@ -28,7 +28,7 @@ const (
 // version of the same major and reject other majors.
 const (
 	VersionMajor = 1
-	VersionMinor = 1
+	VersionMinor = 2
 )
 
 // Version is the schema version string written to files.
@@ -109,8 +109,12 @@ func checkMeta(pf *parquet.File, kind string) error {
 // the current major that added it: files of an older minor lack it, and
 // readers fill in zero values.
 var columnsAddedIn = map[string]int{
-	"first_byte_ns": 1, // requests, 1.1
-	"chunk_ns":      1, // requests, 1.1
+	"first_byte_ns":    1, // requests, 1.1
+	"chunk_ns":         1, // requests, 1.1
+	"context_items":    2, // requests, 1.2
+	"extras":           2, // requests, 1.2
+	"parent_turn":      2, // sessions, 1.2
+	"parent_offset_ns": 2, // sessions, 1.2
 }
 
 // fileMinor returns the minor schema version of pf (0 when unreadable).

@@ -71,6 +71,11 @@ type Turn struct {
 	OutputTokens int
 	Status       int
 	Error        string
+	// ContextItems is Request.ContextItems: leading message items of the
+	// body the client did not send (0 = the body is as sent).
+	ContextItems int
+	// Extras is Request.Extras: a JSON object, or nil.
+	Extras []byte
 }
 
 // TraceWriter writes a trace set as a stream: blobs are deduplicated by
@@ -98,6 +103,10 @@ type TraceWriter struct {
 	turnIndex map[string]int32
 	segs      []tokens.Segment
 	err       error
+
+	// spawns and linked serve linkSpawned.
+	spawns *spawnIndex
+	linked map[string]bool
 }
 
 // TraceWriterOptions configures CreateTraceSet.
@@ -132,6 +141,7 @@ func CreateTraceSet(dir string, opt TraceWriterOptions) (*TraceWriter, error) {
 	w := &TraceWriter{
 		dir: dir, tmp: tmp, overwrite: opt.Overwrite,
 		seen: map[int64]int32{}, sessions: map[string]*Session{}, turnIndex: map[string]int32{},
+		spawns: newSpawnIndex(), linked: map[string]bool{},
 	}
 	open := func(name string) (*os.File, error) {
 		f, err := os.OpenFile(filepath.Join(tmp, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -161,11 +171,21 @@ func CreateTraceSet(dir string, opt TraceWriterOptions) (*TraceWriter, error) {
 	return w, nil
 }
 
-// SetSession records attributes of a session (Source, Agent, Parent); the
-// counts, times, model and API are filled in from its requests.
+// SetSession records attributes of a session (Source, Agent, and the
+// parent link: Parent, ParentTurn, ParentOffsetNS); the counts, times,
+// model and API are filled in from its requests. An empty Parent or a nil
+// ParentTurn leaves a link already known alone. Where the link is not
+// given, WriteTurn finds it from the prompts (see linkSpawned).
 func (w *TraceWriter) SetSession(s Session) {
 	cur := w.session(s.ID)
-	cur.Source, cur.Agent, cur.Parent = s.Source, s.Agent, s.Parent
+	cur.Source, cur.Agent = s.Source, s.Agent
+	if s.Parent != "" {
+		cur.Parent = s.Parent
+	}
+	if s.ParentTurn != nil {
+		cur.ParentTurn, cur.ParentOffsetNS = Int32(*s.ParentTurn), s.ParentOffsetNS
+		w.linked[s.ID] = true
+	}
 }
 
 func (w *TraceWriter) session(id string) *Session {
@@ -241,10 +261,14 @@ func (w *TraceWriter) WriteTurn(t *Turn) (*Request, error) {
 	if params == nil {
 		params = []byte("{}")
 	}
+	if len(t.Extras) > 0 && !json.Valid(t.Extras) {
+		return nil, fmt.Errorf("session %s: extras is not valid JSON", t.SessionID)
+	}
 	r := Request{SessionID: t.SessionID, API: t.API, Params: string(params),
 		StartNS: t.StartNS, FirstTokenNS: t.FirstTokenNS, EndNS: t.EndNS, ThinkNS: t.ThinkNS,
 		FirstByteNS: t.FirstByteNS, ChunkNS: t.ChunkNS,
 		Status: int32(t.Status), Error: t.Error,
+		ContextItems: int32(t.ContextItems), Extras: string(t.Extras),
 		UsageInput: t.Usage.Input, UsageCached: t.Usage.Cached, UsageCacheWrite: t.Usage.CacheWrite,
 		UsageOutput: t.Usage.Output, UsageReasoning: t.Usage.Reasoning}
 	r.Model, r.Stream = paramsModel(params)
@@ -256,6 +280,9 @@ func (w *TraceWriter) WriteTurn(t *Turn) (*Request, error) {
 			return nil, err
 		}
 		r.Prompt = append(r.Prompt, id)
+		if p.Kind == KindRequestMeta {
+			continue // metadata, not prompt: no tokens, no blocks
+		}
 		w.segs = append(w.segs, tokens.Segment{ID: id, Tokens: int(n)})
 		in += int64(n)
 	}
@@ -287,7 +314,9 @@ func (w *TraceWriter) WriteTurn(t *Turn) (*Request, error) {
 	s := w.session(t.SessionID)
 	if s.Turns == 0 {
 		s.Model, s.API, s.StartNS = r.Model, r.API, r.StartNS
+		w.linkSpawned(s, parts)
 	}
+	w.spawns.add(t.SessionID, r.Turn, r.EndNS, t.Response)
 	s.Turns++
 	s.InputTokens += int64(r.InputTokens)
 	s.OutputTokens += int64(r.OutputTokens)
@@ -357,7 +386,12 @@ func (w *TraceWriter) finish() error {
 		return err
 	}
 	for _, id := range w.order {
-		if _, err := w.sess.Write([]Session{*w.sessions[id]}); err != nil {
+		s := w.sessions[id]
+		if p := w.sessions[s.Parent]; p != nil && s.ParentTurn == nil && s.ParentOffsetNS == 0 &&
+			s.StartNS > 0 && p.StartNS > 0 && s.StartNS > p.StartNS {
+			s.ParentOffsetNS = s.StartNS - p.StartNS
+		}
+		if _, err := w.sess.Write([]Session{*s}); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -36,17 +37,25 @@ Two modes share one capture tap:
 
 Sessions come from X-Claude-Code-Session-Id, metadata.user_id, Codex's
 session-id header or prompt_cache_key, Helicone-Session-Id, else from prefix
-chains; sub-agents become child sessions (see docs/capture.md).
+chains; sub-agents become child sessions, linked to the turn whose Task call
+started them (see docs/capture.md). A previous_response_id call is stored
+with the whole context the model saw; Claude Code's per-request billing
+block is kept but marked as metadata (not prompt).
 
 Durability: each finished turn is fsynced to a spool (OUT/.spool) before it
 counts. SIGINT/SIGTERM write the trace set to OUT; after a crash, the next
 start recovers the spool. With --rotate, one trace set per period is written
-to OUT/<UTC start, 20060102T150405Z>/.
+to OUT/<UTC start, 20060102T150405Z>/. A turn that cannot be kept (the spool
+cannot be written, e.g. a full disk; the capture queue overflowed) is
+reported on stderr even with --quiet (at most one line a second), counted
+in agentperf_record_drops_total, summed on exit, and makes record exit 1.
 
 Credentials (Authorization, x-api-key, cookies, any *key*/*token*/*secret*
 header) are never written; --redact masks body text. /metrics on the same
-address serves Prometheus metrics. Codex WebSocket attempts (GET
-/v1/responses with Upgrade) get 426 so Codex falls back to HTTP+SSE.
+address serves Prometheus metrics. Codex's WebSocket transport (GET
+/v1/responses with Upgrade: websocket, permessage-deflate or not) is
+forwarded untouched and each response.create on it recorded as a turn;
+--websocket refuse answers 426 instead, so Codex falls back to HTTP+SSE.
 
 Examples:
    agentperf record --out traces/monday
@@ -65,8 +74,9 @@ Examples:
 			&cli.StringFlag{Name: "rotate", Usage: "start a new trace set every `PERIOD` (1h, 30m) or spool SIZE (512MB, 1GiB)"},
 			&cli.StringSliceFlag{Name: "redact", Usage: "mask matches of `REGEX` (RE2) in bodies before anything is written (repeatable)"},
 			&cli.StringFlag{Name: "spool", Usage: "write-ahead spool `DIR` (default OUT/.spool)"},
-			&cli.BoolFlag{Name: "allow-websocket", Usage: "pass Codex WebSocket upgrades through uncaptured instead of refusing them with 426"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live status line on stderr"},
+			&cli.StringFlag{Name: "websocket", Value: proxy.WebSocketCapture, Usage: "Codex's Responses WebSocket (GET /v1/responses, Upgrade: websocket): `MODE` capture (record the calls made over it), refuse (answer 426 so Codex falls back to HTTP+SSE) or pass (forward, record nothing)"},
+			&cli.BoolFlag{Name: "allow-websocket", Hidden: true, Usage: "same as --websocket pass (kept for older scripts)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live status line on stderr (dropped turns are still reported)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log recovery, rotation and upstream failures to stderr"},
 		},
 		Action: runRecord,
@@ -85,7 +95,14 @@ func runRecord(c *cli.Context) error {
 	if err != nil {
 		return exitCode(2, err)
 	}
-	front := proxy.FrontOptions{Map: maps, AllowWebSocket: c.Bool("allow-websocket")}
+	wsMode, err := proxy.ParseWebSocketMode(c.String("websocket"))
+	if err != nil {
+		return exitCode(2, fmt.Errorf("--websocket: %w", err))
+	}
+	if c.Bool("allow-websocket") { // the former flag: pass through uncaptured
+		wsMode = proxy.WebSocketPass
+	}
+	front := proxy.FrontOptions{Map: maps, WebSocket: wsMode}
 	if u := c.String("upstream"); u != "" {
 		if c.Bool("mitm") {
 			return exitCode(2, fmt.Errorf("--upstream is for reverse mode; with --mitm use --map HOST=URL"))
@@ -105,10 +122,18 @@ func runRecord(c *cli.Context) error {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	front.Logger = logger
+	// On a terminal, a loss line first clears the status line drawn in
+	// place (which is redrawn below it).
+	dropPrefix := ""
+	if f, ok := stderr.(*os.File); ok && !c.Bool("quiet") && recordStderrIsTerminal(f) {
+		dropPrefix = "\r\033[K"
+	}
 	cfg := proxy.Config{
 		Listen: c.String("listen"), MITM: c.Bool("mitm"), CADir: c.String("ca-dir"), Front: front,
 		Recorder: proxy.Options{Out: c.String("out"), SpoolDir: c.String("spool"), RotateEvery: every,
-			RotateBytes: size, Redact: c.StringSlice("redact"), Logger: logger},
+			RotateBytes: size, Redact: c.StringSlice("redact"), Logger: logger,
+			// Loss is always reported, --quiet or not (at most once a second).
+			OnDrop: func(r proxy.DropReport) { fmt.Fprintf(stderr, "%sagentperf record: %s\n", dropPrefix, r) }},
 		Ready: func(u string) {
 			fmt.Fprintf(stderr, "agentperf record: listening on %s, writing %s\n", u, c.String("out"))
 			if c.Bool("mitm") {
@@ -124,13 +149,19 @@ func runRecord(c *cli.Context) error {
 			cfg.StatusPlain, cfg.StatusEvery = true, 30*time.Second
 		}
 	}
-	if err := proxy.Run(c.Context, cfg); err != nil {
+	err = proxy.Run(c.Context, cfg)
+	var loss *proxy.LossError
+	if err != nil && !errors.As(err, &loss) {
 		return err
 	}
 	if every > 0 || size > 0 {
 		fmt.Fprintf(stderr, "agentperf record: trace sets written under %s (one directory per period)\n", c.String("out"))
 	} else {
 		fmt.Fprintf(stderr, "agentperf record: trace set written to %s\n", c.String("out"))
+	}
+	if loss != nil {
+		// The trace set is written, but incomplete: say so and fail.
+		return exitCode(1, err)
 	}
 	return nil
 }

@@ -36,6 +36,17 @@ type Result struct {
 	ResponseID string
 	// Model is the model the provider says answered; empty when absent.
 	Model string
+	// Complete is true when the response ended as the API ends it: its
+	// terminal event arrived (Anthropic message_stop or an error event;
+	// Responses response.completed, response.incomplete, response.failed
+	// or an error event; Chat [DONE], the final usage chunk or a
+	// finish_reason), or an unstreamed body is one whole JSON value. A
+	// complete call is not cut off, whatever the client did afterwards
+	// (Codex closes the connection as soon as it has the terminal event).
+	Complete bool
+	// End is the offset in the response body just past the terminal
+	// event; -1 when none arrived or the body was not streamed.
+	End int
 	// Error describes an API error, a failed or truncated response; empty
 	// on success.
 	Error string
@@ -55,14 +66,17 @@ func Parse(api string, status int, contentType string, body []byte) (res Result)
 // (tests compare both).
 func parse(api string, status int, contentType string, body []byte, fast bool) (res Result) {
 	res.FirstContent = -1
+	stream := sse.IsEventStream(contentType) || looksLikeSSE(body)
 	defer func() {
 		// Adapters are written not to panic; this keeps a bug in one from
 		// ever losing a turn.
 		if r := recover(); r != nil {
 			res = rawResult(body, fmt.Sprintf("adapter failed: %v", r))
 		}
+		if !stream {
+			res.Complete, res.End = json.Valid(body), -1
+		}
 	}()
-	stream := sse.IsEventStream(contentType) || looksLikeSSE(body)
 	if status >= 400 || status != 0 && status < 200 {
 		res = rawResult(body, "")
 		res.Response = nil
@@ -98,7 +112,7 @@ func looksLikeSSE(b []byte) bool {
 
 // rawResult keeps body whole as one JSON string item.
 func rawResult(body []byte, note string) Result {
-	return Result{Response: [][]byte{marshal(string(body))}, FirstContent: -1, Note: note}
+	return Result{Response: [][]byte{marshal(string(body))}, FirstContent: -1, End: -1, Note: note}
 }
 
 // apiError describes an HTTP error response: its status and the provider's

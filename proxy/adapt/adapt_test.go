@@ -128,10 +128,22 @@ func TestTruncatedAndErrors(t *testing.T) {
 		{schemas.APIOpenAIResponses, "/v1/responses", respTool},
 	} {
 		status, ct, body := call(t, tt.path, sprintf(tt.body, "true"))
+		// The whole stream is complete, its terminal event ending it.
+		if r := Parse(tt.api, status, ct, body); !r.Complete || r.End != len(body) || r.Error != "" {
+			t.Errorf("%s whole stream: complete %v end %d (body %d) error %q", tt.api, r.Complete, r.End, len(body), r.Error)
+		}
 		// Cut the stream in the middle: the turn is kept, marked truncated.
 		r := Parse(tt.api, status, ct, body[:len(body)*2/3])
-		if !strings.HasPrefix(r.Error, "truncated") {
-			t.Errorf("%s cut stream: error %q, want truncated", tt.api, r.Error)
+		if !strings.HasPrefix(r.Error, "truncated") || r.Complete || r.End != -1 {
+			t.Errorf("%s cut stream: error %q complete %v end %d, want truncated, incomplete, -1", tt.api, r.Error, r.Complete, r.End)
+		}
+		// Unstreamed: complete when the body is whole JSON.
+		status, ct, body = call(t, tt.path, sprintf(tt.body, "false"))
+		if r := Parse(tt.api, status, ct, body); !r.Complete || r.End != -1 {
+			t.Errorf("%s whole JSON: complete %v end %d", tt.api, r.Complete, r.End)
+		}
+		if r := Parse(tt.api, status, ct, body[:len(body)-3]); r.Complete {
+			t.Errorf("%s cut JSON: complete", tt.api)
 		}
 		if len(r.Response) == 0 {
 			t.Errorf("%s cut stream: no response items kept", tt.api)
@@ -147,10 +159,20 @@ func TestTruncatedAndErrors(t *testing.T) {
 			t.Errorf("%s 529: error %q", tt.api, r.Error)
 		}
 	}
-	// A mid-stream error event.
+	// A mid-stream error event ends the stream.
 	r := Parse(schemas.APIAnthropic, 200, "text/event-stream", []byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":5}}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"))
-	if r.Error != "overloaded_error: Overloaded" || r.Usage.Input == nil || *r.Usage.Input != 5 {
+	if r.Error != "overloaded_error: Overloaded" || r.Usage.Input == nil || *r.Usage.Input != 5 || !r.Complete {
 		t.Errorf("mid-stream error: %q usage %v", r.Error, ptr(r.Usage.Input))
+	}
+	// A Responses error event, flat (SSE) or nested (WebSocket), ends the
+	// stream with its message.
+	for body, want := range map[string]string{
+		"data: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"boom\"}\n\n":                                          "boom",
+		"data: {\"type\":\"error\",\"status\":400,\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad input\"}}\n\n": "invalid_request_error: bad input",
+	} {
+		if r := Parse(schemas.APIOpenAIResponses, 200, "text/event-stream", []byte(body)); r.Error != want || !r.Complete {
+			t.Errorf("responses error event %q: error %q complete %v, want %q", body, r.Error, r.Complete, want)
+		}
 	}
 	// Unknown API: raw.
 	r = Parse(schemas.APIRaw, 200, "application/json", []byte(`{"x":1}`))
@@ -180,8 +202,8 @@ func fuzzAdapter(f *testing.F, api, path string, bodies ...string) {
 		if !bytes.Equal(body, orig) {
 			t.Fatal("Parse modified the body")
 		}
-		if r.FirstContent > len(body) {
-			t.Fatalf("first content %d past the body (%d)", r.FirstContent, len(body))
+		if r.FirstContent > len(body) || r.End > len(body) || (r.Complete && r.End < 0 && !json.Valid(body)) {
+			t.Fatalf("first content %d / end %d past the body (%d), complete %v", r.FirstContent, r.End, len(body), r.Complete)
 		}
 		for _, it := range r.Response {
 			if !json.Valid(it) {

@@ -66,7 +66,7 @@ func anthropicJSON(body []byte) Result {
 		return rawResult(body, "anthropic: response is not a JSON message: "+err.Error())
 	}
 	if m.Type == "error" && m.Error != nil {
-		r := Result{FirstContent: -1, Error: m.Error.String()}
+		r := Result{FirstContent: -1, End: -1, Error: m.Error.String()}
 		return r
 	}
 	if m.Content == nil {
@@ -76,7 +76,7 @@ func anthropicJSON(body []byte) Result {
 	if role == "" {
 		role = "assistant"
 	}
-	res := Result{FirstContent: -1, ResponseID: m.ID, Model: m.Model}
+	res := Result{FirstContent: -1, End: -1, ResponseID: m.ID, Model: m.Model}
 	res.Response = [][]byte{marshal(map[string]any{"role": role, "content": m.Content})}
 	var acc anthUsage
 	acc.merge(m.Usage)
@@ -127,7 +127,7 @@ type anthEvent struct {
 }
 
 func anthropicStream(body []byte, fast bool) Result {
-	res := Result{FirstContent: -1}
+	res := Result{FirstContent: -1, End: -1}
 	blocks := map[int]*anthBlock{}
 	var acc anthUsage
 	var notes []string
@@ -222,12 +222,14 @@ func anthropicStream(body []byte, fast bool) Result {
 			acc.merge(ev.Usage)
 		case "message_stop":
 			stopped = true
+			res.Complete, res.End = true, e.End
 		case "error":
 			if ev.Error != nil {
 				res.Error = ev.Error.String()
 			} else {
 				res.Error = "error event"
 			}
+			res.Complete, res.End = true, e.End
 		case "ping", "content_block_stop":
 		default:
 			notes = append(notes, "unknown event "+ev.Type)

@@ -54,12 +54,12 @@ func chatJSON(body []byte) Result {
 		return rawResult(body, "openai-chat: response is not a JSON completion: "+err.Error())
 	}
 	if c.Error != nil {
-		return Result{FirstContent: -1, Error: c.Error.String()}
+		return Result{FirstContent: -1, End: -1, Error: c.Error.String()}
 	}
 	if len(c.Choices) == 0 || len(c.Choices[0].Message) == 0 {
 		return rawResult(body, "openai-chat: response has no choices[0].message")
 	}
-	res := Result{FirstContent: -1, ResponseID: c.ID, Model: c.Model}
+	res := Result{FirstContent: -1, End: -1, ResponseID: c.ID, Model: c.Model}
 	res.Response = [][]byte{c.Choices[0].Message}
 	if len(c.Choices) > 1 {
 		res.Note = "openai-chat: only choices[0] kept"
@@ -102,7 +102,7 @@ type chatChunk struct {
 }
 
 func chatStream(body []byte, fast bool) Result {
-	res := Result{FirstContent: -1}
+	res := Result{FirstContent: -1, End: -1}
 	var content, refusal, reasoning strings.Builder
 	reasoningKey := ""
 	hasContent, hasRefusal := false, false
@@ -118,6 +118,7 @@ func chatStream(body []byte, fast bool) Result {
 		data := bytes.TrimSpace(e.Data)
 		if string(data) == "[DONE]" {
 			done = true
+			res.Complete, res.End = true, e.End
 			return
 		}
 		if fast && res.ResponseID != "" && res.Model != "" && reasoningKey == "" && len(calls) == 0 {
@@ -139,6 +140,7 @@ func chatStream(body []byte, fast bool) Result {
 		anyChunk = true
 		if ch.Error != nil {
 			res.Error = ch.Error.String()
+			res.Complete, res.End = true, e.End
 			return
 		}
 		if res.ResponseID == "" {
@@ -149,6 +151,9 @@ func chatStream(body []byte, fast bool) Result {
 		}
 		if ch.Usage != nil {
 			ch.Usage.set(&res)
+			if len(ch.Choices) == 0 { // the final usage chunk
+				res.Complete, res.End = true, e.End
+			}
 		}
 		got := false
 		for i := range ch.Choices {
@@ -200,6 +205,9 @@ func chatStream(body []byte, fast bool) Result {
 			}
 			if c.FinishReason != nil {
 				finished = true
+				if !res.Complete {
+					res.Complete, res.End = true, e.End
+				}
 			}
 		}
 		if got && res.FirstContent < 0 {

@@ -84,7 +84,7 @@ func responsesJSON(body []byte) Result {
 	if o.Output == nil && o.Error == nil {
 		return rawResult(body, "openai-responses: response has no output")
 	}
-	res := Result{FirstContent: -1}
+	res := Result{FirstContent: -1, End: -1}
 	o.apply(&res)
 	for _, it := range o.Output {
 		res.Response = append(res.Response, it)
@@ -100,10 +100,13 @@ type respEvent struct {
 	Delta       json.RawMessage `json:"delta"`
 	Message     string          `json:"message"`
 	Code        any             `json:"code"`
+	// Error is the error of an "error" event that nests it (the
+	// WebSocket transport's shape).
+	Error *apiErr `json:"error"`
 }
 
 func responsesStream(body []byte, fast bool) Result {
-	res := Result{FirstContent: -1}
+	res := Result{FirstContent: -1, End: -1}
 	items := map[int]json.RawMessage{}
 	var final *respObject
 	var notes []string
@@ -162,15 +165,20 @@ func responsesStream(body []byte, fast bool) Result {
 				if ev.Type != "response.created" && ev.Type != "response.in_progress" {
 					final = &o
 					terminal = true
+					res.Complete, res.End = true, e.End
 				}
 			} else {
 				notes = append(notes, "unreadable "+ev.Type)
 			}
 		case ev.Type == "error":
 			res.Error = "error event"
-			if ev.Message != "" {
+			switch {
+			case ev.Message != "":
 				res.Error = ev.Message
+			case ev.Error != nil && (ev.Error.Message != "" || ev.Error.Type != ""):
+				res.Error = ev.Error.String()
 			}
+			res.Complete, res.End = true, e.End
 		}
 	})
 	if !anyEvent && res.Error == "" {
