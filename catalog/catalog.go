@@ -160,8 +160,11 @@ type Engine struct {
 	// (chunked-prefill chunk), tokens; 0 means the simulator's default.
 	MaxBatchTokens int `yaml:"max_batch_tokens,omitempty"`
 	// Hardware lists the per-hardware fits; hardware not listed uses the
-	// entry whose Hardware list holds "*", if any.
+	// entry whose Hardware list holds "*", else the Fallback engine's fit.
 	Hardware []EngineHardware `yaml:"hardware,omitempty"`
+	// Fallback names the engine whose hardware fits apply where this one
+	// has none (an engine without public runs on that hardware).
+	Fallback string `yaml:"fallback,omitempty"`
 	Source   string           `yaml:"source"`
 }
 
@@ -176,6 +179,9 @@ type EngineHardware struct {
 	// CollectiveLatencyUs is the fixed time of one all-reduce or
 	// all-to-all between the accelerators of an instance, µs.
 	CollectiveLatencyUs float64 `yaml:"collective_latency_us"`
+	// RequestLatencyMs, when non-zero, replaces the engine's request
+	// latency on these accelerators (the host they come with), ms.
+	RequestLatencyMs float64 `yaml:"request_latency_ms,omitempty"`
 	// ComputeEfficiency and MemoryEfficiency are the fractions of peak
 	// tensor throughput and HBM bandwidth the engine's kernels reach (0–1).
 	ComputeEfficiency float64 `yaml:"compute_efficiency"`
@@ -240,6 +246,9 @@ func (c *Catalog) validate(name string) error {
 		for _, h := range e.Hardware {
 			if len(h.Hardware) == 0 {
 				return fmt.Errorf("%s: engine %s: a hardware fit names no hardware", name, e.Name)
+			}
+			if h.ComputeEfficiency < 0 || h.ComputeEfficiency > 1 || h.MemoryEfficiency < 0 || h.MemoryEfficiency > 1 || h.SoftwareEfficiency < 0 || h.SoftwareEfficiency > 1 {
+				return fmt.Errorf("%s: engine %s: efficiencies must be in [0, 1]", name, e.Name)
 			}
 		}
 	}
@@ -352,6 +361,26 @@ func (m *Model) MTPDefault(engine string) bool {
 		}
 	}
 	return false
+}
+
+// HardwareFit returns engine e's fit for the hardware named hw (its
+// canonical catalog name): its own (ForHardware), else its Fallback
+// engine's, else nil.
+func (c *Catalog) HardwareFit(e *Engine, hw string) *EngineHardware {
+	for seen := 0; e != nil && seen < len(c.Engines)+1; seen++ {
+		if f := e.ForHardware(hw); f != nil {
+			return f
+		}
+		if e.Fallback == "" {
+			return nil
+		}
+		i := c.engineIndex(e.Fallback)
+		if i < 0 {
+			return nil
+		}
+		e = &c.Engines[i]
+	}
+	return nil
 }
 
 // ForHardware returns the engine's fit for the hardware named hw (its

@@ -75,34 +75,25 @@ func uncited(entry any, source string) []string {
 // every entry cites a source, and every figure it gives appears in that
 // source text (the datasheet value, or the derivation's result).
 func TestEveryFigureHasASource(t *testing.T) {
+	check := func(what string, entry any, source string) {
+		t.Helper()
+		if source == "" {
+			t.Errorf("%s: no source", what)
+		} else if miss := uncited(entry, source); len(miss) > 0 {
+			t.Errorf("%s: source does not state %s", what, strings.Join(miss, ", "))
+		}
+	}
 	c := Default()
 	for _, h := range c.Hardware {
-		if h.Source == "" {
-			t.Errorf("hardware %s: no source", h.Name)
-		} else if miss := uncited(h, h.Source); len(miss) > 0 {
-			t.Errorf("hardware %s: source does not state %s", h.Name, strings.Join(miss, ", "))
-		}
+		check("hardware "+h.Name, h, h.Source)
 	}
 	for _, m := range c.Models {
-		if m.Source == "" {
-			t.Errorf("model %s: no source", m.Name)
-		} else if miss := uncited(m, m.Source); len(miss) > 0 {
-			t.Errorf("model %s: source does not state %s", m.Name, strings.Join(miss, ", "))
-		}
+		check("model "+m.Name, m, m.Source)
 	}
 	for _, e := range c.Engines {
-		if e.Source == "" {
-			t.Errorf("engine %s: no source", e.Name)
-		} else if miss := uncited(e, e.Source); len(miss) > 0 {
-			t.Errorf("engine %s: source does not state %s", e.Name, strings.Join(miss, ", "))
-		}
+		check("engine "+e.Name, e, e.Source)
 		for _, h := range e.Hardware {
-			name := e.Name + " on " + strings.Join(h.Hardware, ",")
-			if h.Source == "" {
-				t.Errorf("engine %s: no source", name)
-			} else if miss := uncited(h, h.Source); len(miss) > 0 {
-				t.Errorf("engine %s: source does not state %s", name, strings.Join(miss, ", "))
-			}
+			check("engine "+e.Name+" on "+strings.Join(h.Hardware, ","), h, h.Source)
 		}
 	}
 }

@@ -381,7 +381,7 @@ func resolveKnobs(cfg Config, hw *catalog.Hardware, m *catalog.Model, eng *catal
 	var e catalog.Engine
 	if eng != nil {
 		e = *eng
-		if f := eng.ForHardware(hw.Name); f != nil {
+		if f := cfg.Catalog.HardwareFit(eng, hw.Name); f != nil {
 			ehw = *f
 		}
 	}
@@ -396,7 +396,7 @@ func resolveKnobs(cfg Config, hw *catalog.Hardware, m *catalog.Model, eng *catal
 		overhead:          duration(cfg.IterationOverhead, us(e.StepOverheadUs), DefaultIterationOverhead.Seconds(), eng != nil),
 		layerOverhead:     duration(cfg.LayerOverhead, us(ehw.LayerOverheadUs), DefaultLayerOverhead.Seconds(), ehw.Hardware != nil),
 		seqOverhead:       duration(cfg.SequenceOverhead, us(e.SequenceOverheadUs), 0, true),
-		requestLatency:    duration(cfg.RequestLatency, e.RequestLatencyMs*1e-3, 0, true),
+		requestLatency:    duration(cfg.RequestLatency, pick(ehw.RequestLatencyMs, e.RequestLatencyMs)*1e-3, 0, true),
 		collectiveLatency: pick(cfg.CollectiveLatency.Seconds(), us(ehw.CollectiveLatencyUs), DefaultCollectiveLatency.Seconds()),
 		draftCost:         cfg.SpecDraftCost,
 		gemmTFLOPS:        tensorTFLOPS(hw, m.ComputePrecision),

@@ -30,9 +30,6 @@ type costModel struct {
 	overhead    float64 // seconds per iteration (fixed + per-layer × layers)
 	seqOverhead float64 // seconds per running sequence per iteration
 
-	// peak rates, for utilisation (power)
-	peakGemm, peakAttn, peakBW float64
-
 	activeParams    float64 // parameters one token multiplies (2 FLOPs each)
 	nonExpertBytes  float64 // weight bytes every iteration reads (attention, shared, head)
 	expertBytes     float64 // all routed-expert weight bytes
@@ -60,9 +57,6 @@ func newCostModel(hw *catalog.Hardware, m *catalog.Model, p int, ep bool, k knob
 	c.gemmFlops = k.gemmTFLOPS * 1e12 * k.computeEff
 	c.attnFlops = k.attnTFLOPS * 1e12 * k.computeEff
 	c.bw = hw.HBMBandwidthTBps * 1e12 * k.memoryEff
-	c.peakGemm = k.gemmTFLOPS * 1e12
-	c.peakAttn = k.attnTFLOPS * 1e12
-	c.peakBW = hw.HBMBandwidthTBps * 1e12
 	domain := hw.ScaleUpDomain
 	if domain == 0 {
 		domain = 8
@@ -148,11 +142,12 @@ type iterationCost struct {
 	// Comm is the collectives, Overhead the fixed host and per-layer time,
 	// Draft the speculative draft model.
 	Comm, Overhead, Draft float64
-	// PeakCompute and PeakMemory are the times one accelerator's tensor
-	// FLOPs and HBM bytes of the iteration would take at 100 % of the
-	// peak rates, s: divided by Total, the utilisations the power model
-	// uses.
-	PeakCompute, PeakMemory float64
+	// BusyCompute and BusyMemory are the times one accelerator's tensor
+	// FLOPs and HBM bytes of the iteration take at the rates its kernels
+	// reach (peak × efficiency), s: divided by Total, the fractions of the
+	// iteration its tensor cores and its HBM are busy — the utilisations
+	// the power model uses.
+	BusyCompute, BusyMemory float64
 }
 
 // Total is the iteration time, s.
@@ -189,8 +184,8 @@ func (c *costModel) iteration(ws []work) iterationCost {
 	ic.Attention = math.Max(kvBytes/c.bw, attnFLOPs/c.attnFlops)
 	ic.Comm = c.comm(tokens)
 	ic.Overhead = c.overhead + c.seqOverhead*float64(len(ws))
-	ic.PeakCompute = gemmFLOPs/c.peakGemm + attnFLOPs/c.peakAttn
-	ic.PeakMemory = (weights + kvBytes) / c.peakBW
+	ic.BusyCompute = gemmFLOPs/c.gemmFlops + attnFLOPs/c.attnFlops
+	ic.BusyMemory = (weights + kvBytes) / c.bw
 	if c.draft > 0 && decodeSeqs > 0 {
 		// Each draft token costs a fraction of a decode step over the
 		// decoding sequences (weights once, one token each).

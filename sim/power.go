@@ -7,8 +7,9 @@ import "github.com/agentperf/agentperf/catalog"
 //
 //	P = idle + compute · u_c + memory · u_m, capped at TDP
 //
-// with u_c and u_m the iteration's tensor and HBM utilisation (the time
-// its FLOPs and bytes would take at peak, over the iteration's time).
+// with u_c and u_m the fractions of the iteration the tensor cores and the
+// HBM are busy (its FLOPs and bytes at the rates its kernels reach, over
+// the iteration's time).
 // Between iterations an accelerator draws idle power.
 type powerModel struct {
 	idle, compute, memory, tdp float64 // W
@@ -27,7 +28,7 @@ func (pm powerModel) watts(c iterationCost, d float64) float64 {
 	}
 	w := pm.idle
 	if d > 0 {
-		w += pm.compute*min(1, c.PeakCompute/d) + pm.memory*min(1, c.PeakMemory/d)
+		w += pm.compute*min(1, c.BusyCompute/d) + pm.memory*min(1, c.BusyMemory/d)
 	}
 	if pm.tdp > 0 && w > pm.tdp {
 		w = pm.tdp
