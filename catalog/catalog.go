@@ -135,7 +135,7 @@ type Model struct {
 	MTPDraftTokens int      `yaml:"mtp_draft_tokens,omitempty"`
 	MTPAcceptance  float64  `yaml:"mtp_acceptance,omitempty"`
 	MTPEngines     []string `yaml:"mtp_engines,omitempty"`
-	Source         string  `yaml:"source"`
+	Source         string   `yaml:"source"`
 }
 
 // Engine is a serving engine's profile (vLLM, SGLang, TensorRT-LLM): the
@@ -165,7 +165,7 @@ type Engine struct {
 	// Fallback names the engine whose hardware fits apply where this one
 	// has none (an engine without public runs on that hardware).
 	Fallback string `yaml:"fallback,omitempty"`
-	Source   string           `yaml:"source"`
+	Source   string `yaml:"source"`
 }
 
 // EngineHardware is an engine's fitted behaviour on some accelerators.
