@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 4s
 DEMO_DIR  ?= out/demo
 
-.PHONY: all build test test-setup test-go fuzz lint cross demo bench clean
+.PHONY: all build test test-setup test-go fuzz lint cross demo bench calibrate clean
 
 all: build
 
@@ -43,6 +43,14 @@ fuzz:
 ## demo: the main job on the embedded default, ending in the capacity table
 demo: build
 	./scripts/demo.sh $(BIN) $(DEMO_DIR)
+
+## calibrate: replay the public InferenceMAX runs on the simulator; per row
+## and per hardware sim ÷ public (docs/sim.md, Calibration); fails when the
+## vLLM goals are missed
+CALIBRATION := sim/testdata/calibration
+calibrate: build
+	$(BIN) calibrate --check $(CALIBRATION)/inferencemax-gpt-oss-120b-vllm.csv
+	$(BIN) calibrate $(CALIBRATION)/inferencemax-gpt-oss-120b-trt.csv
 
 ## bench: hot-path benchmarks (figures go to BENCHMARKS.md)
 bench:

@@ -11,9 +11,12 @@ import (
 )
 
 // Defaults of the engine knobs; docs/sim.md gives the source of each.
+// Where the catalog's engine profile or its hardware fit gives a value,
+// that value wins over these.
 const (
 	DefaultHardware          = "h100"
 	DefaultModel             = "gpt-oss-120b"
+	DefaultEngine            = "vllm"
 	DefaultMaxBatch          = 1024 // vLLM max_num_seqs default
 	DefaultMaxBatchTokens    = 8192 // vLLM max_num_batched_tokens default for online serving
 	DefaultMemoryUtilization = 0.9  // vLLM gpu_memory_utilization default
@@ -39,6 +42,10 @@ type Config struct {
 	Hardware string
 	// Model is a catalog model name; "" means "gpt-oss-120b".
 	Model string
+	// Engine is a catalog serving-engine profile ("vllm", "sglang",
+	// "trtllm"): the fixed costs of its loop and its fitted kernel
+	// efficiencies on Hardware; "" means "vllm".
+	Engine string
 	// Accelerators is the total number of accelerators; 0 means one engine
 	// instance of the smallest power-of-two count whose memory holds the
 	// weights with room for one full context of KV cache.
@@ -68,7 +75,8 @@ type Config struct {
 	// (vLLM max_num_seqs); 0 means 1024.
 	MaxBatch int
 	// MaxBatchTokens is the token budget of one iteration, which is also
-	// the chunked-prefill chunk (vLLM max_num_batched_tokens); 0 means 8192.
+	// the chunked-prefill chunk (vLLM max_num_batched_tokens); 0 means the
+	// engine profile's, else 8192.
 	MaxBatchTokens int
 	// DisableChunkedPrefill prefills each prompt in one piece.
 	DisableChunkedPrefill bool
@@ -78,24 +86,41 @@ type Config struct {
 	// may use for weights and KV cache; 0 means 0.9.
 	MemoryUtilization float64
 	// ComputeEfficiency and MemoryEfficiency are the fractions of peak
-	// dense FP8 FLOPS and HBM bandwidth reached; 0 means the catalog
-	// hardware's value, else 0.15 and 0.65 (docs/sim.md: calibration).
+	// tensor throughput (at the model's compute precision) and HBM
+	// bandwidth reached; 0 means the engine's fit for the hardware, else
+	// the catalog hardware's value, else 0.15 and 0.65 (docs/sim.md:
+	// calibration).
 	ComputeEfficiency, MemoryEfficiency float64
-	// IterationOverhead is the fixed time of each iteration (scheduling,
-	// sampling, host work), simulated; 0 means 1 ms.
+	// IterationOverhead is the fixed host time of each iteration
+	// (scheduling, sampling), simulated; 0 means the engine's, else 1 ms;
+	// negative means none.
 	IterationOverhead time.Duration
 	// LayerOverhead is the fixed time each model layer adds to an
 	// iteration (kernel launches and latency-bound small kernels),
-	// simulated; 0 means 60 µs, negative means none.
+	// simulated; 0 means the engine's fit for the hardware, else 60 µs;
+	// negative means none.
 	LayerOverhead time.Duration
+	// SequenceOverhead is the host time each running sequence adds to an
+	// iteration, simulated; 0 means the engine's; negative means none.
+	SequenceOverhead time.Duration
+	// RequestLatency is the time between a request's arrival and its
+	// admission to the scheduler (HTTP, tokenisation and the first
+	// token's way out, counted in TTFT), simulated; 0 means the engine's;
+	// negative means none.
+	RequestLatency time.Duration
 	// CollectiveLatency is the fixed time of one all-reduce or all-to-all,
-	// simulated; 0 means 12 µs.
+	// simulated; 0 means the engine's fit for the hardware, else 12 µs.
 	CollectiveLatency time.Duration
+	// KVCacheDtype stores the KV cache as "bf16" or "fp8"; "" means the
+	// model's catalog figure as it stands.
+	KVCacheDtype string
 	// SpecDraftTokens enables speculative decoding with this many draft
-	// tokens per step; 0 disables it.
+	// tokens per step; 0 means the model's MTP heads when the engine
+	// serves them by default (catalog), else off; negative means off.
 	SpecDraftTokens int
 	// SpecAcceptance is the probability each draft token is accepted
-	// (given the previous one was); 0 means 0.7.
+	// (given the previous one was); 0 means the model's MTP acceptance
+	// when it has one, else 0.7.
 	SpecAcceptance float64
 	// SpecDraftCost is one draft token's cost as a fraction of a target
 	// decode step; 0 means 0.05.
@@ -131,9 +156,15 @@ type knobs struct {
 	computeEff, memoryEff float64
 	overhead              float64 // seconds per iteration
 	layerOverhead         float64 // seconds per layer per iteration
+	seqOverhead           float64 // seconds per running sequence per iteration
+	requestLatency        float64 // seconds from arrival to admission
 	collectiveLatency     float64 // seconds
 	draftTokens           int
+	acceptance            float64
 	draftCost             float64
+	gemmTFLOPS            float64 // peak dense rate of the weight matmuls, TFLOP/s
+	attnTFLOPS            float64 // peak dense rate of attention (BF16), TFLOP/s
+	kvScale               float64 // KV bytes as stored ÷ the catalog figure
 }
 
 // Plan is a resolved deployment: the catalog entries and every default
@@ -141,6 +172,9 @@ type knobs struct {
 type Plan struct {
 	Hardware *catalog.Hardware
 	Model    *catalog.Model
+	// Engine is the serving-engine profile, or nil when the catalog has
+	// none of that name and only defaults apply.
+	Engine *catalog.Engine
 	// Accelerators = TP × (Instances + PrefillInstances).
 	Accelerators, TP            int
 	Instances, PrefillInstances int
@@ -164,6 +198,9 @@ func (c Config) withDefaults() Config {
 	if c.Model == "" {
 		c.Model = DefaultModel
 	}
+	if c.Engine == "" {
+		c.Engine = DefaultEngine
+	}
 	if c.TimeScale == 0 {
 		c.TimeScale = 1
 	}
@@ -173,25 +210,8 @@ func (c Config) withDefaults() Config {
 	if c.MaxBatch == 0 {
 		c.MaxBatch = DefaultMaxBatch
 	}
-	if c.MaxBatchTokens == 0 {
-		c.MaxBatchTokens = DefaultMaxBatchTokens
-	}
 	if c.MemoryUtilization == 0 {
 		c.MemoryUtilization = DefaultMemoryUtilization
-	}
-	if c.IterationOverhead == 0 {
-		c.IterationOverhead = DefaultIterationOverhead
-	}
-	if c.LayerOverhead == 0 {
-		c.LayerOverhead = DefaultLayerOverhead
-	} else if c.LayerOverhead < 0 {
-		c.LayerOverhead = 0
-	}
-	if c.CollectiveLatency == 0 {
-		c.CollectiveLatency = DefaultCollectiveLatency
-	}
-	if c.SpecAcceptance == 0 {
-		c.SpecAcceptance = DefaultSpecAcceptance
 	}
 	if c.SpecDraftCost == 0 {
 		c.SpecDraftCost = DefaultSpecDraftCost
@@ -231,8 +251,13 @@ func Resolve(cfg Config) (*Plan, error) {
 	if cfg.ComputeEfficiency < 0 || cfg.ComputeEfficiency > 1 || cfg.MemoryEfficiency < 0 || cfg.MemoryEfficiency > 1 {
 		bad("efficiencies must be in (0, 1]")
 	}
-	if cfg.SpecDraftTokens < 0 || cfg.SpecDraftTokens > 16 {
-		bad("speculative draft tokens %d: must be 0–16", cfg.SpecDraftTokens)
+	if cfg.SpecDraftTokens > 16 {
+		bad("speculative draft tokens %d: must be at most 16", cfg.SpecDraftTokens)
+	}
+	switch cfg.KVCacheDtype {
+	case "", "bf16", "fp8":
+	default:
+		bad("KV cache dtype %q: must be bf16 or fp8", cfg.KVCacheDtype)
 	}
 	if cfg.SpecAcceptance < 0 || cfg.SpecAcceptance >= 1 {
 		bad("speculative acceptance %v: must be in (0, 1)", cfg.SpecAcceptance)
@@ -243,8 +268,8 @@ func Resolve(cfg Config) (*Plan, error) {
 	if cfg.SpecDraftCost < 0 || cfg.OutputSigma < 0 || cfg.OutputMedianTokens < 0 || cfg.KVTransferGBps < 0 || cfg.ToolCallRate > 1 {
 		bad("draft cost, output shape and KV transfer bandwidth must not be negative; tool-call rate ≤ 1")
 	}
-	if cfg.IterationOverhead < 0 || cfg.CollectiveLatency < 0 {
-		bad("overheads must not be negative")
+	if cfg.CollectiveLatency < 0 {
+		bad("collective latency must not be negative")
 	}
 	hw, err := cfg.Catalog.FindHardware(cfg.Hardware)
 	if err != nil {
@@ -253,6 +278,12 @@ func Resolve(cfg Config) (*Plan, error) {
 	m, err := cfg.Catalog.FindModel(cfg.Model)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	var eng *catalog.Engine
+	if len(cfg.Catalog.Engines) > 0 {
+		if eng, err = cfg.Catalog.FindEngine(cfg.Engine); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -264,16 +295,14 @@ func Resolve(cfg Config) (*Plan, error) {
 		return nil, fmt.Errorf("model %s: weight_bytes_gb, active_params_b, total_params_b, kv_bytes_per_token and context_tokens must be positive", m.Name)
 	}
 
-	k := knobs{
-		computeEff:        pick(cfg.ComputeEfficiency, hw.ComputeEfficiency, DefaultComputeEfficiency),
-		memoryEff:         pick(cfg.MemoryEfficiency, hw.MemoryEfficiency, DefaultMemoryEfficiency),
-		overhead:          cfg.IterationOverhead.Seconds(),
-		layerOverhead:     cfg.LayerOverhead.Seconds(),
-		collectiveLatency: cfg.CollectiveLatency.Seconds(),
-		draftTokens:       cfg.SpecDraftTokens,
-		draftCost:         cfg.SpecDraftCost,
+	if cfg.MaxBatchTokens == 0 {
+		cfg.MaxBatchTokens = DefaultMaxBatchTokens
+		if eng != nil && eng.MaxBatchTokens > 0 {
+			cfg.MaxBatchTokens = eng.MaxBatchTokens
+		}
 	}
-	p := &Plan{Hardware: hw, Model: m, cfg: cfg, knobs: k, TimeScale: cfg.TimeScale, ExpertParallel: cfg.ExpertParallel}
+	k := resolveKnobs(cfg, hw, m, eng)
+	p := &Plan{Hardware: hw, Model: m, Engine: eng, cfg: cfg, knobs: k, TimeScale: cfg.TimeScale, ExpertParallel: cfg.ExpertParallel}
 
 	tp := cfg.TP
 	if tp == 0 {
@@ -329,6 +358,98 @@ func Resolve(cfg Config) (*Plan, error) {
 	return p, nil
 }
 
+// EngineName is the name of the plan's engine profile ("defaults" when
+// the catalog has none).
+func (p *Plan) EngineName() string {
+	if p.Engine == nil {
+		return "defaults"
+	}
+	return p.Engine.Name
+}
+
+// SpecDraftTokens is the number of speculative draft tokens per decode
+// step the plan runs with (0: off), and SpecAcceptance their acceptance.
+func (p *Plan) SpecDraftTokens() (tokens int, acceptance float64) {
+	return p.knobs.draftTokens, p.knobs.acceptance
+}
+
+// resolveKnobs fills every cost-model knob: the Config's value when set,
+// else the engine profile's (its fit for hw), else the hardware catalog's,
+// else the package default.
+func resolveKnobs(cfg Config, hw *catalog.Hardware, m *catalog.Model, eng *catalog.Engine) knobs {
+	var ehw catalog.EngineHardware
+	var e catalog.Engine
+	if eng != nil {
+		e = *eng
+		if f := cfg.Catalog.HardwareFit(eng, hw.Name); f != nil {
+			ehw = *f
+		}
+	}
+	soft := ehw.SoftwareEfficiency
+	if soft <= 0 {
+		soft = 1
+	}
+	us := func(v float64) float64 { return v * 1e-6 }
+	k := knobs{
+		computeEff:        pick(cfg.ComputeEfficiency, ehw.ComputeEfficiency*soft, hw.ComputeEfficiency, DefaultComputeEfficiency),
+		memoryEff:         pick(cfg.MemoryEfficiency, ehw.MemoryEfficiency*soft, hw.MemoryEfficiency, DefaultMemoryEfficiency),
+		overhead:          duration(cfg.IterationOverhead, us(e.StepOverheadUs), DefaultIterationOverhead.Seconds(), eng != nil),
+		layerOverhead:     duration(cfg.LayerOverhead, us(ehw.LayerOverheadUs), DefaultLayerOverhead.Seconds(), ehw.Hardware != nil),
+		seqOverhead:       duration(cfg.SequenceOverhead, us(e.SequenceOverheadUs), 0, true),
+		requestLatency:    duration(cfg.RequestLatency, pick(ehw.RequestLatencyMs, e.RequestLatencyMs)*1e-3, 0, true),
+		collectiveLatency: pick(cfg.CollectiveLatency.Seconds(), us(ehw.CollectiveLatencyUs), DefaultCollectiveLatency.Seconds()),
+		draftCost:         cfg.SpecDraftCost,
+		gemmTFLOPS:        tensorTFLOPS(hw, m.ComputePrecision),
+		attnTFLOPS:        pick(hw.BF16TFLOPS, hw.FP8TFLOPS/2),
+		kvScale:           1,
+	}
+	switch {
+	case cfg.SpecDraftTokens > 0:
+		k.draftTokens = cfg.SpecDraftTokens
+	case cfg.SpecDraftTokens == 0 && eng != nil && m.MTPDefault(eng.Name):
+		k.draftTokens = m.MTPDraftTokens
+	}
+	k.acceptance = pick(cfg.SpecAcceptance, m.MTPAcceptance, DefaultSpecAcceptance)
+	if cfg.KVCacheDtype != "" {
+		k.kvScale = dtypeBytes(cfg.KVCacheDtype) / dtypeBytes(m.KVCacheDtype)
+	}
+	return k
+}
+
+// duration resolves an overhead: the Config's when set (negative means
+// none), else the profile's when the profile is known (have), else def.
+func duration(cfg time.Duration, profile, def float64, have bool) float64 {
+	switch {
+	case cfg < 0:
+		return 0
+	case cfg > 0:
+		return cfg.Seconds()
+	case have:
+		return profile
+	}
+	return def
+}
+
+// tensorTFLOPS is hw's dense tensor rate at precision ("" = fp8): FP4
+// without FP4 tensor cores runs at the FP8 rate, FP8 without FP8 at BF16.
+func tensorTFLOPS(hw *catalog.Hardware, precision string) float64 {
+	switch precision {
+	case "fp4":
+		return pick(hw.FP4TFLOPS, hw.FP8TFLOPS, hw.BF16TFLOPS)
+	case "bf16":
+		return pick(hw.BF16TFLOPS, hw.FP8TFLOPS/2)
+	}
+	return pick(hw.FP8TFLOPS, hw.BF16TFLOPS)
+}
+
+// dtypeBytes is the size of one KV element of dtype ("" = bf16), bytes.
+func dtypeBytes(dtype string) float64 {
+	if dtype == "fp8" {
+		return 1
+	}
+	return 2
+}
+
 func pick(vals ...float64) float64 {
 	for _, v := range vals {
 		if v > 0 {
@@ -355,12 +476,13 @@ func (p *Plan) kvTokens(t int) int {
 	if free <= 0 {
 		return 0
 	}
-	kv := m.KVBytesPerToken
+	kv := m.KVBytesPerToken * p.knobs.kvScale
+	idx := m.IndexerBytesPerToken * p.knobs.kvScale
 	swFrac := 0.0
 	if m.Layers > 0 && m.SlidingWindowTokens > 0 {
 		swFrac = float64(m.SlidingWindowLayers) / float64(m.Layers)
 	}
-	perToken := (kv-m.IndexerBytesPerToken)*(1-swFrac) + m.IndexerBytesPerToken
+	perToken := (kv-idx)*(1-swFrac) + idx
 	if p.cfg.ExpertParallel {
 		// Data-parallel attention: each accelerator holds its own
 		// sequences' KV.
@@ -383,8 +505,9 @@ func (p *Plan) windowTokens() int {
 		return 0
 	}
 	swFrac := float64(m.SlidingWindowLayers) / float64(m.Layers)
-	sw := (m.KVBytesPerToken - m.IndexerBytesPerToken) * swFrac * float64(m.SlidingWindowTokens)
-	perToken := (m.KVBytesPerToken-m.IndexerBytesPerToken)*(1-swFrac) + m.IndexerBytesPerToken
+	kv, idx := m.KVBytesPerToken*p.knobs.kvScale, m.IndexerBytesPerToken*p.knobs.kvScale
+	sw := (kv - idx) * swFrac * float64(m.SlidingWindowTokens)
+	perToken := (kv-idx)*(1-swFrac) + idx
 	return int(math.Ceil(sw / perToken))
 }
 
@@ -399,6 +522,6 @@ func (p *Plan) kvTransferSeconds(ctx int) float64 {
 		}
 		bw *= float64(p.TP) // every accelerator of the instance sends its share
 	}
-	bytes := p.Model.KVBytesPerToken * float64(ctx)
+	bytes := p.Model.KVBytesPerToken * p.knobs.kvScale * float64(ctx)
 	return DefaultKVTransferLatency.Seconds() + bytes/bw
 }

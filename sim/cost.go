@@ -22,11 +22,13 @@ type costModel struct {
 	p  int  // accelerators in the instance
 	ep bool // expert parallel MoE with data-parallel attention
 
-	flops    float64 // usable FLOP/s per accelerator
-	bw       float64 // usable HBM B/s per accelerator
-	linkBW   float64 // collective B/s per accelerator (one direction)
-	collLat  float64 // seconds per collective
-	overhead float64 // seconds per iteration (fixed + per-layer × layers)
+	gemmFlops   float64 // usable FLOP/s per accelerator of the weight matmuls
+	attnFlops   float64 // usable FLOP/s per accelerator of attention
+	bw          float64 // usable HBM B/s per accelerator
+	linkBW      float64 // collective B/s per accelerator (one direction)
+	collLat     float64 // seconds per collective
+	overhead    float64 // seconds per iteration (fixed + per-layer × layers)
+	seqOverhead float64 // seconds per running sequence per iteration
 
 	activeParams    float64 // parameters one token multiplies (2 FLOPs each)
 	nonExpertBytes  float64 // weight bytes every iteration reads (attention, shared, head)
@@ -52,7 +54,8 @@ type costModel struct {
 
 func newCostModel(hw *catalog.Hardware, m *catalog.Model, p int, ep bool, k knobs) costModel {
 	c := costModel{p: p, ep: ep}
-	c.flops = hw.FP8TFLOPS * 1e12 * k.computeEff
+	c.gemmFlops = k.gemmTFLOPS * 1e12 * k.computeEff
+	c.attnFlops = k.attnTFLOPS * 1e12 * k.computeEff
 	c.bw = hw.HBMBandwidthTBps * 1e12 * k.memoryEff
 	domain := hw.ScaleUpDomain
 	if domain == 0 {
@@ -67,6 +70,7 @@ func newCostModel(hw *catalog.Hardware, m *catalog.Model, p int, ep bool, k knob
 	}
 	c.collLat = k.collectiveLatency
 	c.overhead = k.overhead + k.layerOverhead*float64(m.Layers)
+	c.seqOverhead = k.seqOverhead
 	c.activeParams = m.ActiveParamsB * 1e9
 	active := m.ActiveWeightBytesGB * 1e9
 	if active == 0 {
@@ -95,8 +99,8 @@ func newCostModel(hw *catalog.Hardware, m *catalog.Model, p int, ep bool, k knob
 	c.attnFull, c.attnSW = attn*(1-swFrac), attn*swFrac
 	c.decFull, c.decSW = dec*(1-swFrac), dec*swFrac
 	c.idxFLOPs = m.IndexerFLOPsPerKey
-	c.kvIdx = m.IndexerBytesPerToken
-	rest := m.KVBytesPerToken - c.kvIdx
+	c.kvIdx = m.IndexerBytesPerToken * k.kvScale
+	rest := m.KVBytesPerToken*k.kvScale - c.kvIdx
 	c.kvFull, c.kvSW = rest*(1-swFrac), rest*swFrac
 	kvHeads := m.KVHeads
 	if kvHeads <= 0 {
@@ -128,15 +132,27 @@ func capSum(lo, hi, cap int) float64 {
 	return tri(lo, cap) + float64(cap)*float64(hi-cap)
 }
 
-// iterationCost is the breakdown of one iteration's modelled time, seconds.
+// iterationCost is the breakdown of one iteration's modelled time, s, and
+// of the work it does on each accelerator of the instance.
 type iterationCost struct {
-	Compute, Memory, Comm, Overhead, Draft float64
+	// GEMM is the weight matmuls: max(weight bytes ÷ bandwidth, matmul
+	// FLOPs ÷ tensor rate); Attention the same for KV reads and attention
+	// FLOPs; they run as separate kernels, so their times add.
+	GEMM, Attention float64
+	// Comm is the collectives, Overhead the fixed host and per-layer time,
+	// Draft the speculative draft model.
+	Comm, Overhead, Draft float64
+	// BusyCompute and BusyMemory are the times one accelerator's tensor
+	// FLOPs and HBM bytes of the iteration take at the rates its kernels
+	// reach (peak × efficiency), s: divided by Total, the fractions of the
+	// iteration its tensor cores and its HBM are busy — the utilisations
+	// the power model uses.
+	BusyCompute, BusyMemory float64
 }
 
-// Total is the iteration time: the roofline max of compute and memory plus
-// the serial terms.
+// Total is the iteration time, s.
 func (c iterationCost) Total() float64 {
-	return math.Max(c.Compute, c.Memory) + c.Comm + c.Overhead + c.Draft
+	return c.GEMM + c.Attention + c.Comm + c.Overhead + c.Draft
 }
 
 // iteration returns the modelled time of one iteration over ws.
@@ -160,15 +176,16 @@ func (c *costModel) iteration(ws []work) iterationCost {
 	}
 	p := float64(c.p)
 	var ic iterationCost
-	ic.Compute = (2*c.activeParams*tokens + attn) / p / c.flops
-	touched := 0.0
-	if c.expertBytes > 0 {
-		touched = 1 - math.Pow(1-c.expertFrac, tokens)
-	}
-	weights := c.nonExpertBytes*c.weightShard + c.expertBytes*touched/p
-	ic.Memory = (weights + kv*c.kvShard) / c.bw
+	gemmFLOPs := 2 * c.activeParams * tokens / p
+	weights := c.weightBytes(tokens)
+	ic.GEMM = math.Max(weights/c.bw, gemmFLOPs/c.gemmFlops)
+	attnFLOPs := attn / p
+	kvBytes := kv * c.kvShard
+	ic.Attention = math.Max(kvBytes/c.bw, attnFLOPs/c.attnFlops)
 	ic.Comm = c.comm(tokens)
-	ic.Overhead = c.overhead
+	ic.Overhead = c.overhead + c.seqOverhead*float64(len(ws))
+	ic.BusyCompute = gemmFLOPs/c.gemmFlops + attnFLOPs/c.attnFlops
+	ic.BusyMemory = (weights + kvBytes) / c.bw
 	if c.draft > 0 && decodeSeqs > 0 {
 		// Each draft token costs a fraction of a decode step over the
 		// decoding sequences (weights once, one token each).
@@ -178,17 +195,24 @@ func (c *costModel) iteration(ws []work) iterationCost {
 	return ic
 }
 
+// weightBytes is the weight bytes one accelerator reads in an iteration
+// of tokens tokens: its share of the non-expert weights, and of the
+// routed experts those tokens touch (uniform routing: each expert is
+// touched with probability 1 − (1 − k/E)^tokens).
+func (c *costModel) weightBytes(tokens float64) float64 {
+	touched := 0.0
+	if c.expertBytes > 0 {
+		touched = 1 - math.Pow(1-c.expertFrac, tokens)
+	}
+	return c.nonExpertBytes*c.weightShard + c.expertBytes*touched/float64(c.p)
+}
+
 // iteration1 is the roofline time (without overhead and draft) of a plain
 // decode step of n sequences at negligible context: the unit the draft cost
 // is a fraction of.
 func (c *costModel) iteration1(n float64) float64 {
-	p := float64(c.p)
-	touched := 0.0
-	if c.expertBytes > 0 {
-		touched = 1 - math.Pow(1-c.expertFrac, n)
-	}
-	mem := (c.nonExpertBytes*c.weightShard + c.expertBytes*touched/p) / c.bw
-	comp := 2 * c.activeParams * n / p / c.flops
+	mem := c.weightBytes(n) / c.bw
+	comp := 2 * c.activeParams * n / float64(c.p) / c.gemmFlops
 	return math.Max(mem, comp) + c.comm(n)
 }
 

@@ -57,7 +57,8 @@ type Output struct {
 type seqState uint8
 
 const (
-	stWaiting seqState = iota
+	stWaiting  seqState = iota
+	stArriving          // submitted, not yet admitted to an instance (request latency)
 	stRunning
 	stTransfer
 	stDone
@@ -148,6 +149,12 @@ type instance struct {
 	// statistics
 	iterations int64
 	busyTime   float64
+
+	// energy of one of the instance's accelerators: joules over [0, iterStart],
+	// the current (or last) iteration's span and power.
+	joules             float64
+	iterStart, iterEnd float64
+	iterWatts          float64
 }
 
 type eventKind uint8
@@ -155,6 +162,7 @@ type eventKind uint8
 const (
 	evIteration eventKind = iota
 	evTransfer
+	evArrival
 )
 
 type event struct {
@@ -205,6 +213,8 @@ type Engine struct {
 	kvCap, window       int
 	draft               int
 	accept              float64
+	latency             float64 // request latency, s
+	power               powerModel
 
 	// PromptTokens, CachedTokens and GeneratedTokens count tokens over the
 	// engine's life; Preemptions and Finished count requests.
@@ -223,8 +233,10 @@ func NewEngine(plan *Plan) *Engine {
 		caching:   !plan.cfg.DisablePrefixCache,
 		kvCap:     plan.KVTokens,
 		window:    plan.windowTokens(),
-		draft:     plan.cfg.SpecDraftTokens,
-		accept:    plan.cfg.SpecAcceptance,
+		draft:     plan.knobs.draftTokens,
+		accept:    plan.knobs.acceptance,
+		latency:   plan.knobs.requestLatency,
+		power:     newPowerModel(plan.Hardware),
 	}
 	role := roleUnified
 	if plan.PrefillInstances > 0 {
@@ -267,6 +279,8 @@ func (e *Engine) push(ev event) {
 // reading and counting it): an idle instance then starts the request's
 // iteration at max(at, the end of its last iteration), so host work does not
 // delay the simulated first token; a busy instance queues it as usual.
+// With a request latency (the engine profile's API-server time) the
+// request reaches the scheduler that much later; its TTFT counts it.
 func (e *Engine) Submit(r *Request, at float64) {
 	if at > e.now {
 		e.now = at
@@ -284,6 +298,17 @@ func (e *Engine) Submit(r *Request, at float64) {
 	r.seq = s
 	e.lastReq = r
 	e.PromptTokens += int64(r.PromptTokens)
+	if e.latency > 0 {
+		s.state = stArriving
+		e.push(event{t: at + e.latency, kind: evArrival, s: s})
+		return
+	}
+	e.admit(s, at)
+}
+
+// admit routes s to an instance at simulated time at.
+func (e *Engine) admit(s *seq, at float64) {
+	r := s.r
 	pool := e.insts
 	if len(e.pinsts) > 0 {
 		pool = e.pinsts
@@ -349,6 +374,8 @@ func (e *Engine) Cancel(r *Request) {
 	s.cancelled = true
 	in := s.inst
 	switch s.state {
+	case stArriving:
+		// the arrival event finds it cancelled
 	case stWaiting:
 		in.waiting = removeSeq(in.waiting, s)
 	case stRunning:
@@ -381,6 +408,10 @@ func (e *Engine) RunUntil(t float64) []Output {
 			ev.inst.freeAt = ev.t
 			e.finishIteration(ev.inst, ev.t)
 			e.start(ev.inst, ev.t)
+		case evArrival:
+			if !ev.s.cancelled {
+				e.admit(ev.s, ev.t)
+			}
 		case evTransfer:
 			s := ev.s
 			if s.cancelled {
@@ -442,6 +473,7 @@ func (e *Engine) start(inst *instance, t float64) {
 	inst.busy = true
 	inst.iterations++
 	inst.busyTime += d
+	e.power.startIteration(inst, t, d, inst.lastCost)
 	e.push(event{t: t + d, kind: evIteration, inst: inst})
 }
 
@@ -726,6 +758,10 @@ type Stats struct {
 	OutstandingEvents  int
 	InstanceKVUsedMax  int
 	InstanceRunningMax int
+	// Watts and Joules are each accelerator's modelled power at
+	// SimulatedSeconds (W) and energy since the start (J), in the order of
+	// Engine.AcceleratorWatts; nil when the hardware has no power figures.
+	Watts, Joules []float64
 }
 
 // Stats returns a snapshot of the engine's counters and occupancy.
@@ -760,6 +796,18 @@ func (e *Engine) Stats() Stats {
 	for _, ev := range e.events {
 		if ev.kind == evTransfer {
 			st.TransfersInFlight++
+		}
+	}
+	if e.power.ok {
+		st.Watts = e.AcceleratorWatts()
+		st.Joules = make([]float64, 0, len(st.Watts))
+		for _, pool := range [][]*instance{e.insts, e.pinsts} {
+			for _, in := range pool {
+				j := e.power.joules(in, e.now)
+				for i := 0; i < e.plan.TP; i++ {
+					st.Joules = append(st.Joules, j)
+				}
+			}
 		}
 	}
 	return st

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -30,6 +31,9 @@ func newMetrics(s *Server) *metrics {
 			func() float64 { return f(s.Stats()) })
 	}
 	p := s.plan
+	if p.Hardware.IdleWatts > 0 {
+		m.reg.MustRegister(newPowerCollector(s.plan, s.Stats, s.simNow))
+	}
 	m.reg.MustRegister(
 		m.requests,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentperf_sim_time_scale",
@@ -77,4 +81,55 @@ func (m *metrics) handler() http.Handler {
 
 func (m *metrics) request(api apiKind, code int) {
 	m.requests.WithLabelValues(api.String(), strconv.Itoa(code)).Inc()
+}
+
+// powerCollector exposes the power model as dcgm-exporter does, so a
+// power sampler pointed at a real node's dcgm-exporter reads the
+// simulator the same way: DCGM_FI_DEV_POWER_USAGE (gauge, W) and
+// DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (counter, mJ), one series per
+// accelerator with dcgm-exporter's labels gpu, UUID, device, modelName and
+// Hostname (docs/sim.md, Power).
+type powerCollector struct {
+	power, energy *prometheus.Desc
+	labels        [][]string // per accelerator
+	stats         func() Stats
+	now           func() float64 // simulated time now, s
+}
+
+func newPowerCollector(p *Plan, stats func() Stats, now func() float64) *powerCollector {
+	names := []string{"gpu", "UUID", "device", "modelName", "Hostname"}
+	c := &powerCollector{
+		power:  prometheus.NewDesc("DCGM_FI_DEV_POWER_USAGE", "Power draw (in W).", names, nil),
+		energy: prometheus.NewDesc("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "Total energy consumption since boot (in mJ).", names, nil),
+		stats:  stats,
+		now:    now,
+	}
+	model := p.Hardware.Description
+	if model == "" {
+		model = p.Hardware.Name
+	}
+	for i := 0; i < p.Accelerators; i++ {
+		c.labels = append(c.labels, []string{strconv.Itoa(i), fmt.Sprintf("GPU-a9e47000-0000-4000-8000-%012d", i),
+			"nvidia" + strconv.Itoa(i), model, "agentperf-sim"})
+	}
+	return c
+}
+
+func (c *powerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.power
+	ch <- c.energy
+}
+
+func (c *powerCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	// The snapshot is from the engine loop's last wake-up; an idle engine
+	// sleeps, so its energy runs on at the snapshot's power until now.
+	since := max(c.now()-st.SimulatedSeconds, 0)
+	for i, l := range c.labels {
+		if i >= len(st.Watts) || i >= len(st.Joules) {
+			break
+		}
+		ch <- prometheus.MustNewConstMetric(c.power, prometheus.GaugeValue, st.Watts[i], l...)
+		ch <- prometheus.MustNewConstMetric(c.energy, prometheus.CounterValue, (st.Joules[i]+st.Watts[i]*since)*1000, l...)
+	}
 }

@@ -19,7 +19,7 @@ type publicFigure struct {
 	setup           string // engine and parallelism as published
 	workload        Workload
 	workloadText    string
-	metric          string // "output tok/s", "total tok/s", "TPOT ms", "tok/s/user", "total tok/s/GPU"
+	metric          string // "output tok/s", "total tok/s", "TPOT ms", "tok/s/user", "1/TPOT tok/s/user", "total tok/s/GPU"
 	value           float64
 	source          string
 }
@@ -38,10 +38,15 @@ var publicFigures = []publicFigure{
 		"random 2000 in / 100 out, 500 at once", "total tok/s", 14386, "gpustack performance-lab gpt-oss-120b/h100.md"},
 	{"gpt-oss-120b", "h100", Config{Accelerators: 1}, "vLLM 0.10.2, TP1", Workload{Users: 100, Requests: 1, PromptTokens: 32000, OutputTokens: 100},
 		"random 32000 in / 100 out, 100 at once", "total tok/s", 16137, "gpustack performance-lab gpt-oss-120b/h100.md"},
-	{"gpt-oss-120b", "b200", Config{Accelerators: 1}, "InferenceMAX, MXFP4, TP1 (our reading)", Workload{Users: 256, Requests: 4, PromptTokens: 1024, OutputTokens: 1024},
-		"random 1k in / 1k out, concurrency ~256", "tok/s/user", 72, "inferencex.semianalysis.com/compare/gptoss-120b-b200-vs-mi325x"},
-	{"gpt-oss-120b", "b200", Config{Accelerators: 1}, "InferenceMAX, MXFP4, TP1 (our reading)", Workload{Users: 256, Requests: 4, PromptTokens: 1024, OutputTokens: 1024},
-		"random 1k in / 1k out, concurrency ~256", "total tok/s/GPU", 25320, "inferencex.semianalysis.com/compare/gptoss-120b-b200-vs-mi325x"},
+	{"gpt-oss-120b", "b200", Config{Accelerators: 1, KVCacheDtype: "fp8", DisablePrefixCache: true}, "InferenceMAX run, vLLM 0.13.0, MXFP4, TP1, FP8 KV",
+		Workload{Users: 128, Requests: 10, PromptTokens: 1024, OutputTokens: 1024, RangeRatio: 0.8, Seed: 1},
+		"random 1k in / 1k out (±20 %), concurrency 128", "1/TPOT tok/s/user", 70.1, "InferenceMAX CI run 20667906037 (sim/testdata/calibration)"},
+	{"gpt-oss-120b", "b200", Config{Accelerators: 1, KVCacheDtype: "fp8", DisablePrefixCache: true}, "InferenceMAX run, vLLM 0.13.0, MXFP4, TP1, FP8 KV",
+		Workload{Users: 128, Requests: 10, PromptTokens: 1024, OutputTokens: 1024, RangeRatio: 0.8, Seed: 1},
+		"random 1k in / 1k out (±20 %), concurrency 128", "total tok/s/GPU", 17364, "InferenceMAX CI run 20667906037 (sim/testdata/calibration)"},
+	{"gpt-oss-120b", "b200", Config{Accelerators: 8, TP: 8, Engine: "trtllm", KVCacheDtype: "fp8", DisablePrefixCache: true, MaxBatchTokens: 20000}, "InferenceMAX run, TensorRT-LLM, MXFP4, TP8, FP8 KV",
+		Workload{Users: 4, Requests: 10, PromptTokens: 1024, OutputTokens: 1024, RangeRatio: 0.8, Seed: 1},
+		"random 1k in / 1k out (±20 %), concurrency 4", "TPOT ms", 2.16, "InferenceMAX CI run 20786863188 (sim/testdata/calibration)"},
 	{"deepseek-v3.2", "h200", Config{Accelerators: 8, TP: 8}, "vLLM 0.13.0, TP8, FP8 KV", Workload{Users: 100, Requests: 1, PromptTokens: 1000, OutputTokens: 2000},
 		"random 1000 in / 2000 out, 100 at once", "TPOT ms", 45.83, "gpustack performance-lab deepseek-v3.2/h200.md"},
 	{"deepseek-v3.2", "h200", Config{Accelerators: 8, TP: 8}, "vLLM 0.13.0, TP8, FP8 KV", Workload{Users: 100, Requests: 1, PromptTokens: 1000, OutputTokens: 2000},
@@ -72,9 +77,11 @@ func (f publicFigure) simulate(t testing.TB) float64 {
 	case "total tok/s/GPU":
 		return r.TotalTokensPerSecond / float64(p.Accelerators)
 	case "TPOT ms":
-		return 1000 / r.UserTokensPerSecond
+		return 1000 * r.MeanTPOT
 	case "tok/s/user":
 		return r.UserTokensPerSecond
+	case "1/TPOT tok/s/user":
+		return 1 / r.MeanTPOT
 	}
 	t.Fatalf("unknown metric %q", f.metric)
 	return 0
@@ -102,18 +109,21 @@ func TestSanityTable(t *testing.T) {
 		t.Log("race detector on: skipping the model × hardware table and the golden comparison")
 		return
 	}
-	sb.WriteString("\n| model | hardware | accelerators (TP) | KV cache per instance, tokens | single-user decode tok/s (1k in / 1k out) | TTFT 1k, ms | saturated output tok/s per accelerator (1,024 requests of 1k in / 1k out at once) | per-user tok/s at saturation |\n")
-	sb.WriteString("|---|---|---|---:|---:|---:|---:|---:|\n")
-	for _, m := range []string{"gpt-oss-120b", "deepseek-v3.2"} {
-		for _, h := range []string{"h100", "h200", "b200", "gb200-nvl72", "mi300x", "mi355x"} {
+	sb.WriteString("\n| model | hardware | accelerators (TP) | KV cache per instance, tokens | single-user decode tok/s (1k in / 1k out) | TTFT 1k, ms | saturated output tok/s per accelerator (1,024 requests of 1k in / 1k out at once) | per-user tok/s at saturation | W per accelerator: single user / saturated |\n")
+	sb.WriteString("|---|---|---|---:|---:|---:|---:|---:|---|\n")
+	for _, m := range []string{"gpt-oss-120b", "deepseek-v3.2", "deepseek-r1", "deepseek-v4-pro"} {
+		for _, h := range []string{"h100", "h200", "b200", "b300", "gb200-nvl72", "gb300-nvl72", "mi300x", "mi325x", "mi355x"} {
 			p, err := Resolve(Config{Hardware: h, Model: m})
 			if err != nil {
 				t.Fatal(err)
 			}
 			one := Simulate(p, Workload{Users: 1, Requests: 1, PromptTokens: 1024, OutputTokens: 1024})
 			sat := Simulate(p, Workload{Users: 1024, Requests: 1, PromptTokens: 1024, OutputTokens: 1024})
-			fmt.Fprintf(&sb, "| %s | %s | %d (%d) | %s | %s | %.0f | %s | %.1f |\n", m, h, p.Accelerators, p.TP, num(float64(p.KVTokens)),
-				num(one.UserTokensPerSecond), one.TTFT*1000, num(sat.PerAccelerator), sat.UserTokensPerSecond)
+			_, w1 := one.Energy.Since(EnergyReading{})
+			_, ws := sat.Energy.Since(EnergyReading{})
+			acc := float64(p.Accelerators)
+			fmt.Fprintf(&sb, "| %s | %s | %d (%d) | %s | %s | %.0f | %s | %.1f | %.0f / %.0f |\n", m, h, p.Accelerators, p.TP, num(float64(p.KVTokens)),
+				num(one.UserTokensPerSecond), one.TTFT*1000, num(sat.PerAccelerator), sat.UserTokensPerSecond, w1/acc, ws/acc)
 		}
 	}
 	golden := filepath.Join("testdata", "sanity.md")
