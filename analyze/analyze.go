@@ -145,9 +145,8 @@ type ResultSet struct {
 	// them.
 	Files []string `json:"files"`
 	Rows  int64    `json:"rows"`
-	// Meta is the run metadata of the first file (keys without the
-	// agentperf.run. prefix).
-	Meta map[string]string `json:"meta"`
+	// Meta is the run metadata of the first file.
+	Meta *schemas.RunMeta `json:"meta"`
 	// Model is the served model (run metadata "model").
 	Model string `json:"model"`
 	// System is the hardware used for normalization (Accelerators 0 when
@@ -267,15 +266,15 @@ func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) 
 	names := map[string]int{}
 	for _, run := range runs {
 		set := &ResultSet{RunID: run, ITLSample: itl}
-		var metas []map[string]string
+		var metas []*schemas.RunMeta
 		for fi, f := range files {
 			if slices.Contains(ls.fileRuns[fi], run) {
 				set.Files = append(set.Files, f.Path)
-				metas = append(metas, f.Meta())
+				metas = append(metas, f.RunMeta())
 			}
 		}
 		set.Meta = metas[0]
-		set.Model = set.Meta[MetaModel]
+		set.Model = set.Meta.Model
 		if err := resolveSystem(set, opt, cat); err != nil {
 			return nil, err
 		}
@@ -314,15 +313,14 @@ func resolveSystem(set *ResultSet, opt Options, cat *catalog.Catalog) error {
 	if opt.System != nil {
 		s = *opt.System
 	} else {
-		s.Name = set.Meta[MetaSystem]
-		s.Hardware = set.Meta[MetaHardware]
-		if v := set.Meta[MetaAccelerators]; v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				set.Notes = append(set.Notes, fmt.Sprintf("run metadata accelerators=%q is not a count; ignored", v))
-			} else {
-				s.Accelerators = n
-			}
+		s.Name = set.Meta.System
+		s.Hardware = set.Meta.Hardware
+		if v := set.Meta.Extra["accelerators"]; v != "" {
+			set.Notes = append(set.Notes, fmt.Sprintf("run metadata accelerators=%q is not a count; ignored", v))
+		} else if set.Meta.Accelerators < 0 {
+			set.Notes = append(set.Notes, fmt.Sprintf("run metadata accelerators=%d is not a count; ignored", set.Meta.Accelerators))
+		} else {
+			s.Accelerators = set.Meta.Accelerators
 		}
 		if opt.Hardware != "" {
 			s.Hardware = opt.Hardware
@@ -389,12 +387,10 @@ func resolveTiers(set *ResultSet, opt Options) error {
 
 // levelWindow returns the steady-state window replay was asked to hold for
 // a level (0 if the metadata does not say).
-func levelWindow(metas []map[string]string, level int) time.Duration {
-	for _, key := range []string{MetaLevelWindow(level), MetaSteadyWindow, "duration"} {
-		for _, m := range metas {
-			if d, err := time.ParseDuration(m[key]); err == nil && d > 0 {
-				return d
-			}
+func levelWindow(metas []*schemas.RunMeta, level int) time.Duration {
+	for _, m := range metas {
+		if d := m.LevelWindow(level); d > 0 {
+			return d
 		}
 	}
 	return 0
@@ -403,36 +399,32 @@ func levelWindow(metas []map[string]string, level int) time.Duration {
 // applyLevelMeta folds replay's per-level metadata (summed over shard
 // files) into st: invalid marks, and trajectory counts, which replay knows
 // exactly.
-func applyLevelMeta(st *LevelStats, metas []map[string]string, v Validity) {
+func applyLevelMeta(st *LevelStats, metas []*schemas.RunMeta, v Validity) {
 	v = v.normalized()
-	p := "level." + strconv.Itoa(st.Level) + "."
 	var reasons []string
 	var sessions int64
 	haveSessions := true
 	agents := map[string]int64{}
 	haveAgents := true
 	for _, m := range metas {
-		if m[p+"valid"] == "false" || m[MetaLevelInvalid(st.Level)] != "" {
-			r := strings.TrimSpace(m[p+"invalid_reasons"])
-			r = strings.TrimSuffix(strings.TrimPrefix(r, "["), "]")
-			if r == "" {
-				r = m[MetaLevelInvalid(st.Level)]
-			}
-			if r == "" {
-				r = "marked invalid by replay"
-			}
+		l := m.Level(st.Level)
+		if l == nil {
+			haveSessions, haveAgents = false, false
+			continue
+		}
+		for _, r := range l.Invalid {
 			if !slices.Contains(reasons, r) {
 				reasons = append(reasons, r)
 			}
 		}
-		if n, err := strconv.ParseInt(m[p+"completed_sessions"], 10, 64); err == nil {
-			sessions += n
+		if l.CompletedSessions >= 0 {
+			sessions += int64(l.CompletedSessions)
 		} else {
 			haveSessions = false
 		}
-		if a, ok := parseAgentCounts(m[p+"sessions_by_agent"]); ok {
-			for k, n := range a {
-				agents[k] += n
+		if l.SessionsByAgent != nil {
+			for k, n := range l.SessionsByAgent {
+				agents[k] += int64(n)
 			}
 		} else {
 			haveAgents = false
@@ -468,28 +460,6 @@ func applyLevelMeta(st *LevelStats, metas []map[string]string, v Validity) {
 		}
 	}
 	sortFlags(st.Flags)
-}
-
-// parseAgentCounts parses replay's "map[claude-code:12 codex:3]" (Go's
-// fmt of a map[string]int).
-func parseAgentCounts(s string) (map[string]int64, bool) {
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, "map[") || !strings.HasSuffix(s, "]") {
-		return nil, false
-	}
-	out := map[string]int64{}
-	for _, f := range strings.Fields(s[4 : len(s)-1]) {
-		i := strings.LastIndexByte(f, ':')
-		if i < 0 {
-			return nil, false
-		}
-		n, err := strconv.ParseInt(f[i+1:], 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		out[f[:i]] += n
-	}
-	return out, true
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -558,19 +528,17 @@ func (set *ResultSet) judge() {
 }
 
 // notes adds set-wide remarks from the run metadata.
-func (set *ResultSet) notes(metas []map[string]string) {
+func (set *ResultSet) notes(metas []*schemas.RunMeta) {
 	for _, st := range set.Levels {
 		if st.TrajectoriesFrom == "" {
 			set.Notes = append(set.Notes, "completed trajectories estimated from the rows (replay's counts not in the metadata): see docs/analyze.md")
 			break
 		}
 	}
-	for _, key := range []string{"below_aa_bar"} {
-		for _, m := range metas {
-			if v := m[key]; v != "" {
-				set.Notes = append(set.Notes, v)
-				break
-			}
+	for _, m := range metas {
+		if m.BelowAABar != "" {
+			set.Notes = append(set.Notes, m.BelowAABar)
+			break
 		}
 	}
 	open := len(set.Levels) > 0

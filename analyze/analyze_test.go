@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agentperf/agentperf/schemas"
 )
 
 func TestLoadSystem(t *testing.T) {
@@ -118,8 +121,9 @@ func TestClientLagInWallTime(t *testing.T) {
 		wantLag float64 // ms
 		flagged bool
 	}{{"", 20, true}, {"1", 20, true}, {"20", 1, false}} {
+		k, _ := strconv.ParseFloat(tt.scale, 64)
 		p := filepath.Join(dir, "k"+tt.scale+".parquet")
-		writeFixture(t, p, "run-k"+tt.scale, map[string]string{MetaModel: "gpt-oss-120b", MetaTimeScale: tt.scale}, lv)
+		writeFixture(t, p, "run-k"+tt.scale, &schemas.RunMeta{Model: "gpt-oss-120b", TimeScale: k}, lv)
 		rep, err := Analyze(context.Background(), []string{p}, Options{})
 		if err != nil {
 			t.Fatal(err)

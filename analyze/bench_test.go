@@ -50,7 +50,7 @@ func benchFiles(b *testing.B, rows, shards int, chunkScale float64) []string {
 				RunID: "bench", Seed: uint64(i + 1), Rows: rows / shards, Shard: int32(i),
 				Levels: []int32{64, 128, 256, 512, 1024}, GroupRows: 200_000,
 				ErrorRate: 0.004, NoUsage: 0.01, ChunkScale: chunkScale,
-				Meta: map[string]string{"run_id": "bench", MetaModel: "gpt-oss-120b", MetaHardware: "h200", MetaAccelerators: "8", "duration": "10m"},
+				Meta: &schemas.RunMeta{RunID: "bench", Model: "gpt-oss-120b", Hardware: "h200", Accelerators: 8, Steady: 10 * time.Minute},
 			}.write(b, files[i])
 		}()
 	}

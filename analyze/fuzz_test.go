@@ -30,16 +30,3 @@ func FuzzParseTiers(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseAgentCounts checks replay's per-agent metadata parser.
-func FuzzParseAgentCounts(f *testing.F) {
-	f.Add("map[claude-code:12 codex:3]")
-	f.Add("map[]")
-	f.Add("map[a:b]")
-	f.Fuzz(func(t *testing.T, s string) {
-		m, ok := parseAgentCounts(s)
-		if ok && m == nil {
-			t.Error("ok without a map")
-		}
-	})
-}

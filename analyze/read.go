@@ -149,7 +149,7 @@ func readFiles(ctx context.Context, files []*schemas.ResultsFile, workers int, i
 	pfs := make([]*parquet.File, len(files))
 	scales := make([]float64, len(files))
 	for fi, f := range files {
-		scales[fi] = timeScale(f.Meta())
+		scales[fi] = f.RunMeta().TimeScaleOrOne()
 		pfs[fi] = f.Parquet()
 		if h, pf, err := reopen(f.Path); err == nil {
 			defer h.Close()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
 )
 
@@ -41,16 +42,12 @@ func StartSimulator(cfg sim.Config) (*Simulator, error) {
 }
 
 // Meta describes the simulated deployment for the results metadata.
-func (s *Simulator) Meta() map[string]string {
+func (s *Simulator) Meta() schemas.RunMeta {
 	p := s.Plan
-	return map[string]string{
-		"target":        "sim",
-		"hardware":      p.Hardware.Name,
-		"accelerators":  fmt.Sprint(p.Accelerators),
-		"model":         p.Model.Name,
-		"system":        fmt.Sprintf("sim: %d×%s %s (simulated)", p.Accelerators, p.Hardware.Name, p.Model.Name),
-		"sim_tp":        fmt.Sprint(p.TP),
-		"sim_instances": fmt.Sprint(p.Instances),
+	return schemas.RunMeta{
+		Target: "sim", Hardware: p.Hardware.Name, Accelerators: p.Accelerators, Model: p.Model.Name,
+		System: fmt.Sprintf("sim: %d×%s %s (simulated)", p.Accelerators, p.Hardware.Name, p.Model.Name),
+		Sim:    &schemas.SimMeta{TP: p.TP, Instances: p.Instances},
 	}
 }
 

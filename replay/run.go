@@ -13,7 +13,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,9 +113,11 @@ type Config struct {
 	ProgressInterval time.Duration
 	// Metrics, when set, is updated live (Prometheus).
 	Metrics *Metrics
-	// Meta is extra run metadata written to the results file (target
-	// description, hardware, accelerators, agentperf version, trace set…).
-	Meta map[string]string
+	// Meta is what the caller knows about the run for the results
+	// metadata (target description, hardware, accelerators, agentperf
+	// version, trace set…); replay fills in its configuration, levels and
+	// outcome.
+	Meta schemas.RunMeta
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -178,6 +179,7 @@ type runner struct {
 	out     chan *schemas.Result
 	closed  bool // out is closed
 	rw      *schemas.ResultsWriter
+	meta    *schemas.RunMeta // written by rw.Close; changed only by the run goroutine
 
 	// live counters for progress and metrics
 	active      atomic.Int64
@@ -333,7 +335,8 @@ func (r *runner) warn(format string, args ...any) {
 
 func (r *runner) run(ctx context.Context) (*Report, error) {
 	cfg := r.cfg
-	r.setRunMeta()
+	r.meta = r.runMeta()
+	r.rw.SetRunMeta(r.meta)
 	// The writer goroutine owns rw.
 	r.out = make(chan *schemas.Result, 16384)
 	werr := make(chan error, 1)
@@ -411,12 +414,8 @@ func (r *runner) finish(rep *Report, flushReq chan chan error, werr chan error) 
 	r.warnMu.Lock()
 	rep.Warnings = slices.Clone(r.warnings)
 	r.warnMu.Unlock()
-	if rep.Interrupted {
-		r.rw.SetMeta("interrupted", "true")
-	}
-	if len(rep.Warnings) > 0 {
-		r.rw.SetMeta("warnings", strings.Join(rep.Warnings, "\n"))
-	}
+	r.meta.Interrupted = rep.Interrupted
+	r.meta.Warnings = rep.Warnings
 	return rep, nil
 }
 

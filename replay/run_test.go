@@ -38,14 +38,14 @@ func TestClosedLoopOrderThinkAndPinning(t *testing.T) {
 				}
 			}
 			checkRows(t, rows, api, 12, scale)
-			if meta["time_scale"] != "10" || meta["run_id"] != "t1" || meta["level.0.users"] != "2" {
-				t.Errorf("metadata: time_scale %q run_id %q level.0.users %q", meta["time_scale"], meta["run_id"], meta["level.0.users"])
+			if meta.TimeScale != 10 || meta.RunID != "t1" || meta.Level(0) == nil || meta.Level(0).Users != 2 {
+				t.Errorf("metadata: time_scale %v run_id %q levels %+v", meta.TimeScale, meta.RunID, meta.Levels)
 			}
 			if rep.Levels[0].CompletedSessions == 0 {
 				t.Errorf("no completed sessions reported")
 			}
-			if strings.Contains(meta["warnings"], "time scale") {
-				t.Errorf("unexpected time scale warning: %s", meta["warnings"])
+			if strings.Contains(strings.Join(meta.Warnings, "\n"), "time scale") {
+				t.Errorf("unexpected time scale warning: %s", meta.Warnings)
 			}
 		})
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/schemas"
 )
 
 // SearchConfig configures the AgentPerf capacity search: an exponential
@@ -124,39 +126,27 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 		}
 		users = next
 	}
-	r.rw.SetMeta("search.max_users", fmt.Sprint(out.MaxUsers))
-	r.rw.SetMeta("search.first_fail_users", fmt.Sprint(out.FirstFail))
-	r.rw.SetMeta("search.tier", tier.Name)
-	r.rw.SetMeta("search.tier_speed_floor_tok_s", fmt.Sprint(tier.SpeedFloor))
-	r.rw.SetMeta("search.tier_ttft_ceiling", tier.TTFTCeiling.String())
-	r.rw.SetMeta("search.levels", fmt.Sprint(len(rep.Levels)))
-	if out.Stopped != "" {
-		r.rw.SetMeta("search.stopped", out.Stopped)
+	r.meta.Search = &schemas.SearchMeta{
+		MaxUsers: out.MaxUsers, FirstFail: out.FirstFail,
+		Tier: tier.Name, SpeedFloor: tier.SpeedFloor, TTFTCeiling: tier.TTFTCeiling,
+		Levels: len(rep.Levels), Stopped: out.Stopped,
 	}
 	return out, nil
 }
 
 func (r *runner) searchLevelMeta(lr *LevelReport, sc SearchConfig) {
-	p := fmt.Sprintf("level.%d.", lr.Index)
+	l := &r.meta.Levels[len(r.meta.Levels)-1]
 	v := lr.Verdict
-	r.rw.SetMeta(p+"pass", fmt.Sprint(v.Pass))
-	r.rw.SetMeta(p+"verdict", strings.Join(v.Reasons, "; "))
-	r.rw.SetMeta(p+"speed_tok_s", fmt.Sprintf("%.3f", v.Speed))
-	r.rw.SetMeta(p+"ttft", v.TTFT.String())
-	r.rw.SetMeta(p+"error_rate", fmt.Sprintf("%.4f", v.ErrorRate))
-	r.rw.SetMeta(p+"steady_window", sc.Steady.String())
-	var below []string
+	l.Verdict = &schemas.LevelVerdict{Pass: v.Pass, Reasons: v.Reasons, SpeedTokS: v.Speed, TTFT: v.TTFT, ErrorRate: v.ErrorRate}
+	l.SteadyWindow = sc.Steady
 	if sc.MinSessions > 0 && lr.CompletedSessions < sc.MinSessions {
-		below = append(below, fmt.Sprintf("%d completed trajectories < %d", lr.CompletedSessions, sc.MinSessions))
+		l.BelowAABar = append(l.BelowAABar, fmt.Sprintf("%d completed trajectories < %d", lr.CompletedSessions, sc.MinSessions))
 	}
 	if sc.MinPerAgent > 0 {
-		for agent, n := range lr.SessionsByAgent {
-			if n < sc.MinPerAgent {
-				below = append(below, fmt.Sprintf("agent %q: %d trajectories < %d", agent, n, sc.MinPerAgent))
+		for _, agent := range slices.Sorted(maps.Keys(lr.SessionsByAgent)) {
+			if n := lr.SessionsByAgent[agent]; n < sc.MinPerAgent {
+				l.BelowAABar = append(l.BelowAABar, fmt.Sprintf("agent %q: %d trajectories < %d", agent, n, sc.MinPerAgent))
 			}
 		}
-	}
-	if len(below) > 0 {
-		r.rw.SetMeta(p+"below_aa_bar", fmt.Sprint(below))
 	}
 }

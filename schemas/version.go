@@ -25,10 +25,12 @@ const (
 )
 
 // Schema version of the files this package writes. Readers accept any minor
-// version of the same major and reject other majors.
+// version of the same major and reject other majors. 1.1 added the timing
+// columns of requests; 1.2 stores a results file's run metadata as one
+// JSON value (MetaRun, RunMeta) instead of one footer key per value.
 const (
 	VersionMajor = 1
-	VersionMinor = 1
+	VersionMinor = 2
 )
 
 // Version is the schema version string written to files.

@@ -166,10 +166,7 @@ func replayAction(c *cli.Context) error {
 		simClock = c.Bool("sim-clock")
 	}
 	model := c.String("model")
-	meta := map[string]string{
-		"agentperf_version": version,
-		"trace_set":         c.String("traces"),
-	}
+	meta := schemas.RunMeta{AgentperfVersion: version, TraceSet: c.String("traces")}
 	if target == "" {
 		simModel := model
 		if simModel == "" {
@@ -183,20 +180,16 @@ func replayAction(c *cli.Context) error {
 		defer s.Close()
 		target = s.URL
 		model = s.Plan.Model.Name
-		for k, v := range s.Meta() {
-			meta[k] = v
-		}
+		sm := s.Meta()
+		sm.AgentperfVersion, sm.TraceSet = meta.AgentperfVersion, meta.TraceSet
+		meta = sm
 	} else {
-		meta["target"] = target
-		if model != "" {
-			meta["model"] = model
-		}
+		meta.Target = target
+		meta.Model = model
 		if c.IsSet("hardware") {
-			meta["hardware"] = c.String("hardware")
+			meta.Hardware = c.String("hardware")
 		}
-		if c.IsSet("accelerators") {
-			meta["accelerators"] = fmt.Sprint(c.Int("accelerators"))
-		}
+		meta.Accelerators = c.Int("accelerators")
 	}
 	perAPI := apiHeaders(headers)
 

@@ -76,8 +76,8 @@ func TestReplayCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rf.Close()
-	m := rf.Meta()
-	if rf.NumRows() == 0 || m["run_id"] != "cli-test" || m["target"] != "sim" || m["time_scale"] != "20" || m["agentperf_version"] == "" {
+	m := rf.RunMeta()
+	if rf.NumRows() == 0 || m.RunID != "cli-test" || m.Target != "sim" || m.TimeScale != 20 || m.AgentperfVersion == "" {
 		t.Errorf("rows %d, meta %v", rf.NumRows(), m)
 	}
 	// A second run without --overwrite refuses to clobber the file.
@@ -157,8 +157,8 @@ func TestReplaySIGINT(t *testing.T) {
 		t.Fatalf("results after SIGINT are not valid: %v", err)
 	}
 	defer rf.Close()
-	if rf.NumRows() == 0 || rf.Meta()["interrupted"] != "true" {
-		t.Errorf("rows %d, interrupted %q", rf.NumRows(), rf.Meta()["interrupted"])
+	if rf.NumRows() == 0 || !rf.RunMeta().Interrupted {
+		t.Errorf("rows %d, interrupted %v", rf.NumRows(), rf.RunMeta().Interrupted)
 	}
 	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*partial*")); len(matches) > 0 {
 		t.Errorf("partial files left behind: %v", matches)
