@@ -397,8 +397,9 @@ func levelWindow(metas []*schemas.RunMeta, level int) time.Duration {
 }
 
 // applyLevelMeta folds replay's per-level metadata (summed over shard
-// files) into st: invalid marks, and trajectory counts, which replay knows
-// exactly.
+// files) into st: invalid marks, re-measured windows, the client's CPU (the
+// client rule is judged again with it: the busiest shard counts), and
+// trajectory counts, which replay knows exactly.
 func applyLevelMeta(st *LevelStats, metas []*schemas.RunMeta, v Validity) {
 	v = v.normalized()
 	var reasons []string
@@ -406,11 +407,18 @@ func applyLevelMeta(st *LevelStats, metas []*schemas.RunMeta, v Validity) {
 	haveSessions := true
 	agents := map[string]int64{}
 	haveAgents := true
+	cpu, cores := -1.0, 0
 	for _, m := range metas {
 		l := m.Level(st.Level)
 		if l == nil {
 			haveSessions, haveAgents = false, false
 			continue
+		}
+		if c := l.CPUUtil; c > cpu {
+			cpu, cores = c, m.Client.GOMAXPROCS
+		}
+		if l.Remeasured && !st.HasFlag(FlagRemeasured) {
+			st.Flags = append(st.Flags, Flag{Code: FlagRemeasured, Message: "replay measured these users again in a later level: this window does not count towards capacity"})
 		}
 		for _, r := range l.Invalid {
 			if !slices.Contains(reasons, r) {
@@ -433,6 +441,10 @@ func applyLevelMeta(st *LevelStats, metas []*schemas.RunMeta, v Validity) {
 	for _, r := range reasons {
 		st.Flags = append(st.Flags, Flag{Code: FlagInvalid, Message: "replay marked the level invalid: " + r})
 	}
+	if cpu >= 0 {
+		st.setClientFlags(st.JudgeClient(v, cpu, cores))
+	}
+	sortFlags(st.Flags)
 	if !haveSessions {
 		return
 	}
@@ -472,7 +484,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // flagOrder fixes the order flags are listed in.
-var flagOrder = []string{FlagInvalid, FlagNoSteady, FlagErrors, FlagClientLag, FlagFewTrajectories,
+var flagOrder = []string{FlagInvalid, FlagRemeasured, FlagNoSteady, FlagErrors, FlagClientSaturated, FlagClientLag, FlagFewTrajectories,
 	FlagFewTrajectoriesPerAgent, FlagShortWindow, FlagWindowUnderMin}
 
 func sortFlags(f []Flag) {
@@ -494,7 +506,7 @@ func (set *ResultSet) judge() {
 	for j, t := range set.Tiers {
 		c := Capacity{Tier: t.Normalized(), Level: -1}
 		for i, st := range set.Levels {
-			if set.Verdicts[i][j].Pass && st.Users >= c.MaxUsers {
+			if set.Verdicts[i][j].Pass && st.Users >= c.MaxUsers && !st.HasFlag(FlagRemeasured) {
 				c.MaxUsers, c.Level = st.Users, i
 			}
 		}
@@ -517,7 +529,7 @@ func (set *ResultSet) judge() {
 				c.Flags = append(c.Flags, f.Code)
 			}
 			for i, st := range set.Levels {
-				if st.Users < c.MaxUsers && !set.Verdicts[i][j].Pass {
+				if st.Users < c.MaxUsers && !set.Verdicts[i][j].Pass && !st.HasFlag(FlagRemeasured) {
 					c.Flags = append(c.Flags, FlagLowerLevelFailed)
 					break
 				}

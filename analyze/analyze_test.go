@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -112,17 +113,19 @@ func TestAnalyzeErrors(t *testing.T) {
 }
 
 // TestClientLagInWallTime checks that client lag, stored in world time by a
-// replay at --time-scale K, is reported and judged in wall-clock time.
+// replay at --time-scale K, is reported in wall-clock time, while the load
+// it left undelivered is judged in world time, whatever K.
 func TestClientLagInWallTime(t *testing.T) {
 	dir := t.TempDir()
-	lv := []fixtureLevel{{users: 2, perUser: 4, speed: 50, ttft: 1, out: 10, turns: 2, lagUS: 20_000}}
 	for _, tt := range []struct {
 		scale   string
-		wantLag float64 // ms
+		lagUS   int64 // world
+		wantLag float64 // ms, wall
 		flagged bool
-	}{{"", 20, true}, {"1", 20, true}, {"20", 1, false}} {
+	}{{"", 20_000, 20, false}, {"1", 20_000, 20, false}, {"20", 20_000, 1, false}, {"1", 600_000, 600, true}, {"20", 600_000, 30, true}} {
 		k, _ := strconv.ParseFloat(tt.scale, 64)
-		p := filepath.Join(dir, "k"+tt.scale+".parquet")
+		lv := []fixtureLevel{{users: 2, perUser: 4, speed: 50, ttft: 1, out: 10, turns: 2, lagUS: tt.lagUS}}
+		p := filepath.Join(dir, fmt.Sprintf("k%s-%d.parquet", tt.scale, tt.lagUS))
 		writeFixture(t, p, "run-k"+tt.scale, &schemas.RunMeta{Model: "gpt-oss-120b", TimeScale: k}, lv)
 		rep, err := Analyze(context.Background(), []string{p}, Options{})
 		if err != nil {
@@ -130,10 +133,10 @@ func TestClientLagInWallTime(t *testing.T) {
 		}
 		st := rep.Sets[0].Levels[0]
 		if got := st.ClientLag.Percentile(99); math.Abs(got-tt.wantLag) > 0.01 {
-			t.Errorf("time_scale %q: lag p99 %.3f ms, want %.3f", tt.scale, got, tt.wantLag)
+			t.Errorf("time_scale %q, lag %d µs: lag p99 %.3f ms, want %.3f", tt.scale, tt.lagUS, got, tt.wantLag)
 		}
 		if st.HasFlag(FlagClientLag) != tt.flagged {
-			t.Errorf("time_scale %q: client_lag flag %v, want %v", tt.scale, st.HasFlag(FlagClientLag), tt.flagged)
+			t.Errorf("time_scale %q, lag %d µs: client_lag flag %v, want %v (%+v)", tt.scale, tt.lagUS, st.HasFlag(FlagClientLag), tt.flagged, st.Client)
 		}
 	}
 }

@@ -187,7 +187,9 @@ func TestGolden(t *testing.T) {
 	if lv := b.Levels[0]; lv.Shards != 2 || lv.Requests != 120 || lv.ChunkCounted != 120 || lv.Users != 6 {
 		t.Errorf("merged shards: %d shards, %d requests, %d chunk-counted, %d users", lv.Shards, lv.Requests, lv.ChunkCounted, lv.Users)
 	}
-	if !a.Levels[3].HasFlag(FlagInvalid) || !a.Levels[3].HasFlag(FlagClientLag) || !a.Levels[2].HasFlag(FlagFewTrajectoriesPerAgent) {
+	// Level 3's 9 ms lag on every send is 0.1 % of its load (32 users, 6–8 s
+	// cycles): replay's old mark stays, the client rule does not flag it.
+	if !a.Levels[3].HasFlag(FlagInvalid) || a.Levels[3].HasFlag(FlagClientLag) || !a.Levels[2].HasFlag(FlagFewTrajectoriesPerAgent) {
 		t.Errorf("flags: level 3 %+v, level 2 %+v", a.Levels[3].Flags, a.Levels[2].Flags)
 	}
 	for _, f := range []struct{ format, table, name string }{

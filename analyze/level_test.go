@@ -50,7 +50,7 @@ func TestLevelAccumulator(t *testing.T) {
 	dr.Phase = schemas.PhaseDrain
 	rows[0].Turn = 1 // a's steady turns are 1 and 2; turn 0 was in warm-up
 	rows[1].Turn = 2
-	a := NewLevelAccumulator()
+	a := NewLevelAccumulator(1)
 	a.Add(&w)
 	for i := range rows {
 		a.Add(&rows[i])
@@ -99,7 +99,7 @@ func TestLevelAccumulator(t *testing.T) {
 	if got, want := strings.Join(codes, ","), "errors,few_trajectories,window_under_minimum"; got != want {
 		t.Errorf("flags %s, want %s (%+v)", got, want, s.Flags)
 	}
-	s2 := a.Stats(Validity{MinTrajectories: -1, MaxErrorRate: 0.5, MinWindow: -1, MaxClientLagP99: time.Millisecond}, 10*time.Second)
+	s2 := a.Stats(Validity{MinTrajectories: -1, MaxErrorRate: 0.5, MinWindow: -1, MaxDelayedLoad: 0.00005}, 10*time.Second)
 	codes = codes[:0]
 	for _, f := range s2.Flags {
 		codes = append(codes, f.Code)

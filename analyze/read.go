@@ -59,7 +59,7 @@ func (ls *levelSet) get(run string, level int32) *LevelAccumulator {
 	a := ls.levels[k]
 	if a == nil {
 		k.run = strings.Clone(run)
-		a = NewLevelAccumulator()
+		a = NewLevelAccumulator(0)
 		ls.levels[k] = a
 	}
 	ls.lastKey, ls.last = k, a

@@ -404,7 +404,7 @@ func benchReadStream(b *testing.B, clock bool) {
 	}
 	sb.WriteString("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":256}}\n\ndata: [DONE]\n\n")
 	stream := sb.String()
-	s := &sender{maxChunks: 1 << 16, simClock: clock}
+	s := &sender{clk: SystemClock{}, maxChunks: 1 << 16, simClock: clock}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(stream)))
 	for i := 0; i < b.N; i++ {

@@ -175,6 +175,7 @@ var (
 // sender sends requests and reads their streams.
 type sender struct {
 	client  *http.Client
+	clk     Clock
 	headers map[string]http.Header // by API
 	urls    map[string]string
 	// maxChunks bounds the chunk offsets kept per request.
@@ -194,6 +195,7 @@ type wireTrace struct {
 	// the transport began writing its headers to the connection (wall ns
 	// after sent; 0 until then). The transport's write goroutine sets it.
 	sent  time.Time
+	clk   Clock
 	wrote atomic.Int64
 }
 
@@ -202,14 +204,15 @@ func (w *wireTrace) got(info httptrace.GotConnInfo) {
 	w.sc = rxstamp.Of(info.Conn)
 }
 
-func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(time.Since(w.sent)), 1)) }
+func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(w.clk.Now().Sub(w.sent)), 1)) }
 
 // send performs one request. ex.sent must be set by the caller right
 // before. The transport may read body after send returns: the caller must
 // not reuse it.
 func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte, expectOut int) (r reply) {
 	r = reply{first: -1, st: newStreamState(api)}
-	wt := &wireTrace{sent: ex.sent}
+	wt := &wireTrace{sent: ex.sent, clk: s.clk}
+	since := func() time.Duration { return s.clk.Now().Sub(ex.sent) }
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: wt.got, WroteHeaders: wt.wroteHeaders})
 	defer func() {
 		if wt.reused {
@@ -231,7 +234,7 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		r.end = time.Since(ex.sent)
+		r.end = since()
 		r.err = describe(ctx, err)
 		return r
 	}
@@ -245,16 +248,16 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 	r.status = resp.StatusCode
 	r.timeScale = resp.Header.Get(sim.TimeScaleHeader)
 	r.simClock = s.simClock && resp.Header.Get(sim.SimClockHeader) == "1"
-	ex.lastRead.Store(int64(time.Since(ex.sent)))
+	ex.lastRead.Store(int64(since()))
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		r.end = time.Since(ex.sent)
+		r.end = since()
 		r.err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(bytes.TrimSpace(b)))
 		return r
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-		r.end = time.Since(ex.sent)
+		r.end = since()
 		if err != nil {
 			r.err = describe(ctx, err)
 			return r
@@ -290,7 +293,7 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		// earlier would close the connection too.
 		drainAsync, r.draining = true, true
 		go func(b io.ReadCloser) {
-			t := time.AfterFunc(10*time.Second, func() { ex.cancel(errTimedOut) })
+			t := s.clk.AfterFunc(10*time.Second, func() { ex.cancel(errTimedOut) })
 			io.Copy(io.Discard, io.LimitReader(b, 1<<20))
 			b.Close()
 			t.Stop()
@@ -322,7 +325,7 @@ func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, s
 	}()
 	for {
 		n, err := body.Read(buf[end:])
-		now := time.Since(ex.sent)
+		now := s.clk.Now().Sub(ex.sent)
 		if n > 0 {
 			ex.lastRead.Store(int64(now))
 			if sc != nil {

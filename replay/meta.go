@@ -3,7 +3,6 @@ package replay
 import (
 	"fmt"
 	"runtime"
-	"time"
 
 	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/schemas"
@@ -42,7 +41,7 @@ func (r *runner) runMeta() *schemas.RunMeta {
 	}
 	m.PlanSessions, m.PlanTurns = len(c.Plan.Sessions), int64(c.Plan.Turns)
 	m.Client = schemas.ClientMachine{GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
-	m.Started = time.Now().UTC()
+	m.Started = r.clk.Now().UTC()
 	if c.Mode == ModeClosed {
 		steady, warm := c.Steady, c.Warmup
 		if c.Search != nil {
@@ -74,9 +73,11 @@ func (r *runner) levelMeta(lr *LevelReport) {
 		Index: lr.Index, Users: lr.Users, LocalUsers: lr.LocalUsers,
 		Requests: lr.Requests, Errors: lr.Errors, SteadyRequests: lr.Steady, SteadyErrors: lr.SteadyErrors,
 		OutputTokens: lr.OutputTokens, CompletedSessions: lr.CompletedSessions, SessionsByAgent: lr.SessionsByAgent,
-		Wall: lr.Wall, CPU: lr.CPU, CPUUtil: lr.CPUUtil,
-		Valid: lr.Valid, Invalid: lr.Invalid, Interrupted: lr.Interrupted,
+		Wall: lr.Wall, CPU: lr.CPU, CPUUtil: lr.CPUUtil, Attempt: lr.Attempt,
+		Valid: lr.Valid, Interrupted: lr.Interrupted,
 	}
+	c := lr.Client
+	l.Client = &c
 	if lr.SessionsByAgent == nil {
 		l.SessionsByAgent = map[string]int{}
 	}

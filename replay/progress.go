@@ -18,9 +18,9 @@ func (r *runner) startProgress(ctx context.Context) (stop func()) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(r.cfg.ProgressInterval)
+		tick := r.clk.NewTicker(r.cfg.ProgressInterval)
 		defer tick.Stop()
-		lastT, lastTok := time.Now(), r.outTok.Load()
+		lastT, lastTok := r.clk.Now(), r.outTok.Load()
 		for {
 			select {
 			case <-done:
@@ -33,7 +33,7 @@ func (r *runner) startProgress(ctx context.Context) (stop func()) {
 					fmt.Fprint(w, "\n")
 				}
 				return
-			case now := <-tick.C:
+			case now := <-tick.C():
 				tok := r.outTok.Load()
 				rate := float64(tok-lastTok) / now.Sub(lastT).Seconds() * r.cfg.TimeScale
 				lastT, lastTok = now, tok

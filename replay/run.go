@@ -118,8 +118,13 @@ type Config struct {
 	// version, trace set…); replay fills in its configuration, levels and
 	// outcome.
 	Meta schemas.RunMeta
-	// Now is the clock (tests); nil means time.Now.
-	Now func() time.Time
+	// Clock is the wall clock of every send, schedule and timeout; nil
+	// means SystemClock.
+	Clock Clock
+	// ProcessCPU returns the CPU time the client process has used, to
+	// judge whether it is saturated; nil means the process's own usage
+	// (getrusage; 0 where unsupported).
+	ProcessCPU func() time.Duration
 }
 
 // LevelReport summarizes one load level.
@@ -145,15 +150,23 @@ type LevelReport struct {
 	// CPUUtil = CPU ÷ (Wall × GOMAXPROCS).
 	CPU, Wall time.Duration
 	CPUUtil   float64
-	// Valid is false when the client could not keep up; Invalid says why.
+	// Client is the client rule's figures and judgement of the level
+	// (analyze's LevelStats.JudgeClient over the steady window's rows).
+	Client schemas.ClientHealth
+	// Valid is false when the level's load was not what was asked (the
+	// client fell behind or was saturated); Invalid says why.
 	Valid   bool
 	Invalid []string
+	// Attempt counts re-measurements of these users in a search (0 for
+	// the first window).
+	Attempt int
 	// Verdict is set when the level was judged (search).
 	Verdict *analyze.Verdict
 	// Interrupted is true when the run was stopped during the level.
 	Interrupted bool
 
-	acc *analyze.LevelAccumulator // steady-state rows, for judging (search only)
+	acc   *analyze.LevelAccumulator // the level's rows, for judging
+	stats *analyze.LevelStats       // acc's figures over the steady window
 }
 
 // Report is the outcome of Run.
@@ -171,11 +184,12 @@ type Report struct {
 type runner struct {
 	cfg     Config
 	plan    *Plan
-	clock   *Clock
+	clock   *worldClock
+	clk     Clock
+	cpu     func() time.Duration
 	builder *builder
 	sender  *sender
 	log     *slog.Logger
-	now     func() time.Time
 	out     chan *schemas.Result
 	closed  bool // out is closed
 	rw      *schemas.ResultsWriter
@@ -211,10 +225,9 @@ type levelRun struct {
 	ctx         context.Context
 	cancel      context.CancelCauseFunc
 
+	steady         time.Duration // the steady window asked for (world)
 	steadyInflight atomic.Int64
 	lag            lagHistogram // all requests
-	lagSteady      lagHistogram // requests due in the steady window
-	lateSteady     atomic.Int64 // steady requests sent more than MaxClientLag late
 	inflight       inflightSet
 
 	mu       sync.Mutex
@@ -313,12 +326,14 @@ func newRunner(cfg Config, rw *schemas.ResultsWriter) (*runner, error) {
 		}
 	}
 	hc := &http.Client{Transport: NewTransport(cfg.Transport)}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
 	}
-	r := &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, now: now, rw: rw,
-		sender: &sender{client: hc, headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}}
+	if cfg.ProcessCPU == nil {
+		cfg.ProcessCPU = processCPU
+	}
+	r := &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, clk: cfg.Clock, cpu: cfg.ProcessCPU, rw: rw,
+		sender: &sender{client: hc, clk: cfg.Clock, headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -350,24 +365,24 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	}()
 
 	if !cfg.StartAt.IsZero() {
-		if d := cfg.StartAt.Sub(r.now()); d > 0 {
+		if d := cfg.StartAt.Sub(r.clk.Now()); d > 0 {
 			r.log.Info("waiting for start barrier", "start_at", cfg.StartAt.Format(time.RFC3339Nano), "in", d.Round(time.Millisecond))
-			t := time.NewTimer(d)
+			t := r.clk.NewTimer(d)
 			select {
 			case <-ctx.Done():
 				t.Stop()
 				return r.finish(&Report{Interrupted: true}, flushReq, werr)
-			case <-t.C:
+			case <-t.C():
 			}
 		} else {
 			r.warn("start barrier %s had passed %s before this shard was ready", cfg.StartAt.Format(time.RFC3339), (-d).Round(time.Millisecond))
 		}
 	}
-	origin := r.now()
+	origin := r.clk.Now()
 	if !cfg.StartAt.IsZero() && cfg.StartAt.Before(origin) && origin.Sub(cfg.StartAt) < time.Second {
 		origin = cfg.StartAt
 	}
-	r.clock = NewClock(origin, cfg.TimeScale)
+	r.clock = newWorldClock(origin, cfg.TimeScale)
 
 	stopProgress := r.startProgress(ctx)
 	defer stopProgress()
@@ -470,15 +485,13 @@ func (r *runner) runLevel(parent context.Context, index, users int, warmup, stea
 	}
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
-	start := r.now()
+	start := r.clk.Now()
 	lv := &levelRun{r: r, index: index, users: users, start: start, ctx: ctx, cancel: cancel,
-		windowStart: start.Add(r.clock.Wall(int64(warmup))),
+		windowStart: start.Add(r.clock.Wall(int64(warmup))), steady: steady,
 	}
 	lv.windowEnd = lv.windowStart.Add(r.clock.Wall(int64(steady)))
 	lv.report = LevelReport{Index: index, Users: users, SessionsByAgent: map[string]int{}}
-	if cfg.Search != nil {
-		lv.report.acc = analyze.NewLevelAccumulator()
-	}
+	lv.report.acc = analyze.NewLevelAccumulator(cfg.TimeScale)
 	r.cur.Store(lv)
 	r.level.Store(int64(index))
 	r.levelUsers.Store(int64(users))
@@ -486,7 +499,7 @@ func (r *runner) runLevel(parent context.Context, index, users int, warmup, stea
 		cfg.Metrics.level.Set(float64(index))
 		cfg.Metrics.users.Set(float64(users))
 	}
-	cpu0 := processCPU()
+	cpu0 := r.cpu()
 
 	var wg sync.WaitGroup
 	watchDone := make(chan struct{})
@@ -526,8 +539,8 @@ func (r *runner) runLevel(parent context.Context, index, users int, warmup, stea
 	wg.Wait()
 	<-watchDone
 
-	wall := r.now().Sub(start)
-	cpu := processCPU() - cpu0
+	wall := r.clk.Now().Sub(start)
+	cpu := r.cpu() - cpu0
 	rep := lv.finishReport(wall, cpu, parent.Err() != nil)
 	r.cur.Store(nil)
 	return rep
@@ -535,21 +548,21 @@ func (r *runner) runLevel(parent context.Context, index, users int, warmup, stea
 
 // waitLevelEnd blocks until the level should end and returns the cause.
 func (r *runner) waitLevelEnd(lv *levelRun) error {
-	t := time.NewTimer(time.Until(lv.windowEnd))
+	t := r.clk.NewTimer(lv.windowEnd.Sub(r.clk.Now()))
 	defer t.Stop()
 	select {
 	case <-lv.ctx.Done():
 		return context.Cause(lv.ctx)
-	case <-t.C:
+	case <-t.C():
 	}
-	drainEnd := time.Now().Add(r.clock.Wall(int64(r.cfg.DrainTimeout)))
-	tick := time.NewTicker(5 * time.Millisecond)
+	drainEnd := r.clk.Now().Add(r.clock.Wall(int64(r.cfg.DrainTimeout)))
+	tick := r.clk.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for lv.steadyInflight.Load() > 0 && time.Now().Before(drainEnd) {
+	for lv.steadyInflight.Load() > 0 && r.clk.Now().Before(drainEnd) {
 		select {
 		case <-lv.ctx.Done():
 			return context.Cause(lv.ctx)
-		case <-tick.C:
+		case <-tick.C():
 		}
 	}
 	return errLevelEnd
@@ -572,13 +585,13 @@ func (r *runner) timestampSpan() int64 {
 }
 
 // sleepUntil waits for wall time t; false when the level ended first.
-func (lv *levelRun) sleepUntil(t time.Time, timer **time.Timer) bool {
-	d := time.Until(t)
+func (lv *levelRun) sleepUntil(t time.Time, timer *Timer) bool {
+	d := t.Sub(lv.r.clk.Now())
 	if d <= 0 {
 		return lv.ctx.Err() == nil
 	}
 	if *timer == nil {
-		*timer = time.NewTimer(d)
+		*timer = lv.r.clk.NewTimer(d)
 	} else {
 		(*timer).Reset(d)
 	}
@@ -586,7 +599,7 @@ func (lv *levelRun) sleepUntil(t time.Time, timer **time.Timer) bool {
 	case <-lv.ctx.Done():
 		(*timer).Stop()
 		return false
-	case <-(*timer).C:
+	case <-(*timer).C():
 		return true
 	}
 }
@@ -614,7 +627,7 @@ type user struct {
 // ended plus the recorded think time.
 func (r *runner) closedUser(lv *levelRun, u, k, n int, startAt time.Time) {
 	us := &user{index: u}
-	var timer *time.Timer
+	var timer Timer
 	if !lv.sleepUntil(startAt, &timer) {
 		return
 	}
@@ -638,7 +651,7 @@ func (r *runner) closedUser(lv *levelRun, u, k, n int, startAt time.Time) {
 
 // runSession sends a session's turns as a closed loop starting at *due;
 // it reports false when the level ended.
-func (r *runner) runSession(lv *levelRun, us *user, s *Session, pass int, due *time.Time, timer **time.Timer) bool {
+func (r *runner) runSession(lv *levelRun, us *user, s *Session, pass int, due *time.Time, timer *Timer) bool {
 	salt := SaltText(r.cfg.CacheSalt, us.index, pass)
 	for i, t := range s.Turns {
 		if i > 0 {
@@ -687,7 +700,7 @@ func (r *runner) poisson(lv *levelRun, wg *sync.WaitGroup) {
 		rate /= float64(sh.Count)
 	}
 	rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(sh.Index)+1))
-	var timer *time.Timer
+	var timer Timer
 	next := lv.start
 	for i := 0; ; i++ {
 		gap := rng.ExpFloat64() / rate // world seconds
@@ -705,7 +718,7 @@ func (r *runner) poisson(lv *levelRun, wg *sync.WaitGroup) {
 			r.active.Add(1)
 			defer r.active.Add(-1)
 			us := &user{index: u}
-			var t *time.Timer
+			var t Timer
 			r.runSession(lv, us, s, pass, &due, &t)
 		}()
 	}
@@ -733,7 +746,7 @@ func (r *runner) timestamps(lv *levelRun, wg *sync.WaitGroup) {
 	sort.SliceStable(all, func(i, j int) bool { return all[i].t.StartNS < all[j].t.StartNS })
 	t0 := all[0].t.StartNS
 	salt := SaltText(r.cfg.CacheSalt, 0, 0)
-	var timer *time.Timer
+	var timer Timer
 	for _, a := range all {
 		due := lv.start.Add(r.clock.Wall(a.t.StartNS - t0))
 		release := lv.hold(due)
@@ -785,7 +798,7 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 	ex := &exchange{}
 	ctx, cancel := context.WithCancelCause(lv.ctx)
 	ex.cancel = cancel
-	ex.sent = time.Now()
+	ex.sent = r.clk.Now()
 	sent := ex.sent
 	// The phase follows the schedule, so a lagging client does not move
 	// requests from one phase into the next.
@@ -812,12 +825,6 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 	end := sent.Add(rep.end)
 	lag := sent.Sub(due)
 	lv.lag.record(lag)
-	if steady {
-		lv.lagSteady.record(lag)
-		if lag > MaxClientLag {
-			lv.lateSteady.Add(1)
-		}
-	}
 	if rep.timeScale != "" {
 		r.checkTimeScale(rep.timeScale)
 	}
@@ -898,15 +905,13 @@ func (lv *levelRun) account(res *schemas.Result, rep reply, failed bool, outTok 
 	if failed {
 		lv.report.Errors++
 	}
+	lv.report.acc.Add(res)
 	if !steady {
 		return
 	}
 	lv.report.Steady++
 	if failed {
 		lv.report.SteadyErrors++
-	}
-	if lv.report.acc != nil {
-		lv.report.acc.Add(res)
 	}
 }
 
@@ -919,56 +924,36 @@ func (r *runner) checkTimeScale(h string) {
 	}
 }
 
-// finishReport completes the level report: lag, CPU, validity.
+// finishReport completes the level report: lag, CPU, validity. The level's
+// client is judged by analyze's rule over the steady window's rows, the
+// same rows and the same rule analyze applies to the results file.
 func (lv *levelRun) finishReport(wall, cpu time.Duration, interrupted bool) LevelReport {
 	lv.mu.Lock()
 	rep := lv.report
 	lv.mu.Unlock()
 	rep.Interrupted = interrupted
-	// Validity is judged on the steady window, the part that is measured;
-	// the whole level's lag (ramp-up, connection set-up) is kept beside it.
-	rep.LagP50, rep.LagP99 = lv.lag.quantile(0.50), lv.lag.quantile(0.99)
-	rep.AllLagP99 = rep.LagP99
-	if lv.lagSteady.n.Load() > 0 {
-		rep.LagP50, rep.LagP99 = lv.lagSteady.quantile(0.50), lv.lagSteady.quantile(0.99)
-	}
 	rep.Wall, rep.CPU = wall, cpu
+	cores := runtime.GOMAXPROCS(0)
 	if wall > 0 {
-		rep.CPUUtil = float64(cpu) / (float64(wall) * float64(runtime.GOMAXPROCS(0)))
+		rep.CPUUtil = float64(cpu) / (float64(wall) * float64(cores))
 	}
-	rep.Valid = true
-	if late := lv.lateSteady.Load(); clientBehind(rep.LagP99, late) {
-		rep.Valid = false
-		rep.Invalid = append(rep.Invalid, fmt.Sprintf("client lag p99 %s > %s in the steady window (%d sends late): the client fell behind its schedule", rep.LagP99, MaxClientLag, late))
+	rep.stats = rep.acc.Stats(analyze.Validity{}, lv.steady)
+	rep.Client = rep.stats.JudgeClient(analyze.Validity{}, rep.CPUUtil, cores)
+	// Raw lag figures: the steady window's (the whole level's when it had
+	// no steady send) and the whole level's p99 (ramp-up, connection
+	// set-up) beside them.
+	rep.AllLagP99 = lv.lag.quantile(0.99)
+	rep.LagP50, rep.LagP99 = lv.lag.quantile(0.50), rep.AllLagP99
+	if rep.Client.Sends > 0 {
+		rep.LagP50, rep.LagP99 = rep.Client.LagP50, rep.Client.LagP99
 	}
-	if rep.CPUUtil > MaxClientCPU {
-		rep.Valid = false
-		rep.Invalid = append(rep.Invalid, fmt.Sprintf("process CPU %.0f%% of %d cores: the client (and any in-process simulator) is CPU-saturated", 100*rep.CPUUtil, runtime.GOMAXPROCS(0)))
-	}
+	rep.Valid = rep.Client.OK
+	rep.Invalid = rep.Client.Reasons
 	for _, why := range rep.Invalid {
 		lv.r.warn("level %d (%d users) is invalid: %s", rep.Index, rep.Users, why)
 	}
 	return rep
 }
-
-// clientBehind reports whether the client fell behind its schedule: lag p99
-// above MaxClientLag with at least minLateSends sends that late. One late
-// send among fewer than 100 is the whole p99, and one outlier does not make
-// a client that fell behind.
-func clientBehind(p99 time.Duration, late int64) bool {
-	return p99 > MaxClientLag && late >= minLateSends
-}
-
-// Client health limits: a level is marked invalid beyond them.
-const (
-	// MaxClientLag is the client lag p99 (wall) above which a level is
-	// invalid, provided at least minLateSends steady sends were that late.
-	MaxClientLag = 5 * time.Millisecond
-	minLateSends = 2
-	// MaxClientCPU is the process CPU share of all cores above which the
-	// client counts as saturated.
-	MaxClientCPU = 0.90
-)
 
 // inflightSet tracks requests in flight for the stall/timeout watchdog,
 // in shards to keep lock contention low.
@@ -1006,15 +991,15 @@ func (lv *levelRun) watch() {
 	stall := r.clock.Wall(int64(r.cfg.StallTimeout))
 	every := min(timeout, stall) / 4
 	every = max(min(every, time.Second), 2*time.Millisecond)
-	tick := time.NewTicker(every)
+	tick := r.clk.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
 		case <-lv.ctx.Done():
 			return
-		case <-tick.C:
+		case <-tick.C():
 		}
-		now := time.Now()
+		now := r.clk.Now()
 		for i := range lv.inflight.shards {
 			sh := &lv.inflight.shards[i]
 			sh.mu.Lock()

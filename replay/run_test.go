@@ -177,22 +177,3 @@ func ExampleSaltText() {
 	fmt.Printf("%q\n", SaltText("run7-u{user}-p{pass}", 3, 1))
 	// Output: "[cache-salt run7-u3-p1]\n"
 }
-
-func TestClientBehind(t *testing.T) {
-	tests := []struct {
-		p99  time.Duration
-		late int64
-		want bool
-	}{
-		{4 * time.Millisecond, 0, false},
-		{5 * time.Millisecond, 3, false},
-		{7500 * time.Microsecond, 1, false}, // one outlier is the p99 of < 100 sends
-		{7500 * time.Microsecond, 2, true},
-		{50 * time.Millisecond, 400, true},
-	}
-	for _, tt := range tests {
-		if got := clientBehind(tt.p99, tt.late); got != tt.want {
-			t.Errorf("clientBehind(%v, %d) = %v, want %v", tt.p99, tt.late, got, tt.want)
-		}
-	}
-}

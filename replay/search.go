@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
@@ -35,7 +36,18 @@ type SearchConfig struct {
 	// level needs to meet AgentPerf's bar (0 means 30 and 3); fewer are
 	// recorded as "below the AgentPerf bar", not as a failure.
 	MinSessions, MinPerAgent int
+	// Remeasure is how many times a level whose client fell behind is
+	// measured again before its verdict is taken as it is (0 means
+	// DefaultRemeasure, negative none). A saturated client is not measured
+	// again: the search stops there.
+	Remeasure int
 }
+
+// DefaultRemeasure is how many times the search measures an invalid level
+// again: one bad window (a burst of wake-up delays, a neighbour's load) does
+// not decide a level, and three in a row of a client that is not saturated
+// are taken as the level's figures, flagged.
+const DefaultRemeasure = 2
 
 // SearchReport is the search outcome.
 type SearchReport struct {
@@ -45,6 +57,9 @@ type SearchReport struct {
 	FirstFail int
 	// Stopped says why the search ended early (client limit, interrupt).
 	Stopped string
+	// ClientSaturated is set when it stopped because the client was
+	// saturated; Stopped then gives the figures.
+	ClientSaturated bool
 }
 
 func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan error) (*SearchReport, error) {
@@ -73,33 +88,57 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 	if sc.MinPerAgent == 0 {
 		sc.MinPerAgent = analyze.DefaultMinTrajectoriesPerAgent
 	}
+	if sc.Remeasure == 0 {
+		sc.Remeasure = DefaultRemeasure
+	}
 	tier := sc.Tier.Normalized()
 	if err := tier.Validate(); err != nil {
 		return nil, err
 	}
 	out := &SearchReport{}
 	users := min(sc.Start, sc.MaxUsers)
-	for index := 0; ; index++ {
-		lr := r.runLevel(ctx, index, users, sc.Warmup, sc.Steady)
-		v := tier.Judge(lr.acc.Stats(analyze.Validity{}, sc.Steady))
-		lr.Verdict = &v
-		ferr := r.flush(flushReq)
-		r.levelMeta(&lr)
-		r.searchLevelMeta(&lr, sc)
-		rep.Levels = append(rep.Levels, lr)
+	index := 0
+	for {
+		var lr LevelReport
+		var v analyze.Verdict
+		var ferr error
+		for attempt := 0; ; attempt++ {
+			lr = r.runLevel(ctx, index, users, sc.Warmup, sc.Steady)
+			lr.Attempt = attempt
+			index++
+			v = tier.Judge(lr.stats)
+			lr.Verdict = &v
+			ferr = r.flush(flushReq)
+			r.levelMeta(&lr)
+			r.searchLevelMeta(&lr, sc)
+			rep.Levels = append(rep.Levels, lr)
+			r.log.Info("search level", "level", lr.Index, "users", users, "pass", v.Pass, "reasons", v.Reasons,
+				"speed", fmt.Sprintf("%.1f", v.Speed), "ttft", v.TTFT, "valid", lr.Valid, "attempt", attempt)
+			if ferr != nil || lr.Valid || lr.Client.Saturated || lr.Interrupted || ctx.Err() != nil || attempt >= sc.Remeasure {
+				break
+			}
+			r.meta.Levels[len(r.meta.Levels)-1].Remeasured = true
+			r.warn("level %d (%d users): the client fell behind (%s); measuring %d users again (%d of %d)",
+				lr.Index, users, strings.Join(lr.Invalid, "; "), users, attempt+1, sc.Remeasure)
+		}
 		if ferr != nil {
 			return out, ferr
 		}
-		r.log.Info("search level", "level", index, "users", users, "pass", v.Pass, "reasons", v.Reasons,
-			"speed", fmt.Sprintf("%.1f", v.Speed), "ttft", v.TTFT, "valid", lr.Valid)
 		if lr.Interrupted || ctx.Err() != nil {
 			out.Stopped = "interrupted"
 			break
 		}
-		if !lr.Valid {
-			out.Stopped = fmt.Sprintf("level %d (%d users) is invalid (the client could not keep up); the search stops here", index, users)
+		if lr.Client.Saturated {
+			c := lr.Client
+			out.ClientSaturated = true
+			out.Stopped = fmt.Sprintf("the client is saturated at %d users (level %d: CPU %.0f %% of %d cores, lag p50 %s p99 %s, rising %s over the window, %.1f %% of the load undelivered): the search stops here; run the client on more cores or shard it",
+				users, lr.Index, 100*c.CPUUtil, c.Cores, c.LagP50.Round(time.Microsecond), c.LagP99.Round(time.Microsecond),
+				c.LagGrowth.Round(time.Microsecond), 100*c.DelayedLoad)
 			r.warn("%s", out.Stopped)
 			break
+		}
+		if !lr.Valid {
+			r.warn("level %d (%d users) stayed invalid after %d re-measurements, without a saturated client: its verdict counts, flagged", lr.Index, users, lr.Attempt)
 		}
 		if v.Pass {
 			out.MaxUsers = max(out.MaxUsers, users)
@@ -110,7 +149,7 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 		switch {
 		case out.FirstFail == 0:
 			if users >= sc.MaxUsers {
-				out.Stopped = fmt.Sprintf("reached the --search-max of %d users, still passing", sc.MaxUsers)
+				out.Stopped = fmt.Sprintf("reached the most users to try (%d), still passing", sc.MaxUsers)
 				break
 			}
 			next = min(users*2, sc.MaxUsers)
@@ -129,7 +168,7 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 	r.meta.Search = &schemas.SearchMeta{
 		MaxUsers: out.MaxUsers, FirstFail: out.FirstFail,
 		Tier: tier.Name, SpeedFloor: tier.SpeedFloor, TTFTCeiling: tier.TTFTCeiling,
-		Levels: len(rep.Levels), Stopped: out.Stopped,
+		Levels: len(rep.Levels), Stopped: out.Stopped, ClientSaturated: out.ClientSaturated,
 	}
 	return out, nil
 }

@@ -79,7 +79,7 @@ var sseCases = []struct {
 // TestReadStream feeds each stream in pieces of every size from 1 byte up
 // and checks the events, usage and outcome read.
 func TestReadStream(t *testing.T) {
-	s := &sender{maxChunks: 1 << 16}
+	s := &sender{clk: SystemClock{}, maxChunks: 1 << 16}
 	for _, tc := range sseCases {
 		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
 			ex := &exchange{sent: time.Now()}
@@ -150,7 +150,7 @@ var simClockCases = []struct {
 // lines in pieces of every size and checks which clock times them and the
 // simulated times read.
 func TestReadStreamSimClock(t *testing.T) {
-	s := &sender{maxChunks: 1 << 16}
+	s := &sender{clk: SystemClock{}, maxChunks: 1 << 16}
 	for _, tc := range simClockCases {
 		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
 			r := reply{first: -1, st: newStreamState(tc.api), simClock: tc.simClock}
@@ -179,7 +179,7 @@ func TestReadStreamSimClock(t *testing.T) {
 func TestReadStreamLargeEvent(t *testing.T) {
 	big := strings.Repeat("x", 100<<10)
 	stream := "data: {\"choices\":[{\"delta\":{\"content\":\"" + big + "\"}}]}\n\ndata: [DONE]\n\n"
-	s := &sender{maxChunks: 16}
+	s := &sender{clk: SystemClock{}, maxChunks: 16}
 	r := reply{first: -1, st: newStreamState(schemas.APIOpenAIChat)}
 	s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 4096}, nil, &r)
 	if len(r.chunks) != 1 || r.err != "" || !r.st.done {
@@ -218,7 +218,7 @@ func FuzzReadStream(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, stream string, piece uint8, api uint8) {
 		apis := []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses}
-		s := &sender{maxChunks: 1 << 16}
+		s := &sender{clk: SystemClock{}, maxChunks: 1 << 16}
 		r := reply{first: -1, st: newStreamState(apis[int(api&3)%3]), simClock: api&4 != 0}
 		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, int(piece) + 1}, nil, &r)
 		if len(r.chunks) > strings.Count(stream, "\n")+1 {

@@ -42,8 +42,10 @@ arrivals of sessions); --timestamps (each turn at its recorded arrival time);
 --search (AgentPerf capacity search: exponential ramp then binary search over
 users, each level judged at --tier, every level appended to --out).
 
-A level is marked invalid (metadata and stderr) when client lag p99 exceeds
-5 ms or the process is CPU-saturated. Ctrl-C stops cleanly and leaves a
+A level is marked invalid (metadata and stderr) when the client's late sends
+left over 2 % of its load undelivered or it was saturated (docs/replay.md,
+"Client lag: the rule"); --search measures such a level again and stops only
+for a saturated client. Ctrl-C stops cleanly and leaves a
 valid results file (exit code 130). API keys come from the environment
 (AGENTPERF_API_KEY, else OPENAI_API_KEY / ANTHROPIC_API_KEY) and are never
 written to disk. See docs/replay.md and docs/distributed.md.

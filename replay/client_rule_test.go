@@ -1,0 +1,163 @@
+package replay
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/replay/internal/fake"
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// lateClock is the system clock whose one-shot timers (the closed loop's
+// sleeps until each send) fire late by delay when late(n) says so for the
+// n-th timer started: a hook standing in for a client's wake-up delays.
+type lateClock struct {
+	SystemClock
+	delay time.Duration
+	late  func(n int64) bool
+	n     atomic.Int64
+}
+
+func (c *lateClock) extra() time.Duration {
+	if c.late(c.n.Add(1)) {
+		return c.delay
+	}
+	return 0
+}
+
+func (c *lateClock) NewTimer(d time.Duration) Timer {
+	return &lateTimer{c: c, t: time.NewTimer(d + c.extra())}
+}
+
+type lateTimer struct {
+	c *lateClock
+	t *time.Timer
+}
+
+func (t *lateTimer) C() <-chan time.Time        { return t.t.C }
+func (t *lateTimer) Stop() bool                 { return t.t.Stop() }
+func (t *lateTimer) Reset(d time.Duration) bool { return t.t.Reset(d + t.c.extra()) }
+
+// TestIsolatedWakeUpDelaysStayValid injects 10 ms wake-up delays into one
+// send in eight of a 2-user level — this VM's timer jitter at p99 on an
+// idle client — and checks that the level stays valid, with the delays in
+// the raw lag figures.
+func TestIsolatedWakeUpDelaysStayValid(t *testing.T) {
+	dir := writeTraces(t, traceSpec{sessions: 4, turns: 6, out: 10, think: 300 * time.Millisecond})
+	clk := &lateClock{delay: 10 * time.Millisecond, late: func(n int64) bool { return n%8 == 0 }}
+	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, &fake.Server{TTFT: 5 * time.Millisecond, ITL: 2 * time.Millisecond}),
+		Users: 2, Warmup: 300 * time.Millisecond, Steady: 3 * time.Second, Clock: clk}
+	_, meta, rep := runToFile(t, context.Background(), cfg)
+	l := rep.Levels[0]
+	c := l.Client
+	t.Logf("sends %d, lag p50 %v p99 %v max %v, late %d, delayed %.4f, growth %v, cycle %v", c.Sends, c.LagP50, c.LagP99, c.LagMax, c.LateSends, c.DelayedLoad, c.LagGrowth, c.Cycle)
+	if !l.Valid || !c.OK || c.Saturated {
+		t.Errorf("level invalid: %v", l.Invalid)
+	}
+	if c.LagMax < 10*time.Millisecond {
+		t.Errorf("lag max %v: the injected 10 ms delays are not in the raw figures", c.LagMax)
+	}
+	if lm := meta.Level(0); lm == nil || lm.Client == nil || !lm.Valid || lm.Client.LagMax != c.LagMax {
+		t.Errorf("metadata level: %+v", lm)
+	}
+}
+
+// TestSaturatedClientStopsSearch: from the second level on the client's CPU
+// meter reads 97 % of its cores (a CPU-bound or throttled client); that
+// level is invalid, not measured again, and the search stops with the
+// figures, which analyze reports as the same saturation.
+func TestSaturatedClientStopsSearch(t *testing.T) {
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 3, out: 20})
+	var mu sync.Mutex
+	calls := 0
+	start := time.Now()
+	cpu := func() time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls <= 2 { // level 0: idle
+			return time.Millisecond
+		}
+		return time.Duration(float64(time.Since(start)) * float64(runtime.GOMAXPROCS(0)) * 0.97)
+	}
+	sc := &SearchConfig{Start: 1, MaxUsers: 64, Warmup: 100 * time.Millisecond, Steady: 500 * time.Millisecond,
+		Tier: analyze.NewTier(1, 5*time.Second)}
+	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, &fake.Server{TTFT: time.Millisecond, ITL: time.Millisecond}),
+		Search: sc, ProcessCPU: cpu}
+	path := filepath.Join(t.TempDir(), "r.parquet")
+	rep := runSearchFile(t, cfg, path)
+	s := rep.Search
+	if !s.ClientSaturated || len(rep.Levels) != 2 || !strings.Contains(s.Stopped, "saturated at 2 users") || !strings.Contains(s.Stopped, "CPU 97 %") {
+		t.Fatalf("search: %d levels, saturated %v, stopped %q", len(rep.Levels), s.ClientSaturated, s.Stopped)
+	}
+	if l := rep.Levels[1]; l.Valid || !l.Client.Saturated {
+		t.Errorf("level 1 valid %v saturated %v", l.Valid, l.Client.Saturated)
+	}
+	if s.MaxUsers != 1 {
+		t.Errorf("max users %d, want 1 (the saturated level's verdict does not count)", s.MaxUsers)
+	}
+	ar, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{Tiers: []analyze.Tier{sc.Tier}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lv := ar.Sets[0].Levels; len(lv) != 2 || lv[0].HasFlag(analyze.FlagClientSaturated) || !lv[1].HasFlag(analyze.FlagClientSaturated) {
+		t.Errorf("analyze flags: %+v / %+v", lv[0].Flags, lv[len(lv)-1].Flags)
+	}
+}
+
+// TestSearchAndAnalyzeAgree: every level of a search, with one send made
+// 20 ms late in the first level (replay's old rule needed two late sends,
+// analyze's none: they disagreed on exactly this), is judged valid or not
+// by analyze as replay judged it, from the same rows.
+func TestSearchAndAnalyzeAgree(t *testing.T) {
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 20 * time.Millisecond})
+	clk := &lateClock{delay: 20 * time.Millisecond, late: func(n int64) bool { return n == 12 }}
+	sc := &SearchConfig{Start: 1, MaxUsers: 4, Warmup: 100 * time.Millisecond, Steady: 600 * time.Millisecond,
+		Tier: analyze.NewTier(1, 5*time.Second)}
+	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, &fake.Server{TTFT: time.Millisecond, ITL: time.Millisecond}),
+		Search: sc, Clock: clk}
+	path := filepath.Join(t.TempDir(), "r.parquet")
+	rep := runSearchFile(t, cfg, path)
+	ar, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{Tiers: []analyze.Tier{sc.Tier}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byIndex := map[int]*analyze.LevelStats{}
+	for _, st := range ar.Sets[0].Levels {
+		byIndex[st.Level] = st
+	}
+	for _, l := range rep.Levels {
+		st := byIndex[l.Index]
+		if st == nil {
+			t.Fatalf("level %d not in the analysis", l.Index)
+		}
+		flagged := st.HasFlag(analyze.FlagClientLag) || st.HasFlag(analyze.FlagClientSaturated)
+		if l.Valid == flagged || st.Client.OK != l.Client.OK || st.Client.Sends != l.Client.Sends || st.Client.LateSends != l.Client.LateSends {
+			t.Errorf("level %d: replay valid %v (%+v), analyze flagged %v (%+v)", l.Index, l.Valid, l.Client, flagged, st.Client)
+		}
+	}
+}
+
+func runSearchFile(t *testing.T, cfg Config, path string) *Report {
+	t.Helper()
+	rw, err := schemas.CreateResults(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), cfg, rw)
+	if err != nil {
+		rw.Abort()
+		t.Fatal(err)
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
