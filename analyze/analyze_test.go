@@ -119,7 +119,7 @@ func TestClientLagInWallTime(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		scale   string
-		lagUS   int64 // world
+		lagUS   int64   // world
 		wantLag float64 // ms, wall
 		flagged bool
 	}{{"", 20_000, 20, false}, {"1", 20_000, 20, false}, {"20", 20_000, 1, false}, {"1", 600_000, 600, true}, {"20", 600_000, 30, true}} {
