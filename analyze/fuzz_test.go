@@ -30,3 +30,18 @@ func FuzzParseTiers(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTier checks the one-tier parser: a parsed tier is valid.
+func FuzzParseTier(f *testing.F) {
+	f.Add("250:3s", "gpt-oss-120b")
+	f.Add("100", "deepseek-v3.2")
+	f.Add(":", "")
+	f.Fuzz(func(t *testing.T, s, model string) {
+		tier, err := ParseTier(s, model)
+		if err == nil {
+			if verr := tier.Validate(); verr != nil {
+				t.Errorf("ParseTier(%q) gave an invalid tier: %v", s, verr)
+			}
+		}
+	})
+}

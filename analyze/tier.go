@@ -232,6 +232,39 @@ func ParseTiers(data []byte, name string) ([]Tier, error) {
 	return out, nil
 }
 
+// ParseTier reads one tier given as text: "SPEED:TTFT" (e.g. "250:3s" or
+// "250:3", TTFT as a duration or a number of seconds, the syntax of tier
+// files), a bare speed naming one of model's published presets (e.g. "250"
+// for gpt-oss-120b), or "" for the model's slowest preset.
+func ParseTier(s, model string) (Tier, error) {
+	presets, perr := Preset(model)
+	if strings.TrimSpace(s) == "" {
+		if perr != nil {
+			return Tier{}, fmt.Errorf("no tier presets for model %q: give a tier as SPEED:TTFT (e.g. 100:5s)", model)
+		}
+		return presets[0], nil
+	}
+	sp, tt, hasTTFT := strings.Cut(s, ":")
+	speed, err := strconv.ParseFloat(strings.TrimSpace(sp), 64)
+	if err != nil || !(speed > 0) || math.IsInf(speed, 0) {
+		return Tier{}, fmt.Errorf("tier %q: want SPEED:TTFT such as 100:5s (speed in tok/s > 0)", s)
+	}
+	if !hasTTFT {
+		for _, p := range presets {
+			if p.SpeedFloor == speed {
+				return p, nil
+			}
+		}
+		return Tier{}, fmt.Errorf("tier %q: model %q has no %g tok/s preset; give SPEED:TTFT (e.g. %g:5s)", s, model, speed, speed)
+	}
+	d, err := parseDuration(tt)
+	if err != nil || d <= 0 {
+		return Tier{}, fmt.Errorf("tier %q: TTFT %q: want a duration > 0 such as 5s, 1500ms or 5", s, tt)
+	}
+	t := NewTier(speed, d)
+	return t, t.Validate()
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if f, err := strconv.ParseFloat(s, 64); err == nil {

@@ -156,3 +156,35 @@ func TestJudge(t *testing.T) {
 		t.Errorf("verdict values %+v", v)
 	}
 }
+
+func TestParseTier(t *testing.T) {
+	for _, tt := range []struct {
+		in, model string
+		speed     float64
+		ttft      time.Duration
+		bad       string
+	}{
+		{"", "gpt-oss-120b", 100, 5 * time.Second, ""},
+		{"250", "openai/gpt-oss-120b", 250, 3 * time.Second, ""},
+		{"250:3s", "", 250, 3 * time.Second, ""},
+		{"250:1.5", "", 250, 1500 * time.Millisecond, ""}, // seconds, as in tier files
+		{" 60 : 1500ms ", "", 60, 1500 * time.Millisecond, ""},
+		{"", "llama", 0, 0, "no tier presets"},
+		{"300", "gpt-oss-120b", 0, 0, "no 300 tok/s preset"},
+		{"fast:5s", "", 0, 0, "want SPEED:TTFT"},
+		{"-1:5s", "", 0, 0, "want SPEED:TTFT"},
+		{"100:soon", "", 0, 0, "TTFT"},
+		{"100:0s", "", 0, 0, "TTFT"},
+	} {
+		got, err := ParseTier(tt.in, tt.model)
+		switch {
+		case tt.bad != "" && (err == nil || !strings.Contains(err.Error(), tt.bad)):
+			t.Errorf("ParseTier(%q, %q) error %v, want one mentioning %q", tt.in, tt.model, err, tt.bad)
+		case tt.bad == "" && (err != nil || got.SpeedFloor != tt.speed || got.TTFTCeiling != tt.ttft):
+			t.Errorf("ParseTier(%q, %q) = %+v, %v; want %g tok/s, %v", tt.in, tt.model, got, err, tt.speed, tt.ttft)
+		}
+		if err != nil && strings.Contains(err.Error(), "--") {
+			t.Errorf("ParseTier(%q): error names a flag: %v", tt.in, err)
+		}
+	}
+}

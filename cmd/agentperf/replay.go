@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/replay"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
@@ -222,9 +223,9 @@ func replayAction(c *cli.Context) error {
 		if tierModel == "" {
 			tierModel = plan.Sessions[0].Turns[0].Model
 		}
-		tier, err := replay.ParseTier(c.String("tier"), tierModel)
+		tier, err := analyze.ParseTier(c.String("tier"), tierModel)
 		if err != nil {
-			return exitCode(2, err)
+			return exitCode(2, fmt.Errorf("--tier: %w", err))
 		}
 		cfg.Search = &replay.SearchConfig{Start: c.Int("search-start"), MaxUsers: c.Int("search-max"),
 			Precision: c.Float64("search-precision"), Tier: tier}
