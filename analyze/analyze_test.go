@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"fmt"
+	"github.com/agentperf/agentperf/internal/hist"
 	"math"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func TestLoadSystem(t *testing.T) {
 func TestCapacity(t *testing.T) {
 	mk := func(users int, speed float64) *LevelStats {
 		s := statsWith([]float64{speed, speed, speed}, []float64{100, 100, 100}, 3, 0)
-		s.Users, s.E2ESpeed, s.ITL, s.ClientLag = users, NewDist(1), NewDist(1), NewDist(1)
+		s.Users, s.E2ESpeed, s.ITL, s.ClientLag = users, hist.New(1), hist.New(1), hist.New(1)
 		return s
 	}
 	set := &ResultSet{

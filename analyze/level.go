@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"fmt"
+	"github.com/agentperf/agentperf/internal/hist"
 	"math"
 	"slices"
 	"strings"
@@ -103,6 +104,11 @@ type Flag struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
+
+// Dist is the distribution of one metric over a level's requests: the
+// project's one histogram (internal/hist), exact up to hist.ExactValues
+// values, then within 2^-11 of the value.
+type Dist = hist.Hist
 
 // Resolutions of the distributions (units per value unit).
 const (
@@ -328,11 +334,11 @@ func NewLevelAccumulator(timeScale float64) *LevelAccumulator {
 	return &LevelAccumulator{
 		timeScale: timeScale,
 		s: LevelStats{
-			OutputSpeed: NewDist(speedScale),
-			E2ESpeed:    NewDist(speedScale),
-			TTFT:        NewDist(msScale),
-			ITL:         NewDist(msScale),
-			ClientLag:   NewDist(lagScale),
+			OutputSpeed: hist.New(speedScale),
+			E2ESpeed:    hist.New(speedScale),
+			TTFT:        hist.New(msScale),
+			ITL:         hist.New(msScale),
+			ClientLag:   hist.New(lagScale),
 		},
 		shards:   map[int32]bool{},
 		sessions: map[sessionKey]*sessionTrack{},
@@ -355,7 +361,7 @@ func (a *LevelAccumulator) Add(r *schemas.Result) {
 		v.firstChunkUS, v.lastChunkUS = r.ChunkOffsetsUS[0], r.ChunkOffsetsUS[n-1]
 	}
 	if a.addRow(&v) {
-		a.s.ITL.addGapsUS(r.ChunkOffsetsUS)
+		a.s.ITL.AddGapsUS(r.ChunkOffsetsUS)
 	}
 }
 

@@ -700,9 +700,9 @@ func (c *listCursor) rows(n int, g *groupReader) error {
 				if g.eligible[c.row] {
 					itl := g.accs[c.row].s.ITL
 					if c.cnt > 0 { // the row began on an earlier page
-						itl.addUS(vs[0] - c.prev)
+						itl.AddUS(vs[0] - c.prev)
 					}
-					itl.addGapsUS(vs)
+					itl.AddGapsUS(vs)
 				}
 				if c.cnt == 0 {
 					c.first = vs[0]

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"github.com/agentperf/agentperf/internal/hist"
 	"math"
 	"os"
 	"path/filepath"
@@ -109,7 +110,7 @@ func TestLoadTiers(t *testing.T) {
 
 // statsWith builds LevelStats with given speeds, TTFTs (ms) and error count.
 func statsWith(speeds, ttftsMS []float64, requests, errors int64) *LevelStats {
-	s := &LevelStats{OutputSpeed: NewDist(speedScale), TTFT: NewDist(msScale), Requests: requests, Errors: errors}
+	s := &LevelStats{OutputSpeed: hist.New(speedScale), TTFT: hist.New(msScale), Requests: requests, Errors: errors}
 	for _, v := range speeds {
 		s.OutputSpeed.Add(v)
 	}

@@ -71,7 +71,7 @@ func (r *runner) statusLine(now time.Time, tokRate float64) string {
 		if left > 0 {
 			fmt.Fprintf(&b, " %s left", time.Duration(float64(left)*r.cfg.TimeScale).Round(time.Second))
 		}
-		fmt.Fprintf(&b, " | lag p99 %s", lv.lag.quantile(0.99).Round(10*time.Microsecond))
+		fmt.Fprintf(&b, " | lag p99 %s", lv.lag.percentile(99).Round(10*time.Microsecond))
 	}
 	fmt.Fprintf(&b, " | active %d | requests %d | errors %d | %.0f tok/s | goroutines %d",
 		r.active.Load(), r.done.Load(), r.errs.Load(), tokRate, runtime.NumGoroutine())

@@ -227,7 +227,7 @@ type levelRun struct {
 
 	steady         time.Duration // the steady window asked for (world)
 	steadyInflight atomic.Int64
-	lag            lagHistogram // all requests
+	lag            lagRecorder // all requests
 	inflight       inflightSet
 
 	mu       sync.Mutex
@@ -487,7 +487,7 @@ func (r *runner) runLevel(parent context.Context, index, users int, warmup, stea
 	defer cancel(nil)
 	start := r.clk.Now()
 	lv := &levelRun{r: r, index: index, users: users, start: start, ctx: ctx, cancel: cancel,
-		windowStart: start.Add(r.clock.Wall(int64(warmup))), steady: steady,
+		windowStart: start.Add(r.clock.Wall(int64(warmup))), steady: steady, lag: newLagRecorder(),
 	}
 	lv.windowEnd = lv.windowStart.Add(r.clock.Wall(int64(steady)))
 	lv.report = LevelReport{Index: index, Users: users, SessionsByAgent: map[string]int{}}
@@ -942,8 +942,8 @@ func (lv *levelRun) finishReport(wall, cpu time.Duration, interrupted bool) Leve
 	// Raw lag figures: the steady window's (the whole level's when it had
 	// no steady send) and the whole level's p99 (ramp-up, connection
 	// set-up) beside them.
-	rep.AllLagP99 = lv.lag.quantile(0.99)
-	rep.LagP50, rep.LagP99 = lv.lag.quantile(0.50), rep.AllLagP99
+	rep.AllLagP99 = lv.lag.percentile(99)
+	rep.LagP50, rep.LagP99 = lv.lag.percentile(50), rep.AllLagP99
 	if rep.Client.Sends > 0 {
 		rep.LagP50, rep.LagP99 = rep.Client.LagP50, rep.Client.LagP99
 	}
