@@ -101,57 +101,20 @@ func NewTransport(o TransportOptions) *http.Transport {
 	return t
 }
 
-// exchange is one request in flight.
-type exchange struct {
-	sent     time.Time
-	lastRead atomic.Int64 // wall ns since sent of the last byte read
-	cancel   context.CancelCauseFunc
-}
-
-// reply is what one request produced. end is wall time since sent; first
-// and chunks are too, unless sim is set.
-type reply struct {
-	status int
-	err    string
-	first  time.Duration // -1 when no output arrived
-	end    time.Duration
-	chunks []time.Duration
-	st     streamState
-	// simClock is set when the target echoed the sim-clock request header:
-	// its events may carry simulated times.
-	simClock bool
-	// kernel is set when a kernel receive timestamp timed a read.
-	kernel bool
-	// wrote is when the transport began writing the request on an idle
-	// connection, wall time since sent; 0 when it never did or had to
-	// dial (then the dial counts as the target's, as before).
-	wrote time.Duration
-	// sim is set when the response was timed by the target's simulated
-	// clock: first, chunks and simEnd are then world durations since the
-	// target received the request (not to be scaled by K).
-	sim    bool
-	simEnd time.Duration
-	// timeScale is the X-Agentperf-Time-Scale header of the response.
-	timeScale string
-	// draining is set when a background drain of the body will cancel
-	// the request context itself.
-	draining bool
-}
-
-// rebase moves the reply's wall times to a send time w later: the wait for
+// rebase moves the response's wall times to a send time w later: the wait for
 // the transport's write goroutine is the client's, so it counts as client
 // lag, not as the target's latency. Simulated offsets are left alone
 // (they count from the target's own arrival).
-func (r *reply) rebase(w time.Duration) {
-	r.end = max(r.end-w, 0)
-	if r.sim {
+func (r *Response) rebase(w time.Duration) {
+	r.End = max(r.End-w, 0)
+	if r.Sim {
 		return
 	}
-	if r.first >= 0 {
-		r.first = max(r.first-w, 0)
+	if r.First >= 0 {
+		r.First = max(r.First-w, 0)
 	}
-	for i := range r.chunks {
-		r.chunks[i] = max(r.chunks[i]-w, 0)
+	for i := range r.Chunks {
+		r.Chunks[i] = max(r.Chunks[i]-w, 0)
 	}
 }
 
@@ -172,7 +135,7 @@ var (
 	simClockKey = http.CanonicalHeaderKey(sim.SimClockHeader)
 )
 
-// sender sends requests and reads their streams.
+// sender is the HTTP Sender: it sends requests and reads their streams.
 type sender struct {
 	client  *http.Client
 	clk     Clock
@@ -206,22 +169,25 @@ func (w *wireTrace) got(info httptrace.GotConnInfo) {
 
 func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(w.clk.Now().Sub(w.sent)), 1)) }
 
-// send performs one request. ex.sent must be set by the caller right
+// Send performs one HTTP request (Sender). x.Sent must be set by the
+// caller right before.
 // before. The transport may read body after send returns: the caller must
 // not reuse it.
-func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte, expectOut int) (r reply) {
-	r = reply{first: -1, st: newStreamState(api)}
-	wt := &wireTrace{sent: ex.sent, clk: s.clk}
-	since := func() time.Duration { return s.clk.Now().Sub(ex.sent) }
+func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
+	api, body, expectOut := ex.API, ex.Body, ex.ExpectOutput
+	r = Response{First: -1, st: newStreamState(api)}
+	wt := &wireTrace{sent: ex.Sent, clk: s.clk}
+	since := func() time.Duration { return s.clk.Now().Sub(ex.Sent) }
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: wt.got, WroteHeaders: wt.wroteHeaders})
 	defer func() {
 		if wt.reused {
-			r.wrote = time.Duration(wt.wrote.Load())
+			r.Wrote = time.Duration(wt.wrote.Load())
 		}
+		r.Usage = r.st.usage()
 	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[api], bytes.NewReader(body))
 	if err != nil {
-		r.err = err.Error()
+		r.Err = err.Error()
 		return r
 	}
 	req.Header["Content-Type"] = headerJSON
@@ -234,8 +200,8 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		r.end = since()
-		r.err = describe(ctx, err)
+		r.End = since()
+		r.Err = describe(ctx, err)
 		return r
 	}
 	drainAsync := false
@@ -245,37 +211,37 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		}
 		resp.Body.Close()
 	}()
-	r.status = resp.StatusCode
-	r.timeScale = resp.Header.Get(sim.TimeScaleHeader)
+	r.Status = resp.StatusCode
+	r.TimeScale = resp.Header.Get(sim.TimeScaleHeader)
 	r.simClock = s.simClock && resp.Header.Get(sim.SimClockHeader) == "1"
-	ex.lastRead.Store(int64(since()))
+	ex.Read(since())
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		r.end = since()
-		r.err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(bytes.TrimSpace(b)))
+		r.End = since()
+		r.Err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(bytes.TrimSpace(b)))
 		return r
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-		r.end = since()
+		r.End = since()
 		if err != nil {
-			r.err = describe(ctx, err)
+			r.Err = describe(ctx, err)
 			return r
 		}
 		r.st.whole(b)
-		r.first = r.end
+		r.First = r.End
 		if ns := parseNS([]byte(resp.Header.Get(sim.SimEndHeader))); r.simClock && ns >= 0 {
 			// The whole body arrives at the end, on the simulated clock.
-			r.sim, r.first, r.simEnd = true, time.Duration(ns), time.Duration(ns)
+			r.Sim, r.First, r.SimEnd = true, time.Duration(ns), time.Duration(ns)
 		}
-		r.chunks = append(r.chunks, r.first)
+		r.Chunks = append(r.Chunks, r.First)
 		if r.st.out < 0 && r.st.err == "" {
-			r.err = fmt.Sprintf("not a stream (Content-Type %q) and no usage in the body", ct)
+			r.Err = fmt.Sprintf("not a stream (Content-Type %q) and no usage in the body", ct)
 		}
 		return r
 	}
 	if expectOut > 0 {
-		r.chunks = make([]time.Duration, 0, min(expectOut+4, s.maxChunks))
+		r.Chunks = make([]time.Duration, 0, min(expectOut+4, s.maxChunks))
 	}
 	var sc *rxstamp.Conn
 	if resp.ProtoMajor == 1 {
@@ -291,13 +257,13 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		// request would dial anew.
 		// The drain owns the request context from here: cancelling it
 		// earlier would close the connection too.
-		drainAsync, r.draining = true, true
+		drainAsync, r.Draining = true, true
 		go func(b io.ReadCloser) {
-			t := s.clk.AfterFunc(10*time.Second, func() { ex.cancel(errTimedOut) })
+			t := s.clk.AfterFunc(10*time.Second, func() { ex.Cancel(errTimedOut) })
 			io.Copy(io.Discard, io.LimitReader(b, 1<<20))
 			b.Close()
 			t.Stop()
-			ex.cancel(nil)
+			ex.Cancel(nil)
 		}(resp.Body)
 	}
 	return r
@@ -308,33 +274,33 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 // time of the read that completed it — the kernel's receive time of its
 // last byte when sc is set, else the time the read returned — or, when
 // r.simClock is set and a sim-clock comment came before the first output
-// event, with the simulated time of the latest such comment (r.sim).
-func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, sc *rxstamp.Conn, r *reply) {
+// event, with the simulated time of the latest such comment (r.Sim).
+func (s *sender) readStream(ctx context.Context, ex *Exchange, body io.Reader, sc *rxstamp.Conn, r *Response) {
 	bp := bufPool.Get().(*[]byte)
 	buf := *bp
 	defer func() { *bp = buf; bufPool.Put(bp) }()
 	var scratch []byte
 	start, end := 0, 0
 	simAt := int64(-1) // latest simulated time read, ns since arrival
-	sentNS := ex.sent.UnixNano()
+	sentNS := ex.Sent.UnixNano()
 	var prev time.Duration // the latest read's time, so times never go back
 	defer func() {
-		if r.sim {
-			r.simEnd = time.Duration(simAt)
+		if r.Sim {
+			r.SimEnd = time.Duration(simAt)
 		}
 	}()
 	for {
 		n, err := body.Read(buf[end:])
-		now := s.clk.Now().Sub(ex.sent)
+		now := s.clk.Now().Sub(ex.Sent)
 		if n > 0 {
-			ex.lastRead.Store(int64(now))
+			ex.Read(now)
 			if sc != nil {
 				// The receive time of the newest segment read: no later
 				// than now, and no earlier than the previous read.
 				if ns := sc.Last(); ns > 0 {
 					if d := time.Duration(ns - sentNS); d >= 0 && d < now {
 						now = max(d, prev)
-						r.kernel = true
+						r.Kernel = true
 					}
 				}
 			}
@@ -353,18 +319,18 @@ func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, s
 				}
 				if r.st.event(name, data) {
 					at := now
-					if r.first < 0 {
+					if r.First < 0 {
 						// The clock is chosen once, at the first output.
-						r.sim = simAt >= 0
+						r.Sim = simAt >= 0
 					}
-					if r.sim {
+					if r.Sim {
 						at = time.Duration(simAt)
 					}
-					if r.first < 0 {
-						r.first = at
+					if r.First < 0 {
+						r.First = at
 					}
-					if len(r.chunks) < s.maxChunks {
-						r.chunks = append(r.chunks, at)
+					if len(r.Chunks) < s.maxChunks {
+						r.Chunks = append(r.Chunks, at)
 					}
 				}
 				start += evLen
@@ -386,21 +352,21 @@ func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, s
 			}
 		}
 		if r.st.done {
-			r.end = now
-			r.err = r.st.err
+			r.End = now
+			r.Err = r.st.err
 			return
 		}
 		if err != nil {
-			r.end = now
+			r.End = now
 			switch {
 			case err == io.EOF && r.st.err != "":
-				r.err = r.st.err
+				r.Err = r.st.err
 			case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-				r.err = "truncated stream: the connection closed before the end-of-stream event"
+				r.Err = "truncated stream: the connection closed before the end-of-stream event"
 			case ctx.Err() != nil:
-				r.err = describe(ctx, err)
+				r.Err = describe(ctx, err)
 			default:
-				r.err = "stream: " + describe(ctx, err)
+				r.Err = "stream: " + describe(ctx, err)
 			}
 			return
 		}

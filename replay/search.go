@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -62,39 +61,9 @@ type SearchReport struct {
 	ClientSaturated bool
 }
 
-func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan error) (*SearchReport, error) {
-	sc := *r.cfg.Search
-	if sc.Start <= 0 {
-		sc.Start = 1
-	}
-	if sc.MaxUsers <= 0 {
-		sc.MaxUsers = 4096
-	}
-	if sc.Precision <= 0 {
-		sc.Precision = 0.05
-	}
-	if sc.Warmup == 0 {
-		sc.Warmup = r.cfg.Warmup
-	}
-	if sc.Steady == 0 {
-		sc.Steady = r.cfg.Steady
-	}
-	if sc.Steady <= 0 {
-		return nil, errors.New("search: each level needs a steady-state window > 0")
-	}
-	if sc.MinSessions == 0 {
-		sc.MinSessions = analyze.DefaultMinTrajectories
-	}
-	if sc.MinPerAgent == 0 {
-		sc.MinPerAgent = analyze.DefaultMinTrajectoriesPerAgent
-	}
-	if sc.Remeasure == 0 {
-		sc.Remeasure = DefaultRemeasure
-	}
-	tier := sc.Tier.Normalized()
-	if err := tier.Validate(); err != nil {
-		return nil, err
-	}
+func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error) {
+	sc := *r.cfg.Search // with its defaults (Config.withDefaults)
+	tier := sc.Tier
 	out := &SearchReport{}
 	users := min(sc.Start, sc.MaxUsers)
 	index := 0
@@ -108,7 +77,7 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 			index++
 			v = tier.Judge(lr.stats)
 			lr.Verdict = &v
-			ferr = r.flush(flushReq)
+			ferr = r.out.flush()
 			r.levelMeta(&lr)
 			r.searchLevelMeta(&lr, sc)
 			rep.Levels = append(rep.Levels, lr)

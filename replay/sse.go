@@ -22,6 +22,11 @@ type streamState struct {
 	cacheRead, cacheWrite, inExcl int64
 }
 
+// usage returns the usage the stream reported.
+func (s *streamState) usage() Usage {
+	return Usage{Input: s.in, Cached: s.cached, Output: s.out, Reasoning: s.reasoning}
+}
+
 func newStreamState(api string) streamState {
 	return streamState{api: api, in: -1, cached: -1, out: -1, reasoning: -1, cacheRead: -1, cacheWrite: -1, inExcl: -1}
 }

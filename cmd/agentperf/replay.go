@@ -215,9 +215,6 @@ func replayAction(c *cli.Context) error {
 	if mode != replay.ModeClosed && !c.IsSet("warmup") {
 		cfg.Warmup = 0
 	}
-	if cfg.RunID == "" && !startAt.IsZero() {
-		cfg.RunID = "run-" + startAt.UTC().Format("20060102T150405Z")
-	}
 	if c.Bool("search") {
 		tierModel := model
 		if tierModel == "" {
