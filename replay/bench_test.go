@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/agentperf/agentperf/wire"
 	"io"
 	"net/http"
 	"os"
@@ -408,7 +409,7 @@ func benchReadStream(b *testing.B, clock bool) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(stream)))
 	for i := 0; i < b.N; i++ {
-		r := Response{First: -1, st: newStreamState(schemas.APIOpenAIChat), Chunks: make([]time.Duration, 0, 260), simClock: clock}
+		r := Response{First: -1, st: wire.NewStream(schemas.APIOpenAIChat), Chunks: make([]time.Duration, 0, 260), simClock: clock}
 		s.readStream(context.Background(), &Exchange{Sent: time.Now()}, &chunkReader{stream, 200}, nil, &r)
 		if len(r.Chunks) != 256 || r.Sim != clock {
 			b.Fatal(len(r.Chunks), r.Sim)

@@ -16,31 +16,8 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/internal/rxstamp"
-	"github.com/agentperf/agentperf/schemas"
-	"github.com/agentperf/agentperf/sim"
+	"github.com/agentperf/agentperf/wire"
 )
-
-// Endpoint paths of the three APIs.
-var apiPaths = map[string]string{
-	schemas.APIAnthropic:       "/v1/messages",
-	schemas.APIOpenAIChat:      "/v1/chat/completions",
-	schemas.APIOpenAIResponses: "/v1/responses",
-}
-
-// EndpointURL returns the URL for an API under a target base URL. A base
-// ending in /v1 is not repeated ("http://h:8000/v1" + chat =
-// "http://h:8000/v1/chat/completions").
-func EndpointURL(base, api string) (string, error) {
-	p, ok := apiPaths[api]
-	if !ok {
-		return "", fmt.Errorf("no endpoint for API %q", api)
-	}
-	base = strings.TrimRight(base, "/")
-	if strings.HasSuffix(base, "/v1") {
-		base = strings.TrimSuffix(base, "/v1")
-	}
-	return base + p, nil
-}
 
 // TransportOptions sizes the HTTP client.
 type TransportOptions struct {
@@ -132,7 +109,7 @@ var (
 	headerJSON  = []string{"application/json"}
 	headerSSE   = []string{"text/event-stream"}
 	headerOn    = []string{"1"}
-	simClockKey = http.CanonicalHeaderKey(sim.SimClockHeader)
+	simClockKey = http.CanonicalHeaderKey(wire.HeaderSimClock)
 )
 
 // sender is the HTTP Sender: it sends requests and reads their streams.
@@ -143,7 +120,7 @@ type sender struct {
 	urls    map[string]string
 	// maxChunks bounds the chunk offsets kept per request.
 	maxChunks int
-	// simClock asks the target for its simulated clock (sim.SimClockHeader).
+	// simClock asks the target for its simulated clock (wire.HeaderSimClock).
 	simClock bool
 }
 
@@ -175,7 +152,7 @@ func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(w.clk.Now().Sub(w.s
 // not reuse it.
 func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
 	api, body, expectOut := ex.API, ex.Body, ex.ExpectOutput
-	r = Response{First: -1, st: newStreamState(api)}
+	r = Response{First: -1, st: wire.NewStream(api)}
 	wt := &wireTrace{sent: ex.Sent, clk: s.clk}
 	since := func() time.Duration { return s.clk.Now().Sub(ex.Sent) }
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: wt.got, WroteHeaders: wt.wroteHeaders})
@@ -183,7 +160,7 @@ func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
 		if wt.reused {
 			r.Wrote = time.Duration(wt.wrote.Load())
 		}
-		r.Usage = r.st.usage()
+		r.Usage = r.st.Usage()
 	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[api], bytes.NewReader(body))
 	if err != nil {
@@ -212,13 +189,13 @@ func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
 		resp.Body.Close()
 	}()
 	r.Status = resp.StatusCode
-	r.TimeScale = resp.Header.Get(sim.TimeScaleHeader)
-	r.simClock = s.simClock && resp.Header.Get(sim.SimClockHeader) == "1"
+	r.TimeScale = resp.Header.Get(wire.HeaderTimeScale)
+	r.simClock = s.simClock && resp.Header.Get(wire.HeaderSimClock) == "1"
 	ex.Read(since())
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 		r.End = since()
-		r.Err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(bytes.TrimSpace(b)))
+		r.Err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, wire.Snippet(bytes.TrimSpace(b)))
 		return r
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
@@ -228,14 +205,14 @@ func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
 			r.Err = describe(ctx, err)
 			return r
 		}
-		r.st.whole(b)
+		r.st.Whole(b)
 		r.First = r.End
-		if ns := parseNS([]byte(resp.Header.Get(sim.SimEndHeader))); r.simClock && ns >= 0 {
+		if ns := wire.ParseNS([]byte(resp.Header.Get(wire.HeaderSimEnd))); r.simClock && ns >= 0 {
 			// The whole body arrives at the end, on the simulated clock.
 			r.Sim, r.First, r.SimEnd = true, time.Duration(ns), time.Duration(ns)
 		}
 		r.Chunks = append(r.Chunks, r.First)
-		if r.st.out < 0 && r.st.err == "" {
+		if r.st.Usage().Output < 0 && r.st.Err == "" {
 			r.Err = fmt.Sprintf("not a stream (Content-Type %q) and no usage in the body", ct)
 		}
 		return r
@@ -250,7 +227,7 @@ func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
 		sc = wt.sc
 	}
 	s.readStream(ctx, ex, resp.Body, sc, &r)
-	if r.st.done {
+	if r.st.Done {
 		// Read the rest (the chunked terminator) in the background so the
 		// connection goes back to the pool without holding up the user:
 		// closing a body before EOF closes the connection, and every
@@ -306,18 +283,18 @@ func (s *sender) readStream(ctx context.Context, ex *Exchange, body io.Reader, s
 			}
 			prev = now
 			end += n
-			for !r.st.done {
-				evLen, textLen := nextEvent(buf[start:end])
+			for !r.st.Done {
+				evLen, textLen := wire.NextEvent(buf[start:end])
 				if evLen == 0 {
 					break
 				}
 				var name, data []byte
 				var t int64
-				name, data, scratch, t = splitEvent(buf[start:start+textLen], scratch)
+				name, data, scratch, t = wire.SplitEvent(buf[start:start+textLen], scratch)
 				if t >= 0 && r.simClock {
 					simAt = t
 				}
-				if r.st.event(name, data) {
+				if r.st.Event(name, data) {
 					at := now
 					if r.First < 0 {
 						// The clock is chosen once, at the first output.
@@ -351,16 +328,16 @@ func (s *sender) readStream(ctx context.Context, ex *Exchange, body io.Reader, s
 				}
 			}
 		}
-		if r.st.done {
+		if r.st.Done {
 			r.End = now
-			r.Err = r.st.err
+			r.Err = r.st.Err
 			return
 		}
 		if err != nil {
 			r.End = now
 			switch {
-			case err == io.EOF && r.st.err != "":
-				r.Err = r.st.err
+			case err == io.EOF && r.st.Err != "":
+				r.Err = r.st.Err
 			case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 				r.Err = "truncated stream: the connection closed before the end-of-stream event"
 			case ctx.Err() != nil:

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/agentperf/agentperf/wire"
 	"math"
 	"time"
 
@@ -8,7 +9,7 @@ import (
 )
 
 // noUsage is a response's usage when the target reported none.
-var noUsage = Usage{Input: -1, Cached: -1, Output: -1, Reasoning: -1}
+var noUsage = wire.Usage{Input: -1, Cached: -1, Output: -1, Reasoning: -1}
 
 // fillRow completes res — whose identity fields (run, level, user, turn,
 // phase, API, expected counts) the caller set — with a finished request's

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/agentperf/agentperf/wire"
 	"math"
 	"slices"
 	"testing"
@@ -13,7 +14,7 @@ func TestFillRow(t *testing.T) {
 	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
 	origin := time.Unix(1_767_225_600, 0)
 	o := origin.UnixNano()
-	usage := Usage{Input: 1000, Cached: 800, Output: 3, Reasoning: -1}
+	usage := wire.Usage{Input: 1000, Cached: 800, Output: 3, Reasoning: -1}
 	for _, tt := range []struct {
 		name      string
 		k         float64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -124,9 +125,8 @@ func newRunner(cfg Config, sink Sink) (*runner, error) {
 	snd := cfg.Sender
 	if snd == nil {
 		urls := map[string]string{}
-		for api := range apiPaths {
-			u, _ := EndpointURL(cfg.Target, api)
-			urls[api] = u
+		for _, api := range wire.APIs {
+			urls[api], _ = wire.EndpointURL(cfg.Target, api)
 		}
 		snd = &sender{client: &http.Client{Transport: NewTransport(cfg.Transport)}, clk: cfg.Clock,
 			headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"github.com/agentperf/agentperf/wire"
 	"sync/atomic"
 	"time"
 )
@@ -40,11 +41,6 @@ func (x *Exchange) Read(d time.Duration) { x.lastRead.Store(int64(d)) }
 // body in the background (Draining) calls it when it is done.
 func (x *Exchange) Cancel(cause error) { x.cancel(cause) }
 
-// Usage is the token usage a response reported; -1 for what it did not.
-type Usage struct {
-	Input, Cached, Output, Reasoning int64
-}
-
 // Response is what one request produced. End is wall time since Sent; First
 // and Chunks are too, unless Sim is set.
 type Response struct {
@@ -58,7 +54,7 @@ type Response struct {
 	End    time.Duration
 	Chunks []time.Duration
 	// Usage is what the target reported.
-	Usage Usage
+	Usage wire.Usage
 	// Kernel is set when a kernel receive timestamp timed a read.
 	Kernel bool
 	// Wrote is when the transport began writing the request on an idle
@@ -78,7 +74,7 @@ type Response struct {
 	Draining bool
 
 	// st follows the stream (HTTP sender).
-	st streamState
+	st wire.Stream
 	// simClock is set when the target echoed the sim-clock request
 	// header: its events may carry simulated times.
 	simClock bool

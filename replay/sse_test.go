@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"github.com/agentperf/agentperf/wire"
 	"io"
 	"slices"
 	"strings"
@@ -83,9 +84,9 @@ func TestReadStream(t *testing.T) {
 	for _, tc := range sseCases {
 		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
 			ex := &Exchange{Sent: time.Now()}
-			r := Response{First: -1, st: newStreamState(tc.api)}
+			r := Response{First: -1, st: wire.NewStream(tc.api)}
 			s.readStream(context.Background(), ex, &chunkReader{tc.stream, n}, nil, &r)
-			got := []int64{int64(len(r.Chunks)), r.st.in, r.st.cached, r.st.out, r.st.reasoning}
+			got := []int64{int64(len(r.Chunks)), r.st.Usage().Input, r.st.Usage().Cached, r.st.Usage().Output, r.st.Usage().Reasoning}
 			want := []int64{int64(tc.chunks), tc.in, tc.cached, tc.out, tc.reasoning}
 			for i := range got {
 				if got[i] != want[i] {
@@ -153,10 +154,10 @@ func TestReadStreamSimClock(t *testing.T) {
 	s := &sender{clk: SystemClock{}, maxChunks: 1 << 16}
 	for _, tc := range simClockCases {
 		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
-			r := Response{First: -1, st: newStreamState(tc.api), simClock: tc.simClock}
+			r := Response{First: -1, st: wire.NewStream(tc.api), simClock: tc.simClock}
 			s.readStream(context.Background(), &Exchange{Sent: time.Now()}, &chunkReader{tc.stream, n}, nil, &r)
-			if r.Err != "" || !r.st.done {
-				t.Fatalf("%s (pieces of %d): error %q, done %v", tc.name, n, r.Err, r.st.done)
+			if r.Err != "" || !r.st.Done {
+				t.Fatalf("%s (pieces of %d): error %q, done %v", tc.name, n, r.Err, r.st.Done)
 			}
 			if r.Sim != tc.wantSim {
 				t.Fatalf("%s (pieces of %d): timed by the sim clock = %v, want %v", tc.name, n, r.Sim, tc.wantSim)
@@ -180,28 +181,10 @@ func TestReadStreamLargeEvent(t *testing.T) {
 	big := strings.Repeat("x", 100<<10)
 	stream := "data: {\"choices\":[{\"delta\":{\"content\":\"" + big + "\"}}]}\n\ndata: [DONE]\n\n"
 	s := &sender{clk: SystemClock{}, maxChunks: 16}
-	r := Response{First: -1, st: newStreamState(schemas.APIOpenAIChat)}
+	r := Response{First: -1, st: wire.NewStream(schemas.APIOpenAIChat)}
 	s.readStream(context.Background(), &Exchange{Sent: time.Now()}, &chunkReader{stream, 4096}, nil, &r)
-	if len(r.Chunks) != 1 || r.Err != "" || !r.st.done {
-		t.Fatalf("chunks %d err %q done %v", len(r.Chunks), r.Err, r.st.done)
-	}
-}
-
-func TestIntField(t *testing.T) {
-	tests := []struct {
-		in, key string
-		want    int64
-	}{
-		{`{"a":1,"prompt_tokens":42}`, "prompt_tokens", 42},
-		{`{"a":1,"prompt_tokens" : 7,"x":2}`, "prompt_tokens", 7},
-		{`{"xprompt_tokens":5}`, "prompt_tokens", -1},
-		{`{"prompt_tokens":null}`, "prompt_tokens", -1},
-		{`{"s":"prompt_tokens","prompt_tokens":3}`, "prompt_tokens", 3},
-	}
-	for _, tt := range tests {
-		if got := intField([]byte(tt.in), tt.key); got != tt.want {
-			t.Errorf("intField(%s, %s) = %d, want %d", tt.in, tt.key, got, tt.want)
-		}
+	if len(r.Chunks) != 1 || r.Err != "" || !r.st.Done {
+		t.Fatalf("chunks %d err %q done %v", len(r.Chunks), r.Err, r.st.Done)
 	}
 }
 
@@ -219,12 +202,12 @@ func FuzzReadStream(f *testing.F) {
 	f.Fuzz(func(t *testing.T, stream string, piece uint8, api uint8) {
 		apis := []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses}
 		s := &sender{clk: SystemClock{}, maxChunks: 1 << 16}
-		r := Response{First: -1, st: newStreamState(apis[int(api&3)%3]), simClock: api&4 != 0}
+		r := Response{First: -1, st: wire.NewStream(apis[int(api&3)%3]), simClock: api&4 != 0}
 		s.readStream(context.Background(), &Exchange{Sent: time.Now()}, &chunkReader{stream, int(piece) + 1}, nil, &r)
 		if len(r.Chunks) > strings.Count(stream, "\n")+1 {
 			t.Fatalf("%d chunks from %d lines", len(r.Chunks), strings.Count(stream, "\n"))
 		}
-		if !r.st.done && r.Err == "" {
+		if !r.st.Done && r.Err == "" {
 			t.Fatal("a stream without an end marker must end in an error")
 		}
 		if r.Sim {

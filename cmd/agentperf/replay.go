@@ -182,7 +182,7 @@ func replayAction(c *cli.Context) error {
 		}
 		defer s.Close()
 		target = s.URL
-		model = s.Plan.Model.Name
+		model = s.Plan().Model.Name
 		sm := s.Meta()
 		sm.AgentperfVersion, sm.TraceSet = meta.AgentperfVersion, meta.TraceSet
 		meta = sm
