@@ -186,6 +186,10 @@ type Capacity struct {
 	Flags []string
 }
 
+// ErrNoTiers is returned when a run's model has no tier preset and no
+// tiers were given.
+var ErrNoTiers = errors.New("no tier preset for the run's model")
+
 // FlagLowerLevelFailed marks a capacity whose max-users level is above a
 // failing level (noise or a non-monotonic system: look at the levels).
 const FlagLowerLevelFailed = "lower_level_failed"
@@ -374,7 +378,7 @@ func resolveTiers(set *ResultSet, opt Options) error {
 		if model == "" {
 			model = "(not recorded)"
 		}
-		return fmt.Errorf("run %s: no tier preset for model %s; give --tiers (a preset: %s; or a tier file)", set.RunID, model, strings.Join(Presets(), ", "))
+		return fmt.Errorf("%w: run %s, model %s; give tiers (a preset: %s; or a tier file)", ErrNoTiers, set.RunID, model, strings.Join(Presets(), ", "))
 	}
 	t, err := Preset(opt.DefaultPreset)
 	if err != nil {

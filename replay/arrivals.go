@@ -194,7 +194,7 @@ func (timestampArrivals) run(r *runner, lv *levelRun) {
 		}
 	}
 	if len(all) == 0 {
-		r.warn("--timestamps: no turn has a recorded start time; nothing sent")
+		r.warn("timestamp replay: no turn of the trace set has a recorded start time; nothing was sent")
 		return
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].t.StartNS < all[j].t.StartNS })

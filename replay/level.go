@@ -203,7 +203,7 @@ func (r *runner) checkTimeScale(h string) {
 	v, err := strconv.ParseFloat(h, 64)
 	if err != nil || math.Abs(v-r.cfg.TimeScale) > 1e-9*math.Max(1, v) {
 		r.timeScaleMu.Do(func() {
-			r.warn("the target runs at time scale %s but replay was told %g: pass --time-scale %s, or the figures are wrong", h, r.cfg.TimeScale, h)
+			r.warn("the target runs at time scale %s but replay was told %g: replay with time scale %s, or the figures are wrong", h, r.cfg.TimeScale, h)
 		})
 	}
 }

@@ -82,7 +82,7 @@ type ResultsWriter struct {
 func CreateResults(path string, overwrite bool) (*ResultsWriter, error) {
 	if !overwrite {
 		if _, err := os.Stat(path); err == nil {
-			return nil, fmt.Errorf("%w: %s (choose another --out, or remove it)", ErrExists, path)
+			return nil, fmt.Errorf("%w: %s (choose another path, or remove it)", ErrExists, path)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

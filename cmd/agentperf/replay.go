@@ -126,7 +126,7 @@ func replayAction(c *cli.Context) error {
 	}
 	shard, err := replay.ParseShard(c.String("shard"), os.Getenv)
 	if err != nil {
-		return exitCode(2, err)
+		return exitCode(2, fmt.Errorf("--shard: %w", err))
 	}
 	var startAt time.Time
 	if s := c.String("start-at"); s != "" {
