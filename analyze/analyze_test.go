@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/agentperf/agentperf/internal/hist"
 	"math"
@@ -94,10 +95,10 @@ func TestAnalyzeErrors(t *testing.T) {
 	if _, err := Analyze(ctx, nil, Options{}); err == nil {
 		t.Error("no files accepted")
 	}
-	// mi300x-run's model has a preset; a run without a model needs --tiers
+	// mi300x-run's model has a preset; a run without a model needs tiers
 	p := filepath.Join(dir, "nomodel.parquet")
 	writeFixture(t, p, "anon", nil, []fixtureLevel{{users: 2, perUser: 3, speed: 50, ttft: 1, out: 10, turns: 2}})
-	if _, err := Analyze(ctx, []string{p}, Options{}); err == nil || !strings.Contains(err.Error(), "--tiers") {
+	if _, err := Analyze(ctx, []string{p}, Options{}); !errors.Is(err, ErrNoTiers) || strings.Contains(err.Error(), "--") {
 		t.Errorf("run without model: %v", err)
 	}
 	if rep, err := Analyze(ctx, []string{p}, Options{DefaultPreset: "deepseek-v3.2"}); err != nil || !strings.Contains(rep.Sets[0].TierSource, "default") {

@@ -180,7 +180,7 @@ type ResultsFile struct {
 
 // OpenResults opens and checks a results file.
 func OpenResults(path string) (*ResultsFile, error) {
-	f, pf, err := openParquet(path, FileResults)
+	f, pf, err := openParquet(path, FileResults, parquet.ReadBufferSize(scanReadBuffer), parquet.SkipPageIndex(true))
 	if err != nil {
 		return nil, err
 	}
@@ -224,9 +224,6 @@ func (r *ResultsFile) NumRows() int64 { return r.pf.NumRows() }
 func (r *ResultsFile) Each(fn func(*Result) error) error {
 	return eachRow(r.Path, r.pf, fn)
 }
-
-// Parquet exposes the underlying file for column-wise readers.
-func (r *ResultsFile) Parquet() *parquet.File { return r.pf }
 
 // Close releases the file.
 func (r *ResultsFile) Close() error { return r.f.Close() }
