@@ -122,8 +122,8 @@ type Options struct {
 	// Workers bounds concurrent row-group decoding (0 = GOMAXPROCS).
 	Workers int
 	// ITLSample is the fraction (0, 1] of requests whose inter-chunk gaps
-	// count towards ITL; 0 means ITLFraction of the input's chunk count
-	// (every request up to ITLBudget chunk offsets).
+	// count towards ITL; 0 means itlFraction of the input's chunk count
+	// (every request up to itlBudget chunk offsets).
 	ITLSample float64
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
@@ -237,10 +237,10 @@ func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) 
 	if opt.ITLSample < 0 || opt.ITLSample > 1 || math.IsNaN(opt.ITLSample) {
 		return nil, fmt.Errorf("ITL sample %v must be in (0, 1]", opt.ITLSample)
 	}
-	chunks := ChunkOffsets(files)
+	chunks := chunkOffsets(files)
 	itl := opt.ITLSample
 	if itl == 0 {
-		itl = ITLFraction(chunks)
+		itl = itlFraction(chunks)
 	}
 	start := time.Now()
 	ls, err := readFiles(ctx, files, opt.Workers, itl)
@@ -378,7 +378,7 @@ func resolveTiers(set *ResultSet, opt Options) error {
 		if model == "" {
 			model = "(not recorded)"
 		}
-		return fmt.Errorf("%w: run %s, model %s; give tiers (a preset: %s; or a tier file)", ErrNoTiers, set.RunID, model, strings.Join(Presets(), ", "))
+		return fmt.Errorf("%w: run %s, model %s; give tiers (a preset: %s; or a tier file)", ErrNoTiers, set.RunID, model, strings.Join(presetNames(), ", "))
 	}
 	t, err := Preset(opt.DefaultPreset)
 	if err != nil {
@@ -565,7 +565,7 @@ func (set *ResultSet) notes(metas []*schemas.RunMeta) {
 		set.Notes = append(set.Notes, "open-loop run (no concurrent-user count in the rows): max_users does not apply; read the levels")
 	}
 	if set.ITLSample < 1 {
-		set.Notes = append(set.Notes, fmt.Sprintf("ITL from the chunk gaps of a deterministic %.3g %% sample of requests (the input holds more than %d chunk offsets; --itl-sample 1 uses all)", 100*set.ITLSample, ITLBudget))
+		set.Notes = append(set.Notes, fmt.Sprintf("ITL from the chunk gaps of a deterministic %.3g %% sample of requests (the input holds more than %d chunk offsets; --itl-sample 1 uses all)", 100*set.ITLSample, itlBudget))
 	}
 	counted := int64(0)
 	for _, st := range set.Levels {

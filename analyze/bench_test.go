@@ -215,11 +215,11 @@ func benchmarkAnalyze(b *testing.B, rows int, chunkScale float64) {
 		}
 		opened = append(opened, rf)
 	}
-	chunks := ChunkOffsets(opened)
+	chunks := chunkOffsets(opened)
 	for _, rf := range opened {
 		rf.Close()
 	}
-	frac := ITLFraction(chunks)
+	frac := itlFraction(chunks)
 	b.Logf("%d rows, %d chunk offsets, %.2f GB on disk, ITL sample %.4g", rows, chunks, float64(fileBytes(files))/1e9, frac)
 
 	var rep *Report

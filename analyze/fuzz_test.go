@@ -13,7 +13,7 @@ func FuzzParseTiers(f *testing.F) {
 	f.Add([]byte("tiers:\n  - speed_floor: 1e309\n"))
 	f.Add([]byte("tiers: [{ttft_ceiling: -1s}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tiers, err := ParseTiers(data, "fuzz.yaml")
+		tiers, err := parseTiers(data, "fuzz.yaml")
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 				t.Errorf("error does not name the file: %v", err)

@@ -240,26 +240,26 @@ func (s *LevelStats) HasFlag(code string) bool {
 	return false
 }
 
-// Failed reports whether a result row is an error: it carries an error
+// isFailed reports whether a result row is an error: it carries an error
 // message or its HTTP status is outside 200–299 (0 = no response).
-func Failed(r *schemas.Result) bool {
+func isFailed(r *schemas.Result) bool {
 	return r.Error != "" || r.Status < 200 || r.Status > 299
 }
 
-// OutputTokens returns the request's output tokens: the target-reported
+// outputTokens returns the request's output tokens: the target-reported
 // count when present (≥ 0), else the number of content chunks received;
 // counted is true in the second case.
-func OutputTokens(r *schemas.Result) (n int64, counted bool) {
+func outputTokens(r *schemas.Result) (n int64, counted bool) {
 	if r.OutputTokens >= 0 {
 		return int64(r.OutputTokens), false
 	}
 	return int64(len(r.ChunkOffsetsUS)), true
 }
 
-// RequestTimes returns the request's first-token and last-token times, Unix
+// requestTimes returns the request's first-token and last-token times, Unix
 // ns: first is FirstTokenNS (else the first chunk's arrival), last is the
 // last chunk's arrival (else EndNS). ok is false without a first token.
-func RequestTimes(r *schemas.Result) (first, last int64, ok bool) {
+func requestTimes(r *schemas.Result) (first, last int64, ok bool) {
 	var f, l int32
 	if n := len(r.ChunkOffsetsUS); n > 0 {
 		f, l = r.ChunkOffsetsUS[0], r.ChunkOffsetsUS[n-1]

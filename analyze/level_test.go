@@ -111,15 +111,15 @@ func TestLevelAccumulator(t *testing.T) {
 
 func TestRequestTimes(t *testing.T) {
 	r := schemas.Result{SentNS: 1000, FirstTokenNS: 0, EndNS: 90000, ChunkOffsetsUS: []int32{5, 50}}
-	if f, l, ok := RequestTimes(&r); !ok || f != 6000 || l != 51000 {
+	if f, l, ok := requestTimes(&r); !ok || f != 6000 || l != 51000 {
 		t.Errorf("from chunks: %d %d %v", f, l, ok)
 	}
 	r = schemas.Result{SentNS: 1000, FirstTokenNS: 3000, EndNS: 90000}
-	if f, l, ok := RequestTimes(&r); !ok || f != 3000 || l != 90000 {
+	if f, l, ok := requestTimes(&r); !ok || f != 3000 || l != 90000 {
 		t.Errorf("no chunks falls back to end: %d %d %v", f, l, ok)
 	}
 	r = schemas.Result{SentNS: 1000, EndNS: 90000}
-	if _, _, ok := RequestTimes(&r); ok {
+	if _, _, ok := requestTimes(&r); ok {
 		t.Error("no first token should not be ok")
 	}
 }
@@ -135,8 +135,8 @@ func TestFailed(t *testing.T) {
 		{schemas.Result{Status: 429}, true},
 		{schemas.Result{Status: 0}, true},
 	} {
-		if got := Failed(&c.r); got != c.want {
-			t.Errorf("Failed(%+v) = %v, want %v", c.r, got, c.want)
+		if got := isFailed(&c.r); got != c.want {
+			t.Errorf("isFailed(%+v) = %v, want %v", c.r, got, c.want)
 		}
 	}
 }

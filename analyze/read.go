@@ -73,15 +73,15 @@ func (ls *levelSet) merge(o *levelSet) {
 	ls.last = nil
 }
 
-// ITLBudget is the number of chunk offsets up to which every request's
+// itlBudget is the number of chunk offsets up to which every request's
 // inter-chunk gaps count towards ITL by default; beyond it a deterministic
 // sample of requests holding about this many offsets is used (see
-// ITLFraction).
-const ITLBudget = 50_000_000
+// itlFraction).
+const itlBudget = 50_000_000
 
 // ChunkOffsets returns how many chunk offsets the files hold, from their
 // footers (no data is read).
-func ChunkOffsets(files []*schemas.ResultsFile) int64 {
+func chunkOffsets(files []*schemas.ResultsFile) int64 {
 	var n int64
 	for _, f := range files {
 		n += f.ChunkOffsets()
@@ -89,14 +89,14 @@ func ChunkOffsets(files []*schemas.ResultsFile) int64 {
 	return n
 }
 
-// ITLFraction returns the default fraction of requests whose gaps count
-// towards ITL for inputs holding chunks offsets: 1 up to ITLBudget, else
-// ITLBudget ÷ chunks.
-func ITLFraction(chunks int64) float64 {
-	if chunks <= ITLBudget {
+// itlFraction returns the default fraction of requests whose gaps count
+// towards ITL for inputs holding chunks offsets: 1 up to itlBudget, else
+// itlBudget ÷ chunks.
+func itlFraction(chunks int64) float64 {
+	if chunks <= itlBudget {
 		return 1
 	}
-	return float64(ITLBudget) / float64(chunks)
+	return float64(itlBudget) / float64(chunks)
 }
 
 // itlSampled reports whether a request sent at sentNS is in the ITL sample

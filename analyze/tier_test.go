@@ -56,7 +56,7 @@ func TestParseTiers(t *testing.T) {
   - speed_floor: 40
     ttft_ceiling: 7.5
 `
-	got, err := ParseTiers([]byte(yml), "t.yaml")
+	got, err := parseTiers([]byte(yml), "t.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestParseTiers(t *testing.T) {
 		}
 	}
 	js := `{"tiers": [{"name": "j", "speed_floor": 10, "ttft_ceiling": "2s"}]}`
-	if g, err := ParseTiers([]byte(js), "t.json"); err != nil || g[0].TTFTCeiling != 2*time.Second {
+	if g, err := parseTiers([]byte(js), "t.json"); err != nil || g[0].TTFTCeiling != 2*time.Second {
 		t.Errorf("JSON tier file: %+v %v", g, err)
 	}
 	for _, bad := range []struct{ in, want string }{
@@ -88,8 +88,8 @@ func TestParseTiers(t *testing.T) {
 		{"tiers:\n  - name: a\n    speed_floor: 1\n  - name: a\n    speed_floor: 2", "twice"},
 		{"tiers:\n  - name: a", "needs a speed_floor"},
 	} {
-		if _, err := ParseTiers([]byte(bad.in), "bad.yaml"); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("ParseTiers(%q) error %v, want one mentioning %q", bad.in, err, bad.want)
+		if _, err := parseTiers([]byte(bad.in), "bad.yaml"); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("parseTiers(%q) error %v, want one mentioning %q", bad.in, err, bad.want)
 		}
 	}
 }

@@ -36,10 +36,10 @@ type TransportOptions struct {
 	ReadTimes bool
 }
 
-// NewTransport returns a transport for replay: no compression (SSE must not
+// newTransport returns a transport for replay: no compression (SSE must not
 // be buffered by a decompressor), keep-alive connections sized for the
 // load, HTTP/1.1 and HTTP/2.
-func NewTransport(o TransportOptions) *http.Transport {
+func newTransport(o TransportOptions) *http.Transport {
 	n := o.MaxConns
 	if n <= 0 {
 		n = 1024
@@ -125,7 +125,7 @@ type sender struct {
 }
 
 // wireTrace follows one request through the transport: the connection it
-// went out on (when that keeps kernel receive timestamps: NewTransport
+// went out on (when that keeps kernel receive timestamps: newTransport
 // dials such connections unless told ReadTimes), whether that was an idle
 // one, and when the transport began writing it.
 type wireTrace struct {

@@ -40,7 +40,7 @@ type Config struct {
 	// Shaping changes every body (model, output length).
 	Shaping Shaping
 	// CacheSalt, when set, is prepended to each request's first prompt
-	// piece (see SaltText) to keep prefix caches of other runs out.
+	// piece (see saltText) to keep prefix caches of other runs out.
 	CacheSalt string
 	// ThinkScale multiplies recorded think times (0 means 1); ThinkCap caps
 	// them after scaling (world; 0 = no cap).
@@ -245,7 +245,7 @@ func (sc SearchConfig) withDefaults(warmup, steady time.Duration) (SearchConfig,
 		sc.MinPerAgent = analyze.DefaultMinTrajectoriesPerAgent
 	}
 	if sc.Remeasure == 0 {
-		sc.Remeasure = DefaultRemeasure
+		sc.Remeasure = defaultRemeasure
 	}
 	sc.Tier = sc.Tier.Normalized()
 	return sc, sc.Tier.Validate()

@@ -128,7 +128,7 @@ func newRunner(cfg Config, sink Sink) (*runner, error) {
 		for _, api := range wire.APIs {
 			urls[api], _ = wire.EndpointURL(cfg.Target, api)
 		}
-		snd = &sender{client: &http.Client{Transport: NewTransport(cfg.Transport)}, clk: cfg.Clock,
+		snd = &sender{client: &http.Client{Transport: newTransport(cfg.Transport)}, clk: cfg.Clock,
 			headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}
 	}
 	return &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, clk: cfg.Clock, cpu: cfg.ProcessCPU,

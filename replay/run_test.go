@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -173,7 +172,8 @@ func TestUserOffsets(t *testing.T) {
 	}
 }
 
-func ExampleSaltText() {
-	fmt.Printf("%q\n", SaltText("run7-u{user}-p{pass}", 3, 1))
-	// Output: "[cache-salt run7-u3-p1]\n"
+func TestSaltText(t *testing.T) {
+	if got := saltText("run7-u{user}-p{pass}", 3, 1); got != "[cache-salt run7-u3-p1]\n" {
+		t.Errorf("saltText = %q", got)
+	}
 }

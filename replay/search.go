@@ -37,16 +37,16 @@ type SearchConfig struct {
 	MinSessions, MinPerAgent int
 	// Remeasure is how many times a level whose client fell behind is
 	// measured again before its verdict is taken as it is (0 means
-	// DefaultRemeasure, negative none). A saturated client is not measured
+	// 2, negative none). A saturated client is not measured
 	// again: the search stops there.
 	Remeasure int
 }
 
-// DefaultRemeasure is how many times the search measures an invalid level
+// defaultRemeasure is how many times the search measures an invalid level
 // again: one bad window (a burst of wake-up delays, a neighbour's load) does
 // not decide a level, and three in a row of a client that is not saturated
 // are taken as the level's figures, flagged.
-const DefaultRemeasure = 2
+const defaultRemeasure = 2
 
 // SearchReport is the search outcome.
 type SearchReport struct {

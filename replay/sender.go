@@ -8,7 +8,7 @@ import (
 )
 
 // Sender sends one request to the target and times its response. The HTTP
-// sender (NewTransport's client, SSE read in place) is replay's; Config's
+// sender (newTransport's client, SSE read in place) is replay's; Config's
 // Sender replaces it (an in-process target, a test double).
 type Sender interface {
 	// Send sends x and returns when its response ended or failed, or ctx

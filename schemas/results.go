@@ -138,7 +138,7 @@ func (rw *ResultsWriter) Close() error {
 	err := rw.drain()
 	if rw.meta != nil && err == nil {
 		var b []byte
-		if b, err = EncodeRunMeta(rw.meta); err == nil {
+		if b, err = encodeRunMeta(rw.meta); err == nil {
 			rw.w.SetKeyValueMetadata(MetaRun, string(b))
 		}
 	}
@@ -204,7 +204,7 @@ func readRunMeta(pf *parquet.File) (*RunMeta, error) {
 	kv := map[string]string{}
 	for _, e := range pf.Metadata().KeyValueMetadata {
 		if e.Key == MetaRun {
-			return DecodeRunMeta([]byte(e.Value))
+			return decodeRunMeta([]byte(e.Value))
 		}
 		if k, ok := strings.CutPrefix(e.Key, metaRunPrefix); ok && k != "" {
 			kv[k] = e.Value

@@ -268,12 +268,12 @@ func (m *RunMeta) LevelWindow(index int) time.Duration {
 	return m.Steady
 }
 
-// EncodeRunMeta returns m as the JSON stored under MetaRun.
-func EncodeRunMeta(m *RunMeta) ([]byte, error) { return json.Marshal(m) }
+// encodeRunMeta returns m as the JSON stored under MetaRun.
+func encodeRunMeta(m *RunMeta) ([]byte, error) { return json.Marshal(m) }
 
-// DecodeRunMeta parses the JSON stored under MetaRun. Unknown keys are
+// decodeRunMeta parses the JSON stored under MetaRun. Unknown keys are
 // ignored (a later minor version may add some).
-func DecodeRunMeta(data []byte) (*RunMeta, error) {
+func decodeRunMeta(data []byte) (*RunMeta, error) {
 	var m RunMeta
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&m); err != nil {

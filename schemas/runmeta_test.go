@@ -32,11 +32,11 @@ func TestRunMetaRoundTrip(t *testing.T) {
 		Search:   &SearchMeta{MaxUsers: 4, Tier: "100 tok/s", SpeedFloor: 100, TTFTCeiling: 5 * time.Second, Levels: 1},
 		Warnings: []string{"one", "two\nlines"},
 	}
-	b, err := EncodeRunMeta(in)
+	b, err := encodeRunMeta(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := DecodeRunMeta(b)
+	out, err := decodeRunMeta(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,8 +44,8 @@ func TestRunMetaRoundTrip(t *testing.T) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", out, in)
 	}
 	for _, bad := range []string{"", "{", `{"levels":[{"index":-1}]}`, `{} {}`, `[]`} {
-		if _, err := DecodeRunMeta([]byte(bad)); err == nil {
-			t.Errorf("DecodeRunMeta(%q): no error", bad)
+		if _, err := decodeRunMeta([]byte(bad)); err == nil {
+			t.Errorf("decodeRunMeta(%q): no error", bad)
 		}
 	}
 }
@@ -135,13 +135,13 @@ func FuzzRunMeta(f *testing.F) {
 	f.Add([]byte(`{"levels":[{"index":-1}]}`), "map[]")
 	f.Add([]byte(`null`), "map[a:b]")
 	f.Fuzz(func(t *testing.T, data []byte, agents string) {
-		m, err := DecodeRunMeta(data)
+		m, err := decodeRunMeta(data)
 		if err == nil {
-			b, err := EncodeRunMeta(m)
+			b, err := encodeRunMeta(m)
 			if err != nil {
 				t.Fatalf("encoding a decoded value: %v", err)
 			}
-			again, err := DecodeRunMeta(b)
+			again, err := decodeRunMeta(b)
 			if err != nil || !reflect.DeepEqual(again, m) {
 				t.Fatalf("re-decoded %+v, %v; want %+v", again, err, m)
 			}

@@ -19,7 +19,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc(wire.PathOpenAIResponses, s.handleGen(apiResponses))
 	mux.HandleFunc(wire.PathAnthropic, s.handleGen(apiMessages))
 	mux.HandleFunc(wire.PathCountTokens, s.handleCountTokens)
-	mux.HandleFunc("/v1/models", s.handleModels)
+	mux.HandleFunc(wire.PathModels, s.handleModels)
 	mux.HandleFunc("/v1/models/{id...}", s.handleModels)
 	mux.HandleFunc("/health", s.handleHealth)
 	mux.Handle("/metrics", s.metrics.handler())
