@@ -87,12 +87,9 @@ func TestSaturatedClientStopsSearch(t *testing.T) {
 		}
 		return time.Duration(float64(time.Since(start)) * float64(runtime.GOMAXPROCS(0)) * 0.97)
 	}
-	sc := &SearchConfig{Start: 1, MaxUsers: 64, Warmup: 100 * time.Millisecond, Steady: 500 * time.Millisecond,
-		Tier: analyze.NewTier(1, 5*time.Second)}
-	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, &fake.Server{TTFT: time.Millisecond, ITL: time.Millisecond}),
-		Search: sc, ProcessCPU: cpu}
-	path := filepath.Join(t.TempDir(), "r.parquet")
-	rep := runSearchFile(t, cfg, path)
+	cfg := searchConfig(t, dir, 64, 500*time.Millisecond)
+	cfg.ProcessCPU = cpu
+	rep, path := runSearchFile(t, cfg)
 	s := rep.Search
 	if !s.ClientSaturated || len(rep.Levels) != 2 || !strings.Contains(s.Stopped, "saturated at 2 users") || !strings.Contains(s.Stopped, "CPU 97 %") {
 		t.Fatalf("search: %d levels, saturated %v, stopped %q", len(rep.Levels), s.ClientSaturated, s.Stopped)
@@ -103,7 +100,7 @@ func TestSaturatedClientStopsSearch(t *testing.T) {
 	if s.MaxUsers != 1 {
 		t.Errorf("max users %d, want 1 (the saturated level's verdict does not count)", s.MaxUsers)
 	}
-	ar, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{Tiers: []analyze.Tier{sc.Tier}})
+	ar, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{Tiers: []analyze.Tier{cfg.Search.Tier}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +116,10 @@ func TestSaturatedClientStopsSearch(t *testing.T) {
 func TestSearchAndAnalyzeAgree(t *testing.T) {
 	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 20 * time.Millisecond})
 	clk := &lateClock{delay: 20 * time.Millisecond, late: func(n int64) bool { return n == 12 }}
-	sc := &SearchConfig{Start: 1, MaxUsers: 4, Warmup: 100 * time.Millisecond, Steady: 600 * time.Millisecond,
-		Tier: analyze.NewTier(1, 5*time.Second)}
-	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, &fake.Server{TTFT: time.Millisecond, ITL: time.Millisecond}),
-		Search: sc, Clock: clk}
-	path := filepath.Join(t.TempDir(), "r.parquet")
-	rep := runSearchFile(t, cfg, path)
-	ar, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{Tiers: []analyze.Tier{sc.Tier}})
+	cfg := searchConfig(t, dir, 4, 600*time.Millisecond)
+	cfg.Clock = clk
+	rep, path := runSearchFile(t, cfg)
+	ar, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{Tiers: []analyze.Tier{cfg.Search.Tier}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +139,18 @@ func TestSearchAndAnalyzeAgree(t *testing.T) {
 	}
 }
 
-func runSearchFile(t *testing.T, cfg Config, path string) *Report {
+// searchConfig is a search of up to maxUsers users over the traces in dir
+// against a fast fake target, at a 1 tok/s tier every level passes.
+func searchConfig(t *testing.T, dir string, maxUsers int, steady time.Duration) Config {
+	return Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, &fake.Server{TTFT: time.Millisecond, ITL: time.Millisecond}),
+		Search: &SearchConfig{Start: 1, MaxUsers: maxUsers, Warmup: 100 * time.Millisecond, Steady: steady, Tier: analyze.NewTier(1, 5*time.Second)}}
+}
+
+// runSearchFile runs cfg into a new results file and returns the report and
+// the file's path.
+func runSearchFile(t *testing.T, cfg Config) (*Report, string) {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "r.parquet")
 	rw, err := schemas.CreateResults(path, false)
 	if err != nil {
 		t.Fatal(err)
@@ -159,5 +163,5 @@ func runSearchFile(t *testing.T, cfg Config, path string) *Report {
 	if err := rw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return rep
+	return rep, path
 }
