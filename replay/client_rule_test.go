@@ -165,3 +165,39 @@ func runSearchFile(t *testing.T, cfg Config) (*Report, string) {
 	}
 	return rep, path
 }
+
+// TestSearchRemeasures: a level whose client fell behind (every send of
+// the first window 200 ms late) is measured again; each window keeps its
+// own verdict, and the earlier one is marked re-measured in the metadata.
+func TestSearchRemeasures(t *testing.T) {
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 20 * time.Millisecond})
+	cfg := searchConfig(t, dir, 1, 600*time.Millisecond)
+	var late atomic.Bool
+	late.Store(true)
+	cfg.Clock = &lateClock{delay: 200 * time.Millisecond, late: func(int64) bool { return late.Load() }}
+	var calls atomic.Int64
+	cfg.ProcessCPU = func() time.Duration {
+		if calls.Add(1) == 2 { // the first level's end: on time from here on
+			late.Store(false)
+		}
+		return 0
+	}
+	rep, path := runSearchFile(t, cfg)
+	if len(rep.Levels) < 2 || rep.Levels[0].Valid || !rep.Levels[1].Valid || rep.Levels[1].Attempt != 1 {
+		for _, l := range rep.Levels {
+			t.Logf("level %d: valid %v attempt %d %v", l.Index, l.Valid, l.Attempt, l.Invalid)
+		}
+		t.Fatalf("want an invalid window measured again")
+	}
+	if rep.Levels[0].Verdict == rep.Levels[1].Verdict {
+		t.Error("the two windows share one verdict")
+	}
+	rf, err := schemas.OpenResults(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	if m := rf.RunMeta(); !m.Levels[0].Remeasured || m.Levels[1].Remeasured || m.Levels[1].Attempt != 1 {
+		t.Errorf("metadata levels: %+v", m.Levels)
+	}
+}

@@ -76,7 +76,8 @@ func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error)
 			lr.Attempt = attempt
 			index++
 			v = tier.Judge(lr.stats)
-			lr.Verdict = &v
+			lr.Verdict = &analyze.Verdict{}
+			*lr.Verdict = v // each attempt its own: v is reused
 			ferr = r.out.flush()
 			r.levelMeta(&lr)
 			r.searchLevelMeta(&lr, sc)
