@@ -45,8 +45,11 @@ type Validity struct {
 	// judged (default DefaultMinSendsP99).
 	MinSendsP99 int
 	// MaxClientCPU is the client's CPU share of its cores at which it counts
-	// as saturated (default DefaultMaxClientCPU).
-	MaxClientCPU float64
+	// as saturated (default DefaultMaxClientCPU); SaturatedLoad the
+	// undelivered load share at which a client that fell behind does
+	// (default DefaultSaturatedLoad).
+	MaxClientCPU  float64
+	SaturatedLoad float64
 	// MaxErrorRate flags levels with more errors (default 0.01).
 	MaxErrorRate float64
 	// MinWindow is the shortest acceptable steady-state window (AA: 10 min).
@@ -74,6 +77,9 @@ func (v Validity) normalized() Validity {
 	}
 	if v.MaxClientCPU == 0 {
 		v.MaxClientCPU = DefaultMaxClientCPU
+	}
+	if v.SaturatedLoad == 0 {
+		v.SaturatedLoad = DefaultSaturatedLoad
 	}
 	if v.MaxErrorRate == 0 {
 		v.MaxErrorRate = DefaultMaxErrorRate

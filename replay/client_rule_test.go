@@ -58,6 +58,12 @@ func TestIsolatedWakeUpDelaysStayValid(t *testing.T) {
 	l := rep.Levels[0]
 	c := l.Client
 	t.Logf("sends %d, lag p50 %v p99 %v max %v, late %d, delayed %.4f, growth %v, cycle %v", c.Sends, c.LagP50, c.LagP99, c.LagMax, c.LateSends, c.DelayedLoad, c.LagGrowth, c.Cycle)
+	if !l.Valid && c.LagMax > 3*clk.delay {
+		// The machine itself stalled the client far beyond the injected
+		// delays (other work on a shared machine): the level says so,
+		// and this test cannot tell anything about isolated wake-ups.
+		t.Skipf("the machine stalled the client %v (injected %v): %v", c.LagMax, clk.delay, l.Invalid)
+	}
 	if !l.Valid || !c.OK || c.Saturated {
 		t.Errorf("level invalid: %v", l.Invalid)
 	}
@@ -91,21 +97,21 @@ func TestSaturatedClientStopsSearch(t *testing.T) {
 	cfg.ProcessCPU = cpu
 	rep, path := runSearchFile(t, cfg)
 	s := rep.Search
-	if !s.ClientSaturated || len(rep.Levels) != 2 || !strings.Contains(s.Stopped, "saturated at 2 users") || !strings.Contains(s.Stopped, "CPU 97 %") {
-		t.Fatalf("search: %d levels, saturated %v, stopped %q", len(rep.Levels), s.ClientSaturated, s.Stopped)
+	last := rep.Levels[len(rep.Levels)-1]
+	if !s.ClientSaturated || !strings.Contains(s.Stopped, "CPU 97 %") || last.Valid || !last.Client.CPUBound || last.Attempt != 0 {
+		t.Fatalf("search: %d levels, saturated %v, last attempt %d, stopped %q", len(rep.Levels), s.ClientSaturated, last.Attempt, s.Stopped)
 	}
-	if l := rep.Levels[1]; l.Valid || !l.Client.Saturated {
-		t.Errorf("level 1 valid %v saturated %v", l.Valid, l.Client.Saturated)
-	}
-	if s.MaxUsers != 1 {
-		t.Errorf("max users %d, want 1 (the saturated level's verdict does not count)", s.MaxUsers)
+	if rep.Levels[0].Client.CPUBound {
+		t.Errorf("level 0 was idle, judged CPU-bound")
 	}
 	ar, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{Tiers: []analyze.Tier{cfg.Search.Tier}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lv := ar.Sets[0].Levels; len(lv) != 2 || lv[0].HasFlag(analyze.FlagClientSaturated) || !lv[1].HasFlag(analyze.FlagClientSaturated) {
-		t.Errorf("analyze flags: %+v / %+v", lv[0].Flags, lv[len(lv)-1].Flags)
+	for _, st := range ar.Sets[0].Levels {
+		if want := st.Level == last.Index; st.HasFlag(analyze.FlagClientSaturated) != want {
+			t.Errorf("analyze: level %d client_saturated %v, want %v (%+v)", st.Level, !want, want, st.Flags)
+		}
 	}
 }
 
@@ -199,5 +205,46 @@ func TestSearchRemeasures(t *testing.T) {
 	defer rf.Close()
 	if m := rf.RunMeta(); !m.Levels[0].Remeasured || m.Levels[1].Remeasured || m.Levels[1].Attempt != 1 {
 		t.Errorf("metadata levels: %+v", m.Levels)
+	}
+}
+
+// growingClock is the system clock whose one-shot timers fire later and
+// later (n ms after the n-th): a throttled client, behind more the longer it
+// runs.
+type growingClock struct {
+	SystemClock
+	n atomic.Int64
+}
+
+func (c *growingClock) NewTimer(d time.Duration) Timer {
+	return &growingTimer{c: c, t: time.NewTimer(d + c.extra())}
+}
+
+func (c *growingClock) extra() time.Duration { return time.Duration(c.n.Add(1)) * time.Millisecond }
+
+type growingTimer struct {
+	c *growingClock
+	t *time.Timer
+}
+
+func (t *growingTimer) C() <-chan time.Time        { return t.t.C }
+func (t *growingTimer) Stop() bool                 { return t.t.Stop() }
+func (t *growingTimer) Reset(d time.Duration) bool { return t.t.Reset(d + t.c.extra()) }
+
+// TestThrottledClientStopsSearch: a client whose lag keeps growing without
+// CPU to show for it (throttled, or starved by a neighbour) is measured
+// again, and the search stops when every window of the level shows it.
+func TestThrottledClientStopsSearch(t *testing.T) {
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 20 * time.Millisecond})
+	cfg := searchConfig(t, dir, 4, 600*time.Millisecond)
+	cfg.Clock = &growingClock{}
+	rep, _ := runSearchFile(t, cfg)
+	s := rep.Search
+	for _, l := range rep.Levels {
+		t.Logf("level %d (%d users, attempt %d): saturated %v cpu-bound %v %v", l.Index, l.Users, l.Attempt, l.Client.Saturated, l.Client.CPUBound, l.Invalid)
+	}
+	last := rep.Levels[len(rep.Levels)-1]
+	if !s.ClientSaturated || last.Attempt != defaultRemeasure || !last.Client.Saturated || last.Client.CPUBound || !strings.Contains(s.Stopped, "undelivered") {
+		t.Errorf("search: saturated %v, last attempt %d, stopped %q", s.ClientSaturated, last.Attempt, s.Stopped)
 	}
 }

@@ -71,6 +71,7 @@ func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error)
 		var lr LevelReport
 		var v analyze.Verdict
 		var ferr error
+		saturated := true // every window of these users showed a saturated client
 		for attempt := 0; ; attempt++ {
 			lr = r.runLevel(ctx, index, users, sc.Warmup, sc.Steady)
 			lr.Attempt = attempt
@@ -84,7 +85,12 @@ func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error)
 			rep.Levels = append(rep.Levels, lr)
 			r.log.Info("search level", "level", lr.Index, "users", users, "pass", v.Pass, "reasons", v.Reasons,
 				"speed", fmt.Sprintf("%.1f", v.Speed), "ttft", v.TTFT, "valid", lr.Valid, "attempt", attempt)
-			if ferr != nil || lr.Valid || lr.Client.Saturated || lr.Interrupted || ctx.Err() != nil || attempt >= sc.Remeasure {
+			saturated = saturated && lr.Client.Saturated
+			// A client at its CPU limit stops the search at once; lag that
+			// kept growing without it (a neighbour's load starves a client
+			// the same way, for a while) is measured again like a client
+			// that fell behind.
+			if ferr != nil || lr.Valid || lr.Client.CPUBound || lr.Interrupted || ctx.Err() != nil || attempt >= sc.Remeasure {
 				break
 			}
 			r.meta.Levels[len(r.meta.Levels)-1].Remeasured = true
@@ -98,7 +104,7 @@ func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error)
 			out.Stopped = "interrupted"
 			break
 		}
-		if lr.Client.Saturated {
+		if lr.Client.CPUBound || (saturated && !lr.Valid) {
 			c := lr.Client
 			out.ClientSaturated = true
 			out.Stopped = fmt.Sprintf("the client is saturated at %d users (level %d: CPU %.0f %% of %d cores, lag p50 %s p99 %s, rising %s over the window, %.1f %% of the load undelivered): the search stops here; run the client on more cores or shard it",

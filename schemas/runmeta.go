@@ -199,9 +199,13 @@ type ClientHealth struct {
 	// OK is the judgement: the level's load was what was asked; Saturated
 	// says the client itself ran out of capacity (CPU, or lag growing with
 	// the load left undelivered); Reasons explains a level that is not OK.
-	OK        bool     `json:"ok"`
-	Saturated bool     `json:"saturated,omitempty"`
-	Reasons   []string `json:"reasons,omitempty"`
+	OK        bool `json:"ok"`
+	Saturated bool `json:"saturated,omitempty"`
+	// CPUBound says the saturation was the CPU criterion's (the client's
+	// own cores), not only lag that kept growing (which a neighbour's load
+	// can cause for a while too).
+	CPUBound bool     `json:"cpu_bound,omitempty"`
+	Reasons  []string `json:"reasons,omitempty"`
 }
 
 // LevelVerdict is the search's judgement of a level at its tier.
