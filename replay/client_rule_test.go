@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,5 +247,33 @@ func TestThrottledClientStopsSearch(t *testing.T) {
 	last := rep.Levels[len(rep.Levels)-1]
 	if !s.ClientSaturated || last.Attempt != defaultRemeasure || !last.Client.Saturated || last.Client.CPUBound || !strings.Contains(s.Stopped, "undelivered") {
 		t.Errorf("search: saturated %v, last attempt %d, stopped %q", s.ClientSaturated, last.Attempt, s.Stopped)
+	}
+}
+
+// TestSearchBisectsBelowSaturation: the client is CPU-saturated in the
+// fourth level of the ramp (8 users) only; the search takes 8 as its
+// ceiling and bisects below it instead of stopping at the last passing
+// level.
+func TestSearchBisectsBelowSaturation(t *testing.T) {
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 3, out: 20})
+	var calls atomic.Int64
+	start := time.Now()
+	cpu := func() time.Duration {
+		if n := calls.Add(1); n == 8 { // the end of the fourth level
+			return time.Duration(float64(time.Since(start)) * float64(runtime.GOMAXPROCS(0)))
+		}
+		return time.Millisecond
+	}
+	cfg := searchConfig(t, dir, 64, 400*time.Millisecond)
+	cfg.ProcessCPU = cpu
+	cfg.Search.Remeasure = -1 // two meter reads per level, whatever the machine's load
+	rep, _ := runSearchFile(t, cfg)
+	var users []int
+	for _, l := range rep.Levels {
+		users = append(users, l.Users)
+	}
+	s := rep.Search
+	if !s.ClientSaturated || s.MaxUsers != 7 || !strings.Contains(s.Stopped, "saturated at 8 users") || !slices.Contains(users, 6) {
+		t.Errorf("levels %v: max %d, saturated %v, stopped %q", users, s.MaxUsers, s.ClientSaturated, s.Stopped)
 	}
 }

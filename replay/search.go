@@ -56,8 +56,9 @@ type SearchReport struct {
 	FirstFail int
 	// Stopped says why the search ended early (client limit, interrupt).
 	Stopped string
-	// ClientSaturated is set when it stopped because the client was
-	// saturated; Stopped then gives the figures.
+	// ClientSaturated is set when the client was saturated below the first
+	// failing level: the levels from there up could not be measured, the
+	// search bisected below them, and Stopped gives the figures.
 	ClientSaturated bool
 }
 
@@ -67,6 +68,7 @@ func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error)
 	out := &SearchReport{}
 	users := min(sc.Start, sc.MaxUsers)
 	index := 0
+	ceiling := 0 // the fewest users at which the client was saturated
 	for {
 		var lr LevelReport
 		var v analyze.Verdict
@@ -105,32 +107,39 @@ func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error)
 			break
 		}
 		if lr.Client.CPUBound || (saturated && !lr.Valid) {
+			// These users cannot be measured on this client: they are the
+			// search's ceiling, and it goes on below them.
 			c := lr.Client
 			out.ClientSaturated = true
-			out.Stopped = fmt.Sprintf("the client is saturated at %d users (level %d: CPU %.0f %% of %d cores, lag p50 %s p99 %s, rising %s over the window, %.1f %% of the load undelivered): the search stops here; run the client on more cores or shard it",
+			ceiling = users
+			out.Stopped = fmt.Sprintf("the client is saturated at %d users (level %d: CPU %.0f %% of %d cores, lag p50 %s p99 %s, rising %s over the window, %.1f %% of the load undelivered): no level from there up can be measured; run the client on more cores or shard it",
 				users, lr.Index, 100*c.CPUUtil, c.Cores, c.LagP50.Round(time.Microsecond), c.LagP99.Round(time.Microsecond),
 				c.LagGrowth.Round(time.Microsecond), 100*c.DelayedLoad)
 			r.warn("%s", out.Stopped)
-			break
-		}
-		if !lr.Valid {
-			r.warn("level %d (%d users) stayed invalid after %d re-measurements, without a saturated client: its verdict counts, flagged", lr.Index, users, lr.Attempt)
-		}
-		if v.Pass {
-			out.MaxUsers = max(out.MaxUsers, users)
-		} else if out.FirstFail == 0 || users < out.FirstFail {
-			out.FirstFail = users
+		} else {
+			if !lr.Valid {
+				r.warn("level %d (%d users) stayed invalid after %d re-measurements, without a saturated client: its verdict counts, flagged", lr.Index, users, lr.Attempt)
+			}
+			if v.Pass {
+				out.MaxUsers = max(out.MaxUsers, users)
+			} else if out.FirstFail == 0 || users < out.FirstFail {
+				out.FirstFail = users
+			}
 		}
 		next := 0
+		hi := out.FirstFail // the bracket's top: the first failing level, or the client's ceiling
+		if ceiling > 0 && (hi == 0 || ceiling < hi) {
+			hi = ceiling
+		}
 		switch {
-		case out.FirstFail == 0:
+		case hi == 0:
 			if users >= sc.MaxUsers {
 				out.Stopped = fmt.Sprintf("reached the most users to try (%d), still passing", sc.MaxUsers)
 				break
 			}
 			next = min(users*2, sc.MaxUsers)
 		default:
-			lo, hi := out.MaxUsers, out.FirstFail
+			lo := out.MaxUsers
 			if hi-lo <= max(1, int(sc.Precision*float64(lo))) {
 				break
 			}
@@ -140,6 +149,11 @@ func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error)
 			break
 		}
 		users = next
+	}
+	if out.FirstFail > 0 && out.FirstFail < ceiling {
+		// The tier failed below the client's limit: the limit did not
+		// bound the result (the warning stays).
+		out.ClientSaturated, out.Stopped = false, ""
 	}
 	r.meta.Search = &schemas.SearchMeta{
 		MaxUsers: out.MaxUsers, FirstFail: out.FirstFail,

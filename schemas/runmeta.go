@@ -234,8 +234,8 @@ type SearchMeta struct {
 	Levels int `json:"levels"`
 	// Stopped says why the search ended before its bracket closed.
 	Stopped string `json:"stopped,omitempty"`
-	// ClientSaturated is set when it stopped because the client was
-	// saturated.
+	// ClientSaturated is set when the client was saturated below the first
+	// failing level, which bounded the search (Stopped gives the figures).
 	ClientSaturated bool `json:"client_saturated,omitempty"`
 }
 
