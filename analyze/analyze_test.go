@@ -137,7 +137,7 @@ func TestClientLagInWallTime(t *testing.T) {
 		if got := st.ClientLag.Percentile(99); math.Abs(got-tt.wantLag) > 0.01 {
 			t.Errorf("time_scale %q, lag %d µs: lag p99 %.3f ms, want %.3f", tt.scale, tt.lagUS, got, tt.wantLag)
 		}
-		if st.HasFlag(FlagClientLag) != tt.flagged {
+		if flagged := st.HasFlag(FlagClientLag) || st.HasFlag(FlagClientSaturated); flagged != tt.flagged {
 			t.Errorf("time_scale %q, lag %d µs: client_lag flag %v, want %v (%+v)", tt.scale, tt.lagUS, st.HasFlag(FlagClientLag), tt.flagged, st.Client)
 		}
 	}

@@ -81,7 +81,7 @@ func TestIsolatedWakeUpDelaysStayValid(t *testing.T) {
 // level is invalid, not measured again, and the search stops with the
 // figures, which analyze reports as the same saturation.
 func TestSaturatedClientStopsSearch(t *testing.T) {
-	dir := writeTraces(t, traceSpec{sessions: 8, turns: 3, out: 20})
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 3, out: 20, think: 100 * time.Millisecond})
 	var mu sync.Mutex
 	calls := 0
 	start := time.Now()
@@ -94,8 +94,9 @@ func TestSaturatedClientStopsSearch(t *testing.T) {
 		}
 		return time.Duration(float64(time.Since(start)) * float64(runtime.GOMAXPROCS(0)) * 0.97)
 	}
-	cfg := searchConfig(t, dir, 64, 500*time.Millisecond)
+	cfg := searchConfig(t, dir, 64, time.Second)
 	cfg.ProcessCPU = cpu
+	cfg.Search.Remeasure = -1 // two meter reads per level, whatever the machine's load
 	rep, path := runSearchFile(t, cfg)
 	s := rep.Search
 	last := rep.Levels[len(rep.Levels)-1]
@@ -177,8 +178,8 @@ func runSearchFile(t *testing.T, cfg Config) (*Report, string) {
 // the first window 200 ms late) is measured again; each window keeps its
 // own verdict, and the earlier one is marked re-measured in the metadata.
 func TestSearchRemeasures(t *testing.T) {
-	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 20 * time.Millisecond})
-	cfg := searchConfig(t, dir, 1, 600*time.Millisecond)
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 100 * time.Millisecond})
+	cfg := searchConfig(t, dir, 1, time.Second)
 	var late atomic.Bool
 	late.Store(true)
 	cfg.Clock = &lateClock{delay: 200 * time.Millisecond, late: func(int64) bool { return late.Load() }}
@@ -255,7 +256,7 @@ func TestThrottledClientStopsSearch(t *testing.T) {
 // ceiling and bisects below it instead of stopping at the last passing
 // level.
 func TestSearchBisectsBelowSaturation(t *testing.T) {
-	dir := writeTraces(t, traceSpec{sessions: 8, turns: 3, out: 20})
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 3, out: 20, think: 100 * time.Millisecond})
 	var calls atomic.Int64
 	start := time.Now()
 	cpu := func() time.Duration {
