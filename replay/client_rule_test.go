@@ -17,17 +17,23 @@ import (
 )
 
 // lateClock is the system clock whose one-shot timers (the closed loop's
-// sleeps until each send) fire late by delay when late(n) says so for the
-// n-th timer started: a hook standing in for a client's wake-up delays.
+// sleeps until each send) fire late by delay — n × delay with grow, a
+// throttled client ever further behind — when late(n) says so for the n-th
+// timer started: a hook standing in for a client's wake-up delays.
 type lateClock struct {
 	SystemClock
 	delay time.Duration
 	late  func(n int64) bool
+	grow  bool
 	n     atomic.Int64
 }
 
 func (c *lateClock) extra() time.Duration {
-	if c.late(c.n.Add(1)) {
+	n := c.n.Add(1)
+	if c.late(n) {
+		if c.grow {
+			return time.Duration(n) * c.delay
+		}
 		return c.delay
 	}
 	return 0
@@ -210,36 +216,13 @@ func TestSearchRemeasures(t *testing.T) {
 	}
 }
 
-// growingClock is the system clock whose one-shot timers fire later and
-// later (n ms after the n-th): a throttled client, behind more the longer it
-// runs.
-type growingClock struct {
-	SystemClock
-	n atomic.Int64
-}
-
-func (c *growingClock) NewTimer(d time.Duration) Timer {
-	return &growingTimer{c: c, t: time.NewTimer(d + c.extra())}
-}
-
-func (c *growingClock) extra() time.Duration { return time.Duration(c.n.Add(1)) * time.Millisecond }
-
-type growingTimer struct {
-	c *growingClock
-	t *time.Timer
-}
-
-func (t *growingTimer) C() <-chan time.Time        { return t.t.C }
-func (t *growingTimer) Stop() bool                 { return t.t.Stop() }
-func (t *growingTimer) Reset(d time.Duration) bool { return t.t.Reset(d + t.c.extra()) }
-
 // TestThrottledClientStopsSearch: a client whose lag keeps growing without
 // CPU to show for it (throttled, or starved by a neighbour) is measured
 // again, and the search stops when every window of the level shows it.
 func TestThrottledClientStopsSearch(t *testing.T) {
 	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 20 * time.Millisecond})
 	cfg := searchConfig(t, dir, 4, 600*time.Millisecond)
-	cfg.Clock = &growingClock{}
+	cfg.Clock = &lateClock{delay: time.Millisecond, late: func(int64) bool { return true }, grow: true} // n ms after the n-th: ever later
 	rep, _ := runSearchFile(t, cfg)
 	s := rep.Search
 	for _, l := range rep.Levels {
