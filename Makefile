@@ -35,6 +35,7 @@ cross:
 
 test-go:
 	$(GO) test -race -timeout 20m ./...
+	cd deploy && $(GO) test ./...  # the manifest check, its own module (k8s.io stays out of agentperf's)
 
 ## fuzz: run each go test -fuzz target for FUZZTIME
 fuzz:

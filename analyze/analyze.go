@@ -122,8 +122,8 @@ type Options struct {
 	// Workers bounds concurrent row-group decoding (0 = GOMAXPROCS).
 	Workers int
 	// ITLSample is the fraction (0, 1] of requests whose inter-chunk gaps
-	// count towards ITL; 0 means ITLFraction of the input's chunk count
-	// (every request up to ITLBudget chunk offsets).
+	// count towards ITL; 0 means itlFraction of the input's chunk count
+	// (every request up to itlBudget chunk offsets).
 	ITLSample float64
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
@@ -145,9 +145,8 @@ type ResultSet struct {
 	// them.
 	Files []string `json:"files"`
 	Rows  int64    `json:"rows"`
-	// Meta is the run metadata of the first file (keys without the
-	// agentperf.run. prefix).
-	Meta map[string]string `json:"meta"`
+	// Meta is the run metadata of the first file.
+	Meta *schemas.RunMeta `json:"meta"`
 	// Model is the served model (run metadata "model").
 	Model string `json:"model"`
 	// System is the hardware used for normalization (Accelerators 0 when
@@ -186,6 +185,10 @@ type Capacity struct {
 	// "lower_level_failed" when a level with fewer users failed the tier.
 	Flags []string
 }
+
+// ErrNoTiers is returned when a run's model has no tier preset and no
+// tiers were given.
+var ErrNoTiers = errors.New("no tier preset for the run's model")
 
 // FlagLowerLevelFailed marks a capacity whose max-users level is above a
 // failing level (noise or a non-monotonic system: look at the levels).
@@ -234,10 +237,10 @@ func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) 
 	if opt.ITLSample < 0 || opt.ITLSample > 1 || math.IsNaN(opt.ITLSample) {
 		return nil, fmt.Errorf("ITL sample %v must be in (0, 1]", opt.ITLSample)
 	}
-	chunks := ChunkOffsets(files)
+	chunks := chunkOffsets(files)
 	itl := opt.ITLSample
 	if itl == 0 {
-		itl = ITLFraction(chunks)
+		itl = itlFraction(chunks)
 	}
 	start := time.Now()
 	ls, err := readFiles(ctx, files, opt.Workers, itl)
@@ -267,15 +270,15 @@ func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) 
 	names := map[string]int{}
 	for _, run := range runs {
 		set := &ResultSet{RunID: run, ITLSample: itl}
-		var metas []map[string]string
+		var metas []*schemas.RunMeta
 		for fi, f := range files {
 			if slices.Contains(ls.fileRuns[fi], run) {
 				set.Files = append(set.Files, f.Path)
-				metas = append(metas, f.Meta())
+				metas = append(metas, f.RunMeta())
 			}
 		}
 		set.Meta = metas[0]
-		set.Model = set.Meta[MetaModel]
+		set.Model = set.Meta.Model
 		if err := resolveSystem(set, opt, cat); err != nil {
 			return nil, err
 		}
@@ -314,15 +317,14 @@ func resolveSystem(set *ResultSet, opt Options, cat *catalog.Catalog) error {
 	if opt.System != nil {
 		s = *opt.System
 	} else {
-		s.Name = set.Meta[MetaSystem]
-		s.Hardware = set.Meta[MetaHardware]
-		if v := set.Meta[MetaAccelerators]; v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				set.Notes = append(set.Notes, fmt.Sprintf("run metadata accelerators=%q is not a count; ignored", v))
-			} else {
-				s.Accelerators = n
-			}
+		s.Name = set.Meta.System
+		s.Hardware = set.Meta.Hardware
+		if v := set.Meta.Extra["accelerators"]; v != "" {
+			set.Notes = append(set.Notes, fmt.Sprintf("run metadata accelerators=%q is not a count; ignored", v))
+		} else if set.Meta.Accelerators < 0 {
+			set.Notes = append(set.Notes, fmt.Sprintf("run metadata accelerators=%d is not a count; ignored", set.Meta.Accelerators))
+		} else {
+			s.Accelerators = set.Meta.Accelerators
 		}
 		if opt.Hardware != "" {
 			s.Hardware = opt.Hardware
@@ -376,7 +378,7 @@ func resolveTiers(set *ResultSet, opt Options) error {
 		if model == "" {
 			model = "(not recorded)"
 		}
-		return fmt.Errorf("run %s: no tier preset for model %s; give --tiers (a preset: %s; or a tier file)", set.RunID, model, strings.Join(Presets(), ", "))
+		return fmt.Errorf("%w: run %s, model %s; give tiers (a preset: %s; or a tier file)", ErrNoTiers, set.RunID, model, strings.Join(presetNames(), ", "))
 	}
 	t, err := Preset(opt.DefaultPreset)
 	if err != nil {
@@ -389,50 +391,52 @@ func resolveTiers(set *ResultSet, opt Options) error {
 
 // levelWindow returns the steady-state window replay was asked to hold for
 // a level (0 if the metadata does not say).
-func levelWindow(metas []map[string]string, level int) time.Duration {
-	for _, key := range []string{MetaLevelWindow(level), MetaSteadyWindow, "duration"} {
-		for _, m := range metas {
-			if d, err := time.ParseDuration(m[key]); err == nil && d > 0 {
-				return d
-			}
+func levelWindow(metas []*schemas.RunMeta, level int) time.Duration {
+	for _, m := range metas {
+		if d := m.LevelWindow(level); d > 0 {
+			return d
 		}
 	}
 	return 0
 }
 
 // applyLevelMeta folds replay's per-level metadata (summed over shard
-// files) into st: invalid marks, and trajectory counts, which replay knows
-// exactly.
-func applyLevelMeta(st *LevelStats, metas []map[string]string, v Validity) {
+// files) into st: invalid marks, re-measured windows, the client's CPU (the
+// client rule is judged again with it: the busiest shard counts), and
+// trajectory counts, which replay knows exactly.
+func applyLevelMeta(st *LevelStats, metas []*schemas.RunMeta, v Validity) {
 	v = v.normalized()
-	p := "level." + strconv.Itoa(st.Level) + "."
 	var reasons []string
 	var sessions int64
 	haveSessions := true
 	agents := map[string]int64{}
 	haveAgents := true
+	cpu, cores := -1.0, 0
 	for _, m := range metas {
-		if m[p+"valid"] == "false" || m[MetaLevelInvalid(st.Level)] != "" {
-			r := strings.TrimSpace(m[p+"invalid_reasons"])
-			r = strings.TrimSuffix(strings.TrimPrefix(r, "["), "]")
-			if r == "" {
-				r = m[MetaLevelInvalid(st.Level)]
-			}
-			if r == "" {
-				r = "marked invalid by replay"
-			}
+		l := m.Level(st.Level)
+		if l == nil {
+			haveSessions, haveAgents = false, false
+			continue
+		}
+		if c := l.CPUUtil; c > cpu {
+			cpu, cores = c, m.Client.GOMAXPROCS
+		}
+		if l.Remeasured && !st.HasFlag(FlagRemeasured) {
+			st.Flags = append(st.Flags, Flag{Code: FlagRemeasured, Message: "replay measured these users again in a later level: this window does not count towards capacity"})
+		}
+		for _, r := range l.Invalid {
 			if !slices.Contains(reasons, r) {
 				reasons = append(reasons, r)
 			}
 		}
-		if n, err := strconv.ParseInt(m[p+"completed_sessions"], 10, 64); err == nil {
-			sessions += n
+		if l.CompletedSessions >= 0 {
+			sessions += int64(l.CompletedSessions)
 		} else {
 			haveSessions = false
 		}
-		if a, ok := parseAgentCounts(m[p+"sessions_by_agent"]); ok {
-			for k, n := range a {
-				agents[k] += n
+		if l.SessionsByAgent != nil {
+			for k, n := range l.SessionsByAgent {
+				agents[k] += int64(n)
 			}
 		} else {
 			haveAgents = false
@@ -441,6 +445,10 @@ func applyLevelMeta(st *LevelStats, metas []map[string]string, v Validity) {
 	for _, r := range reasons {
 		st.Flags = append(st.Flags, Flag{Code: FlagInvalid, Message: "replay marked the level invalid: " + r})
 	}
+	if cpu >= 0 {
+		st.setClientFlags(st.JudgeClient(v, cpu, cores))
+	}
+	sortFlags(st.Flags)
 	if !haveSessions {
 		return
 	}
@@ -470,28 +478,6 @@ func applyLevelMeta(st *LevelStats, metas []map[string]string, v Validity) {
 	sortFlags(st.Flags)
 }
 
-// parseAgentCounts parses replay's "map[claude-code:12 codex:3]" (Go's
-// fmt of a map[string]int).
-func parseAgentCounts(s string) (map[string]int64, bool) {
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, "map[") || !strings.HasSuffix(s, "]") {
-		return nil, false
-	}
-	out := map[string]int64{}
-	for _, f := range strings.Fields(s[4 : len(s)-1]) {
-		i := strings.LastIndexByte(f, ':')
-		if i < 0 {
-			return nil, false
-		}
-		n, err := strconv.ParseInt(f[i+1:], 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		out[f[:i]] += n
-	}
-	return out, true
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -502,7 +488,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // flagOrder fixes the order flags are listed in.
-var flagOrder = []string{FlagInvalid, FlagNoSteady, FlagErrors, FlagClientLag, FlagFewTrajectories,
+var flagOrder = []string{FlagInvalid, FlagRemeasured, FlagNoSteady, FlagErrors, FlagClientSaturated, FlagClientLag, FlagFewTrajectories,
 	FlagFewTrajectoriesPerAgent, FlagShortWindow, FlagWindowUnderMin}
 
 func sortFlags(f []Flag) {
@@ -524,7 +510,7 @@ func (set *ResultSet) judge() {
 	for j, t := range set.Tiers {
 		c := Capacity{Tier: t.Normalized(), Level: -1}
 		for i, st := range set.Levels {
-			if set.Verdicts[i][j].Pass && st.Users >= c.MaxUsers {
+			if set.Verdicts[i][j].Pass && st.Users >= c.MaxUsers && !st.HasFlag(FlagRemeasured) {
 				c.MaxUsers, c.Level = st.Users, i
 			}
 		}
@@ -547,7 +533,7 @@ func (set *ResultSet) judge() {
 				c.Flags = append(c.Flags, f.Code)
 			}
 			for i, st := range set.Levels {
-				if st.Users < c.MaxUsers && !set.Verdicts[i][j].Pass {
+				if st.Users < c.MaxUsers && !set.Verdicts[i][j].Pass && !st.HasFlag(FlagRemeasured) {
 					c.Flags = append(c.Flags, FlagLowerLevelFailed)
 					break
 				}
@@ -558,19 +544,17 @@ func (set *ResultSet) judge() {
 }
 
 // notes adds set-wide remarks from the run metadata.
-func (set *ResultSet) notes(metas []map[string]string) {
+func (set *ResultSet) notes(metas []*schemas.RunMeta) {
 	for _, st := range set.Levels {
 		if st.TrajectoriesFrom == "" {
 			set.Notes = append(set.Notes, "completed trajectories estimated from the rows (replay's counts not in the metadata): see docs/analyze.md")
 			break
 		}
 	}
-	for _, key := range []string{"below_aa_bar"} {
-		for _, m := range metas {
-			if v := m[key]; v != "" {
-				set.Notes = append(set.Notes, v)
-				break
-			}
+	for _, m := range metas {
+		if m.BelowAABar != "" {
+			set.Notes = append(set.Notes, m.BelowAABar)
+			break
 		}
 	}
 	open := len(set.Levels) > 0
@@ -581,7 +565,7 @@ func (set *ResultSet) notes(metas []map[string]string) {
 		set.Notes = append(set.Notes, "open-loop run (no concurrent-user count in the rows): max_users does not apply; read the levels")
 	}
 	if set.ITLSample < 1 {
-		set.Notes = append(set.Notes, fmt.Sprintf("ITL from the chunk gaps of a deterministic %.3g %% sample of requests (the input holds more than %d chunk offsets; --itl-sample 1 uses all)", 100*set.ITLSample, ITLBudget))
+		set.Notes = append(set.Notes, fmt.Sprintf("ITL from the chunk gaps of a deterministic %.3g %% sample of requests (the input holds more than %d chunk offsets; --itl-sample 1 uses all)", 100*set.ITLSample, itlBudget))
 	}
 	counted := int64(0)
 	for _, st := range set.Levels {

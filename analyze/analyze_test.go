@@ -2,13 +2,19 @@ package analyze
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"github.com/agentperf/agentperf/internal/hist"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agentperf/agentperf/schemas"
 )
 
 func TestLoadSystem(t *testing.T) {
@@ -54,7 +60,7 @@ func TestLoadSystem(t *testing.T) {
 func TestCapacity(t *testing.T) {
 	mk := func(users int, speed float64) *LevelStats {
 		s := statsWith([]float64{speed, speed, speed}, []float64{100, 100, 100}, 3, 0)
-		s.Users, s.E2ESpeed, s.ITL, s.ClientLag = users, NewDist(1), NewDist(1), NewDist(1)
+		s.Users, s.E2ESpeed, s.ITL, s.ClientLag = users, hist.New(1), hist.New(1), hist.New(1)
 		return s
 	}
 	set := &ResultSet{
@@ -89,10 +95,10 @@ func TestAnalyzeErrors(t *testing.T) {
 	if _, err := Analyze(ctx, nil, Options{}); err == nil {
 		t.Error("no files accepted")
 	}
-	// mi300x-run's model has a preset; a run without a model needs --tiers
+	// mi300x-run's model has a preset; a run without a model needs tiers
 	p := filepath.Join(dir, "nomodel.parquet")
 	writeFixture(t, p, "anon", nil, []fixtureLevel{{users: 2, perUser: 3, speed: 50, ttft: 1, out: 10, turns: 2}})
-	if _, err := Analyze(ctx, []string{p}, Options{}); err == nil || !strings.Contains(err.Error(), "--tiers") {
+	if _, err := Analyze(ctx, []string{p}, Options{}); !errors.Is(err, ErrNoTiers) || strings.Contains(err.Error(), "--") {
 		t.Errorf("run without model: %v", err)
 	}
 	if rep, err := Analyze(ctx, []string{p}, Options{DefaultPreset: "deepseek-v3.2"}); err != nil || !strings.Contains(rep.Sets[0].TierSource, "default") {
@@ -109,27 +115,30 @@ func TestAnalyzeErrors(t *testing.T) {
 }
 
 // TestClientLagInWallTime checks that client lag, stored in world time by a
-// replay at --time-scale K, is reported and judged in wall-clock time.
+// replay at --time-scale K, is reported in wall-clock time, while the load
+// it left undelivered is judged in world time, whatever K.
 func TestClientLagInWallTime(t *testing.T) {
 	dir := t.TempDir()
-	lv := []fixtureLevel{{users: 2, perUser: 4, speed: 50, ttft: 1, out: 10, turns: 2, lagUS: 20_000}}
 	for _, tt := range []struct {
 		scale   string
-		wantLag float64 // ms
+		lagUS   int64   // world
+		wantLag float64 // ms, wall
 		flagged bool
-	}{{"", 20, true}, {"1", 20, true}, {"20", 1, false}} {
-		p := filepath.Join(dir, "k"+tt.scale+".parquet")
-		writeFixture(t, p, "run-k"+tt.scale, map[string]string{MetaModel: "gpt-oss-120b", MetaTimeScale: tt.scale}, lv)
+	}{{"", 20_000, 20, false}, {"1", 20_000, 20, false}, {"20", 20_000, 1, false}, {"1", 600_000, 600, true}, {"20", 600_000, 30, true}} {
+		k, _ := strconv.ParseFloat(tt.scale, 64)
+		lv := []fixtureLevel{{users: 2, perUser: 4, speed: 50, ttft: 1, out: 10, turns: 2, lagUS: tt.lagUS}}
+		p := filepath.Join(dir, fmt.Sprintf("k%s-%d.parquet", tt.scale, tt.lagUS))
+		writeFixture(t, p, "run-k"+tt.scale, &schemas.RunMeta{Model: "gpt-oss-120b", TimeScale: k}, lv)
 		rep, err := Analyze(context.Background(), []string{p}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		st := rep.Sets[0].Levels[0]
 		if got := st.ClientLag.Percentile(99); math.Abs(got-tt.wantLag) > 0.01 {
-			t.Errorf("time_scale %q: lag p99 %.3f ms, want %.3f", tt.scale, got, tt.wantLag)
+			t.Errorf("time_scale %q, lag %d µs: lag p99 %.3f ms, want %.3f", tt.scale, tt.lagUS, got, tt.wantLag)
 		}
-		if st.HasFlag(FlagClientLag) != tt.flagged {
-			t.Errorf("time_scale %q: client_lag flag %v, want %v", tt.scale, st.HasFlag(FlagClientLag), tt.flagged)
+		if flagged := st.HasFlag(FlagClientLag) || st.HasFlag(FlagClientSaturated); flagged != tt.flagged {
+			t.Errorf("time_scale %q, lag %d µs: client_lag flag %v, want %v (%+v)", tt.scale, tt.lagUS, st.HasFlag(FlagClientLag), tt.flagged, st.Client)
 		}
 	}
 }

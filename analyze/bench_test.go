@@ -50,7 +50,7 @@ func benchFiles(b *testing.B, rows, shards int, chunkScale float64) []string {
 				RunID: "bench", Seed: uint64(i + 1), Rows: rows / shards, Shard: int32(i),
 				Levels: []int32{64, 128, 256, 512, 1024}, GroupRows: 200_000,
 				ErrorRate: 0.004, NoUsage: 0.01, ChunkScale: chunkScale,
-				Meta: map[string]string{"run_id": "bench", MetaModel: "gpt-oss-120b", MetaHardware: "h200", MetaAccelerators: "8", "duration": "10m"},
+				Meta: &schemas.RunMeta{RunID: "bench", Model: "gpt-oss-120b", Hardware: "h200", Accelerators: 8, Steady: 10 * time.Minute},
 			}.write(b, files[i])
 		}()
 	}
@@ -215,11 +215,11 @@ func benchmarkAnalyze(b *testing.B, rows int, chunkScale float64) {
 		}
 		opened = append(opened, rf)
 	}
-	chunks := ChunkOffsets(opened)
+	chunks := chunkOffsets(opened)
 	for _, rf := range opened {
 		rf.Close()
 	}
-	frac := ITLFraction(chunks)
+	frac := itlFraction(chunks)
 	b.Logf("%d rows, %d chunk offsets, %.2f GB on disk, ITL sample %.4g", rows, chunks, float64(fileBytes(files))/1e9, frac)
 
 	var rep *Report

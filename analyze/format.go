@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/agentperf/agentperf/schemas"
 	"io"
 	"math"
 	"slices"
@@ -482,20 +483,20 @@ type jsonReport struct {
 }
 
 type jsonSet struct {
-	System     string            `json:"system"`
-	RunID      string            `json:"run_id"`
-	Model      string            `json:"model"`
-	Files      []string          `json:"files"`
-	Rows       int64             `json:"rows"`
-	Hardware   System            `json:"hardware"`
-	TierSource string            `json:"tier_source"`
-	Tiers      []jsonTier        `json:"tiers"`
-	Capacity   []jsonCapacity    `json:"capacity"`
-	Levels     []jsonLevel       `json:"levels"`
-	Validity   []string          `json:"validity"`
-	ITLSample  num               `json:"itl_sample"`
-	Notes      []string          `json:"notes"`
-	Meta       map[string]string `json:"meta"`
+	System     string           `json:"system"`
+	RunID      string           `json:"run_id"`
+	Model      string           `json:"model"`
+	Files      []string         `json:"files"`
+	Rows       int64            `json:"rows"`
+	Hardware   System           `json:"hardware"`
+	TierSource string           `json:"tier_source"`
+	Tiers      []jsonTier       `json:"tiers"`
+	Capacity   []jsonCapacity   `json:"capacity"`
+	Levels     []jsonLevel      `json:"levels"`
+	Validity   []string         `json:"validity"`
+	ITLSample  num              `json:"itl_sample"`
+	Notes      []string         `json:"notes"`
+	Meta       *schemas.RunMeta `json:"meta"`
 }
 
 type jsonTier struct {

@@ -13,7 +13,7 @@ func FuzzParseTiers(f *testing.F) {
 	f.Add([]byte("tiers:\n  - speed_floor: 1e309\n"))
 	f.Add([]byte("tiers: [{ttft_ceiling: -1s}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tiers, err := ParseTiers(data, "fuzz.yaml")
+		tiers, err := parseTiers(data, "fuzz.yaml")
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 				t.Errorf("error does not name the file: %v", err)
@@ -31,15 +31,17 @@ func FuzzParseTiers(f *testing.F) {
 	})
 }
 
-// FuzzParseAgentCounts checks replay's per-agent metadata parser.
-func FuzzParseAgentCounts(f *testing.F) {
-	f.Add("map[claude-code:12 codex:3]")
-	f.Add("map[]")
-	f.Add("map[a:b]")
-	f.Fuzz(func(t *testing.T, s string) {
-		m, ok := parseAgentCounts(s)
-		if ok && m == nil {
-			t.Error("ok without a map")
+// FuzzParseTier checks the one-tier parser: a parsed tier is valid.
+func FuzzParseTier(f *testing.F) {
+	f.Add("250:3s", "gpt-oss-120b")
+	f.Add("100", "deepseek-v3.2")
+	f.Add(":", "")
+	f.Fuzz(func(t *testing.T, s, model string) {
+		tier, err := ParseTier(s, model)
+		if err == nil {
+			if verr := tier.Validate(); verr != nil {
+				t.Errorf("ParseTier(%q) gave an invalid tier: %v", s, verr)
+			}
 		}
 	})
 }

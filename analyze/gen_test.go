@@ -24,7 +24,7 @@ type genSpec struct {
 	ErrorRate  float64 // fraction of failed requests
 	NoUsage    float64 // fraction of successes without reported output tokens
 	ChunkScale float64 // multiplies the chunk count (1 = one chunk per token)
-	Meta       map[string]string
+	Meta       *schemas.RunMeta
 }
 
 func (g genSpec) write(tb testing.TB, path string) (chunks int64) {
@@ -33,8 +33,8 @@ func (g genSpec) write(tb testing.TB, path string) (chunks int64) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for k, v := range g.Meta {
-		w.SetMeta(k, v)
+	if g.Meta != nil {
+		w.SetRunMeta(g.Meta)
 	}
 	rng := rand.New(rand.NewPCG(g.Seed, 99))
 	perLevel := g.Rows / len(g.Levels)

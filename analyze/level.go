@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"fmt"
+	"github.com/agentperf/agentperf/internal/hist"
 	"math"
 	"slices"
 	"strings"
@@ -11,13 +12,15 @@ import (
 	"github.com/agentperf/agentperf/schemas"
 )
 
-// Validity thresholds (AA-AgentPerf's phase requirements and agentperf's
-// measurement limits); see Validity.
+// AgentPerf's phase requirements (see Validity); the client rule's
+// thresholds are in client.go.
 const (
-	DefaultMinTrajectories         = 30
+	// DefaultMinTrajectories is the completed trajectories a level needs.
+	DefaultMinTrajectories = 30
+	// DefaultMinTrajectoriesPerAgent is the least each agent must complete.
 	DefaultMinTrajectoriesPerAgent = 3
-	DefaultMaxClientLagP99         = 5 * time.Millisecond
-	DefaultMinWindow               = 10 * time.Minute
+	// DefaultMinWindow is the shortest steady-state window.
+	DefaultMinWindow = 10 * time.Minute
 )
 
 // Validity holds the thresholds behind a level's validity flags. The zero
@@ -29,8 +32,24 @@ type Validity struct {
 	// MinTrajectoriesPerAgent is the least number each agent (the coding
 	// agent a trace came from, as replay reports it) must complete (AA: 3).
 	MinTrajectoriesPerAgent int
-	// MaxClientLagP99 is the highest acceptable P99 of sent − scheduled.
-	MaxClientLagP99 time.Duration
+	// LateLag is the least client lag (sent − scheduled, wall) that counts
+	// a send as late; LateCycleShare the share of the level's cycle that
+	// does too (the larger decides). Defaults DefaultLateLag and
+	// DefaultLateCycleShare.
+	LateLag        time.Duration
+	LateCycleShare float64
+	// MaxDelayedLoad is the share of the level's intended load late sends
+	// may leave undelivered (default DefaultMaxDelayedLoad).
+	MaxDelayedLoad float64
+	// MinSendsP99 is the least number of steady sends whose lag p99 is
+	// judged (default DefaultMinSendsP99).
+	MinSendsP99 int
+	// MaxClientCPU is the client's CPU share of its cores at which it counts
+	// as saturated (default DefaultMaxClientCPU); SaturatedLoad the
+	// undelivered load share at which a client that fell behind does
+	// (default DefaultSaturatedLoad).
+	MaxClientCPU  float64
+	SaturatedLoad float64
 	// MaxErrorRate flags levels with more errors (default 0.01).
 	MaxErrorRate float64
 	// MinWindow is the shortest acceptable steady-state window (AA: 10 min).
@@ -44,8 +63,23 @@ func (v Validity) normalized() Validity {
 	if v.MinTrajectoriesPerAgent == 0 {
 		v.MinTrajectoriesPerAgent = DefaultMinTrajectoriesPerAgent
 	}
-	if v.MaxClientLagP99 == 0 {
-		v.MaxClientLagP99 = DefaultMaxClientLagP99
+	if v.LateLag == 0 {
+		v.LateLag = DefaultLateLag
+	}
+	if v.LateCycleShare == 0 {
+		v.LateCycleShare = DefaultLateCycleShare
+	}
+	if v.MaxDelayedLoad == 0 {
+		v.MaxDelayedLoad = DefaultMaxDelayedLoad
+	}
+	if v.MinSendsP99 == 0 {
+		v.MinSendsP99 = DefaultMinSendsP99
+	}
+	if v.MaxClientCPU == 0 {
+		v.MaxClientCPU = DefaultMaxClientCPU
+	}
+	if v.SaturatedLoad == 0 {
+		v.SaturatedLoad = DefaultSaturatedLoad
 	}
 	if v.MaxErrorRate == 0 {
 		v.MaxErrorRate = DefaultMaxErrorRate
@@ -61,6 +95,8 @@ const (
 	FlagFewTrajectories         = "few_trajectories"
 	FlagFewTrajectoriesPerAgent = "few_trajectories_per_agent"
 	FlagClientLag               = "client_lag"
+	FlagClientSaturated         = "client_saturated"
+	FlagRemeasured              = "remeasured"
 	FlagErrors                  = "errors"
 	FlagShortWindow             = "short_window"
 	FlagWindowUnderMin          = "window_under_minimum"
@@ -74,6 +110,11 @@ type Flag struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
+
+// Dist is the distribution of one metric over a level's requests: the
+// project's one histogram (internal/hist), exact up to hist.ExactValues
+// values, then within 2^-11 of the value.
+type Dist = hist.Hist
 
 // Resolutions of the distributions (units per value unit).
 const (
@@ -142,6 +183,13 @@ type LevelStats struct {
 
 	// Flags lists validity problems; empty for a valid level.
 	Flags []Flag `json:"flags"`
+
+	// TimeScale is the run's K (rows hold world time; lags are divided by
+	// it into the client's wall clock); 0 means 1.
+	TimeScale float64 `json:"-"`
+	// Client is the client rule's figures and judgement (JudgeClient).
+	Client schemas.ClientHealth `json:"-"`
+	client clientFigures
 }
 
 // Window returns the steady-state window's length (0 when empty).
@@ -198,26 +246,26 @@ func (s *LevelStats) HasFlag(code string) bool {
 	return false
 }
 
-// Failed reports whether a result row is an error: it carries an error
+// isFailed reports whether a result row is an error: it carries an error
 // message or its HTTP status is outside 200–299 (0 = no response).
-func Failed(r *schemas.Result) bool {
+func isFailed(r *schemas.Result) bool {
 	return r.Error != "" || r.Status < 200 || r.Status > 299
 }
 
-// OutputTokens returns the request's output tokens: the target-reported
+// outputTokens returns the request's output tokens: the target-reported
 // count when present (≥ 0), else the number of content chunks received;
 // counted is true in the second case.
-func OutputTokens(r *schemas.Result) (n int64, counted bool) {
+func outputTokens(r *schemas.Result) (n int64, counted bool) {
 	if r.OutputTokens >= 0 {
 		return int64(r.OutputTokens), false
 	}
 	return int64(len(r.ChunkOffsetsUS)), true
 }
 
-// RequestTimes returns the request's first-token and last-token times, Unix
+// requestTimes returns the request's first-token and last-token times, Unix
 // ns: first is FirstTokenNS (else the first chunk's arrival), last is the
 // last chunk's arrival (else EndNS). ok is false without a first token.
-func RequestTimes(r *schemas.Result) (first, last int64, ok bool) {
+func requestTimes(r *schemas.Result) (first, last int64, ok bool) {
 	var f, l int32
 	if n := len(r.ChunkOffsetsUS); n > 0 {
 		f, l = r.ChunkOffsetsUS[0], r.ChunkOffsetsUS[n-1]
@@ -281,17 +329,22 @@ type LevelAccumulator struct {
 	shards   map[int32]bool
 	sessions map[sessionKey]*sessionTrack
 	started  bool
+	// timeScale is the run's K (see NewLevelAccumulator).
+	timeScale float64
 }
 
-// NewLevelAccumulator returns an empty accumulator.
-func NewLevelAccumulator() *LevelAccumulator {
+// NewLevelAccumulator returns an empty accumulator for the rows of a run at
+// time scale timeScale (replay's K: the rows hold world time, K × the
+// client's wall clock; 0 means 1).
+func NewLevelAccumulator(timeScale float64) *LevelAccumulator {
 	return &LevelAccumulator{
+		timeScale: timeScale,
 		s: LevelStats{
-			OutputSpeed: NewDist(speedScale),
-			E2ESpeed:    NewDist(speedScale),
-			TTFT:        NewDist(msScale),
-			ITL:         NewDist(msScale),
-			ClientLag:   NewDist(lagScale),
+			OutputSpeed: hist.New(speedScale),
+			E2ESpeed:    hist.New(speedScale),
+			TTFT:        hist.New(msScale),
+			ITL:         hist.New(msScale),
+			ClientLag:   hist.New(lagScale),
 		},
 		shards:   map[int32]bool{},
 		sessions: map[sessionKey]*sessionTrack{},
@@ -307,13 +360,14 @@ func (a *LevelAccumulator) Add(r *schemas.Result) {
 		sched: r.ScheduledNS, sent: r.SentNS, first: r.FirstTokenNS, end: r.EndNS,
 		input: r.InputTokens, cached: r.CachedTokens, output: r.OutputTokens,
 		expIn: r.ExpectedInputTokens, status: r.Status,
-		nChunks: int32(len(r.ChunkOffsetsUS)),
+		nChunks:  int32(len(r.ChunkOffsetsUS)),
+		lagScale: a.timeScale,
 	}
 	if n := len(r.ChunkOffsetsUS); n > 0 {
 		v.firstChunkUS, v.lastChunkUS = r.ChunkOffsetsUS[0], r.ChunkOffsetsUS[n-1]
 	}
 	if a.addRow(&v) {
-		a.s.ITL.addGapsUS(r.ChunkOffsetsUS)
+		a.s.ITL.AddGapsUS(r.ChunkOffsetsUS)
 	}
 }
 
@@ -368,8 +422,10 @@ func (a *LevelAccumulator) addRow(r *row) bool {
 	lag := float64(r.sent-r.sched) / 1e6
 	if r.lagScale > 1 {
 		lag /= r.lagScale // world time → the client's wall clock
+		s.TimeScale = r.lagScale
 	}
 	s.ClientLag.Add(lag)
+	s.client.add(r.sched, r.sent, r.end, lag*1e6)
 	end := r.end
 	if s.WindowStartNS == 0 || r.sent < s.WindowStartNS {
 		s.WindowStartNS = r.sent
@@ -468,11 +524,6 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 	if v.MinTrajectories > 0 && s.Trajectories < int64(v.MinTrajectories) {
 		flag(FlagFewTrajectories, "%d completed trajectories < %d", s.Trajectories, v.MinTrajectories)
 	}
-	if v.MaxClientLagP99 > 0 && s.ClientLag.Count() > 0 {
-		if p := s.ClientLag.Percentile(99); p > float64(v.MaxClientLagP99)/1e6 {
-			flag(FlagClientLag, "client lag p99 %.2f ms > %s (the load generator fell behind)", p, fmtDur(v.MaxClientLagP99))
-		}
-	}
 	if v.MaxErrorRate > 0 && s.ErrorRate() > v.MaxErrorRate {
 		flag(FlagErrors, "error rate %.2f %% > %s %%", 100*s.ErrorRate(), fmtNum(100*v.MaxErrorRate))
 	}
@@ -484,6 +535,7 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 		flag(FlagWindowUnderMin, "steady-state window %s < %s (AA minimum)", fmtDur(w), fmtDur(v.MinWindow))
 	}
 	sortFlags(s.Flags)
+	s.setClientFlags(s.JudgeClient(v, -1, 0))
 	return &s
 }
 
@@ -511,6 +563,8 @@ func (a *LevelAccumulator) Merge(o *LevelAccumulator) {
 	s.TTFT.Merge(t.TTFT)
 	s.ITL.Merge(t.ITL)
 	s.ClientLag.Merge(t.ClientLag)
+	s.client.merge(&t.client)
+	s.TimeScale = max(s.TimeScale, t.TimeScale)
 	s.OutputTokens += t.OutputTokens
 	s.ChunkCounted += t.ChunkCounted
 	s.InputTokens += t.InputTokens

@@ -50,7 +50,7 @@ func TestLevelAccumulator(t *testing.T) {
 	dr.Phase = schemas.PhaseDrain
 	rows[0].Turn = 1 // a's steady turns are 1 and 2; turn 0 was in warm-up
 	rows[1].Turn = 2
-	a := NewLevelAccumulator()
+	a := NewLevelAccumulator(1)
 	a.Add(&w)
 	for i := range rows {
 		a.Add(&rows[i])
@@ -99,7 +99,7 @@ func TestLevelAccumulator(t *testing.T) {
 	if got, want := strings.Join(codes, ","), "errors,few_trajectories,window_under_minimum"; got != want {
 		t.Errorf("flags %s, want %s (%+v)", got, want, s.Flags)
 	}
-	s2 := a.Stats(Validity{MinTrajectories: -1, MaxErrorRate: 0.5, MinWindow: -1, MaxClientLagP99: time.Millisecond}, 10*time.Second)
+	s2 := a.Stats(Validity{MinTrajectories: -1, MaxErrorRate: 0.5, MinWindow: -1, MaxDelayedLoad: 0.00005}, 10*time.Second)
 	codes = codes[:0]
 	for _, f := range s2.Flags {
 		codes = append(codes, f.Code)
@@ -111,15 +111,15 @@ func TestLevelAccumulator(t *testing.T) {
 
 func TestRequestTimes(t *testing.T) {
 	r := schemas.Result{SentNS: 1000, FirstTokenNS: 0, EndNS: 90000, ChunkOffsetsUS: []int32{5, 50}}
-	if f, l, ok := RequestTimes(&r); !ok || f != 6000 || l != 51000 {
+	if f, l, ok := requestTimes(&r); !ok || f != 6000 || l != 51000 {
 		t.Errorf("from chunks: %d %d %v", f, l, ok)
 	}
 	r = schemas.Result{SentNS: 1000, FirstTokenNS: 3000, EndNS: 90000}
-	if f, l, ok := RequestTimes(&r); !ok || f != 3000 || l != 90000 {
+	if f, l, ok := requestTimes(&r); !ok || f != 3000 || l != 90000 {
 		t.Errorf("no chunks falls back to end: %d %d %v", f, l, ok)
 	}
 	r = schemas.Result{SentNS: 1000, EndNS: 90000}
-	if _, _, ok := RequestTimes(&r); ok {
+	if _, _, ok := requestTimes(&r); ok {
 		t.Error("no first token should not be ok")
 	}
 }
@@ -135,8 +135,8 @@ func TestFailed(t *testing.T) {
 		{schemas.Result{Status: 429}, true},
 		{schemas.Result{Status: 0}, true},
 	} {
-		if got := Failed(&c.r); got != c.want {
-			t.Errorf("Failed(%+v) = %v, want %v", c.r, got, c.want)
+		if got := isFailed(&c.r); got != c.want {
+			t.Errorf("isFailed(%+v) = %v, want %v", c.r, got, c.want)
 		}
 	}
 }

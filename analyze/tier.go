@@ -121,8 +121,8 @@ var presetAliases = map[string]string{
 	"deepseek-ai/deepseek-v4-pro":   "deepseek-v4-pro",
 }
 
-// Presets returns the names of the built-in tier presets, sorted.
-func Presets() []string {
+// presetNames returns the names of the built-in tier presets, sorted.
+func presetNames() []string {
 	names := make([]string, 0, len(presets))
 	for n := range presets {
 		names = append(names, n)
@@ -142,7 +142,7 @@ func Preset(name string) ([]Tier, error) {
 	}
 	t, ok := presets[key]
 	if !ok {
-		return nil, fmt.Errorf("unknown tier preset %q (known: %s; or give a tier file)", name, strings.Join(Presets(), ", "))
+		return nil, fmt.Errorf("unknown tier preset %q (known: %s; or give a tier file)", name, strings.Join(presetNames(), ", "))
 	}
 	return append([]Tier(nil), t...), nil
 }
@@ -161,7 +161,7 @@ type tierEntry struct {
 	MaxErrorRate    *float64 `yaml:"max_error_rate"`
 }
 
-// ParseTiers reads tiers from YAML or JSON:
+// parseTiers reads tiers from YAML or JSON:
 //
 //	tiers:
 //	  - name: fast            # optional; default "<floor> tok/s"
@@ -172,7 +172,7 @@ type tierEntry struct {
 //	    max_error_rate: 0.01  # optional fraction, default 0.01; 0 allows none
 //
 // name labels errors (a file name).
-func ParseTiers(data []byte, name string) ([]Tier, error) {
+func parseTiers(data []byte, name string) ([]Tier, error) {
 	var f tierFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -232,6 +232,39 @@ func ParseTiers(data []byte, name string) ([]Tier, error) {
 	return out, nil
 }
 
+// ParseTier reads one tier given as text: "SPEED:TTFT" (e.g. "250:3s" or
+// "250:3", TTFT as a duration or a number of seconds, the syntax of tier
+// files), a bare speed naming one of model's published presets (e.g. "250"
+// for gpt-oss-120b), or "" for the model's slowest preset.
+func ParseTier(s, model string) (Tier, error) {
+	presets, perr := Preset(model)
+	if strings.TrimSpace(s) == "" {
+		if perr != nil {
+			return Tier{}, fmt.Errorf("no tier presets for model %q: give a tier as SPEED:TTFT (e.g. 100:5s)", model)
+		}
+		return presets[0], nil
+	}
+	sp, tt, hasTTFT := strings.Cut(s, ":")
+	speed, err := strconv.ParseFloat(strings.TrimSpace(sp), 64)
+	if err != nil || !(speed > 0) || math.IsInf(speed, 0) {
+		return Tier{}, fmt.Errorf("tier %q: want SPEED:TTFT such as 100:5s (speed in tok/s > 0)", s)
+	}
+	if !hasTTFT {
+		for _, p := range presets {
+			if p.SpeedFloor == speed {
+				return p, nil
+			}
+		}
+		return Tier{}, fmt.Errorf("tier %q: model %q has no %g tok/s preset; give SPEED:TTFT (e.g. %g:5s)", s, model, speed, speed)
+	}
+	d, err := parseDuration(tt)
+	if err != nil || d <= 0 {
+		return Tier{}, fmt.Errorf("tier %q: TTFT %q: want a duration > 0 such as 5s, 1500ms or 5", s, tt)
+	}
+	t := NewTier(speed, d)
+	return t, t.Validate()
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
@@ -251,7 +284,7 @@ func parseDuration(s string) (time.Duration, error) {
 }
 
 // LoadTiers returns the tiers named by spec: a preset name (see Presets) or
-// the path of a tier file (see ParseTiers).
+// the path of a tier file (see parseTiers).
 func LoadTiers(spec string) ([]Tier, error) {
 	if t, err := Preset(spec); err == nil {
 		return t, nil
@@ -259,11 +292,11 @@ func LoadTiers(spec string) ([]Tier, error) {
 	data, err := os.ReadFile(spec)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("tiers %q: neither a preset (%s) nor a file", spec, strings.Join(Presets(), ", "))
+			return nil, fmt.Errorf("tiers %q: neither a preset (%s) nor a file", spec, strings.Join(presetNames(), ", "))
 		}
 		return nil, err
 	}
-	return ParseTiers(data, spec)
+	return parseTiers(data, spec)
 }
 
 // Verdict is the judgement of one level at one tier.

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"github.com/agentperf/agentperf/internal/hist"
 	"math"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func TestParseTiers(t *testing.T) {
   - speed_floor: 40
     ttft_ceiling: 7.5
 `
-	got, err := ParseTiers([]byte(yml), "t.yaml")
+	got, err := parseTiers([]byte(yml), "t.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestParseTiers(t *testing.T) {
 		}
 	}
 	js := `{"tiers": [{"name": "j", "speed_floor": 10, "ttft_ceiling": "2s"}]}`
-	if g, err := ParseTiers([]byte(js), "t.json"); err != nil || g[0].TTFTCeiling != 2*time.Second {
+	if g, err := parseTiers([]byte(js), "t.json"); err != nil || g[0].TTFTCeiling != 2*time.Second {
 		t.Errorf("JSON tier file: %+v %v", g, err)
 	}
 	for _, bad := range []struct{ in, want string }{
@@ -87,8 +88,8 @@ func TestParseTiers(t *testing.T) {
 		{"tiers:\n  - name: a\n    speed_floor: 1\n  - name: a\n    speed_floor: 2", "twice"},
 		{"tiers:\n  - name: a", "needs a speed_floor"},
 	} {
-		if _, err := ParseTiers([]byte(bad.in), "bad.yaml"); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("ParseTiers(%q) error %v, want one mentioning %q", bad.in, err, bad.want)
+		if _, err := parseTiers([]byte(bad.in), "bad.yaml"); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("parseTiers(%q) error %v, want one mentioning %q", bad.in, err, bad.want)
 		}
 	}
 }
@@ -109,7 +110,7 @@ func TestLoadTiers(t *testing.T) {
 
 // statsWith builds LevelStats with given speeds, TTFTs (ms) and error count.
 func statsWith(speeds, ttftsMS []float64, requests, errors int64) *LevelStats {
-	s := &LevelStats{OutputSpeed: NewDist(speedScale), TTFT: NewDist(msScale), Requests: requests, Errors: errors}
+	s := &LevelStats{OutputSpeed: hist.New(speedScale), TTFT: hist.New(msScale), Requests: requests, Errors: errors}
 	for _, v := range speeds {
 		s.OutputSpeed.Add(v)
 	}
@@ -154,5 +155,37 @@ func TestJudge(t *testing.T) {
 	v := tier.Judge(statsWith(speeds, ttfts, 100, 0))
 	if v.Speed != 120 || v.TTFT != 94050*time.Microsecond || v.ErrorRate != 0 || math.IsNaN(v.Speed) {
 		t.Errorf("verdict values %+v", v)
+	}
+}
+
+func TestParseTier(t *testing.T) {
+	for _, tt := range []struct {
+		in, model string
+		speed     float64
+		ttft      time.Duration
+		bad       string
+	}{
+		{"", "gpt-oss-120b", 100, 5 * time.Second, ""},
+		{"250", "openai/gpt-oss-120b", 250, 3 * time.Second, ""},
+		{"250:3s", "", 250, 3 * time.Second, ""},
+		{"250:1.5", "", 250, 1500 * time.Millisecond, ""}, // seconds, as in tier files
+		{" 60 : 1500ms ", "", 60, 1500 * time.Millisecond, ""},
+		{"", "llama", 0, 0, "no tier presets"},
+		{"300", "gpt-oss-120b", 0, 0, "no 300 tok/s preset"},
+		{"fast:5s", "", 0, 0, "want SPEED:TTFT"},
+		{"-1:5s", "", 0, 0, "want SPEED:TTFT"},
+		{"100:soon", "", 0, 0, "TTFT"},
+		{"100:0s", "", 0, 0, "TTFT"},
+	} {
+		got, err := ParseTier(tt.in, tt.model)
+		switch {
+		case tt.bad != "" && (err == nil || !strings.Contains(err.Error(), tt.bad)):
+			t.Errorf("ParseTier(%q, %q) error %v, want one mentioning %q", tt.in, tt.model, err, tt.bad)
+		case tt.bad == "" && (err != nil || got.SpeedFloor != tt.speed || got.TTFTCeiling != tt.ttft):
+			t.Errorf("ParseTier(%q, %q) = %+v, %v; want %g tok/s, %v", tt.in, tt.model, got, err, tt.speed, tt.ttft)
+		}
+		if err != nil && strings.Contains(err.Error(), "--") {
+			t.Errorf("ParseTier(%q): error names a flag: %v", tt.in, err)
+		}
 	}
 }

@@ -138,7 +138,7 @@ func TestDuckDBReadsDocumentedColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rw.SetMeta("target", "sim")
+	rw.SetRunMeta(&schemas.RunMeta{Target: "sim"})
 	for i := 0; i < 10; i++ {
 		rw.Write(&schemas.Result{RunID: "r1", Level: int32(i / 5), Users: 4, Phase: schemas.PhaseSteady, SessionID: "s", Turn: int32(i),
 			SentNS: 1e9, FirstTokenNS: 1.2e9, EndNS: 2e9, ChunkOffsetsUS: []int32{200000, 210000, 220000 + int32(i)}, OutputTokens: 50, Status: 200})
@@ -264,7 +264,7 @@ func TestDuckDBReadsDocumentedColumns(t *testing.T) {
 			t.Errorf("%s: %s = %q, want %q", f, schemas.MetaVersion, m[schemas.MetaVersion], schemas.Version)
 		}
 	}
-	if m := out.Files["results.parquet"].Meta; m[schemas.MetaRunPrefix+"target"] != "sim" || m[schemas.MetaKind] != schemas.FileResults {
+	if m := out.Files["results.parquet"].Meta; !strings.Contains(m[schemas.MetaRun], `"target":"sim"`) || m[schemas.MetaKind] != schemas.FileResults {
 		t.Errorf("results metadata %v", m)
 	}
 	// Every snippet ran and returned rows.

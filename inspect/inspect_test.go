@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/agentperf/agentperf/internal/hist"
 	"math"
 	"os"
 	"path/filepath"
@@ -345,17 +346,17 @@ func TestHistogram(t *testing.T) {
 		t.Errorf("1..100: %+v", d)
 	}
 	var big histogram
-	n := exactLimit + 1000
+	n := hist.ExactValues + 1000
 	for i := 1; i <= n; i++ {
 		big.add(float64(i))
 	}
-	if big.exact != nil {
-		t.Error("histogram kept more than exactLimit values")
+	if big.h.Exact() {
+		t.Error("histogram kept more than hist.ExactValues values")
 	}
 	for _, q := range []float64{0.5, 0.95} {
 		want := q * float64(n)
-		if p := big.quantile(q); math.Abs(p-want)/want > 0.01 {
-			t.Errorf("q%.2f of 1..%d = %v, want within 1%% of %v", q, n, p, want)
+		if p := big.h.Quantile(q); math.Abs(p-want)/want > 0.001 {
+			t.Errorf("q%.2f of 1..%d = %v, want within 0.1%% of %v", q, n, p, want)
 		}
 	}
 	var zero histogram
@@ -366,8 +367,8 @@ func TestHistogram(t *testing.T) {
 	z.add(0)
 	z.add(0)
 	z.add(7)
-	if z.quantile(0.5) != 0 || z.quantile(1) != 7 {
-		t.Errorf("zeros: p50 %v p100 %v", z.quantile(0.5), z.quantile(1))
+	if z.h.Quantile(0.5) != 0 || z.h.Quantile(1) != 7 {
+		t.Errorf("zeros: p50 %v p100 %v", z.h.Quantile(0.5), z.h.Quantile(1))
 	}
 }
 

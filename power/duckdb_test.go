@@ -119,7 +119,7 @@ func TestDuckDBReadsPowerFile(t *testing.T) {
 		t.Errorf("DuckDB counts %d rows, want %d", got.Rows, len(rec.Samples)+len(rec.Gaps))
 	}
 	if got.Footer[schemas.MetaKind] != schemas.FilePower || got.Footer[schemas.MetaVersion] != schemas.Version ||
-		got.Footer[schemas.MetaRunPrefix+"run_id"] != "run-d" {
+		got.Footer[schemas.MetaPowerPrefix+"run_id"] != "run-d" {
 		t.Errorf("footer %v", got.Footer)
 	}
 	if len(snippets) < 4 || len(got.Snippets) != len(snippets) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/agentperf/agentperf/wire"
 	"io"
 	"net/http"
 	"os"
@@ -404,14 +405,14 @@ func benchReadStream(b *testing.B, clock bool) {
 	}
 	sb.WriteString("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":256}}\n\ndata: [DONE]\n\n")
 	stream := sb.String()
-	s := &sender{maxChunks: 1 << 16, simClock: clock}
+	s := &sender{clk: SystemClock{}, maxChunks: 1 << 16, simClock: clock}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(stream)))
 	for i := 0; i < b.N; i++ {
-		r := reply{first: -1, st: newStreamState(schemas.APIOpenAIChat), chunks: make([]time.Duration, 0, 260), simClock: clock}
-		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 200}, nil, &r)
-		if len(r.chunks) != 256 || r.sim != clock {
-			b.Fatal(len(r.chunks), r.sim)
+		r := Response{First: -1, st: wire.NewStream(schemas.APIOpenAIChat), Chunks: make([]time.Duration, 0, 260), simClock: clock}
+		s.readStream(context.Background(), &Exchange{Sent: time.Now()}, &chunkReader{stream, 200}, nil, &r)
+		if len(r.Chunks) != 256 || r.Sim != clock {
+			b.Fatal(len(r.Chunks), r.Sim)
 		}
 	}
 }

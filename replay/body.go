@@ -105,11 +105,11 @@ func (s Shaping) shapeParams(params, api string, out int32) ([]byte, error) {
 	return json.Marshal(m) // keys sorted
 }
 
-// SaltText returns the text prepended to a request's first prompt piece for
+// saltText returns the text prepended to a request's first prompt piece for
 // a cache salt: the salt with {user} and {pass} replaced by the user index
 // and how many times the user has started the session before, then a
 // newline. It returns "" for an empty salt.
-func SaltText(salt string, user, pass int) string {
+func saltText(salt string, user, pass int) string {
 	if salt == "" {
 		return ""
 	}

@@ -16,31 +16,8 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/internal/rxstamp"
-	"github.com/agentperf/agentperf/schemas"
-	"github.com/agentperf/agentperf/sim"
+	"github.com/agentperf/agentperf/wire"
 )
-
-// Endpoint paths of the three APIs.
-var apiPaths = map[string]string{
-	schemas.APIAnthropic:       "/v1/messages",
-	schemas.APIOpenAIChat:      "/v1/chat/completions",
-	schemas.APIOpenAIResponses: "/v1/responses",
-}
-
-// EndpointURL returns the URL for an API under a target base URL. A base
-// ending in /v1 is not repeated ("http://h:8000/v1" + chat =
-// "http://h:8000/v1/chat/completions").
-func EndpointURL(base, api string) (string, error) {
-	p, ok := apiPaths[api]
-	if !ok {
-		return "", fmt.Errorf("no endpoint for API %q", api)
-	}
-	base = strings.TrimRight(base, "/")
-	if strings.HasSuffix(base, "/v1") {
-		base = strings.TrimSuffix(base, "/v1")
-	}
-	return base + p, nil
-}
 
 // TransportOptions sizes the HTTP client.
 type TransportOptions struct {
@@ -59,10 +36,10 @@ type TransportOptions struct {
 	ReadTimes bool
 }
 
-// NewTransport returns a transport for replay: no compression (SSE must not
+// newTransport returns a transport for replay: no compression (SSE must not
 // be buffered by a decompressor), keep-alive connections sized for the
 // load, HTTP/1.1 and HTTP/2.
-func NewTransport(o TransportOptions) *http.Transport {
+func newTransport(o TransportOptions) *http.Transport {
 	n := o.MaxConns
 	if n <= 0 {
 		n = 1024
@@ -101,57 +78,20 @@ func NewTransport(o TransportOptions) *http.Transport {
 	return t
 }
 
-// exchange is one request in flight.
-type exchange struct {
-	sent     time.Time
-	lastRead atomic.Int64 // wall ns since sent of the last byte read
-	cancel   context.CancelCauseFunc
-}
-
-// reply is what one request produced. end is wall time since sent; first
-// and chunks are too, unless sim is set.
-type reply struct {
-	status int
-	err    string
-	first  time.Duration // -1 when no output arrived
-	end    time.Duration
-	chunks []time.Duration
-	st     streamState
-	// simClock is set when the target echoed the sim-clock request header:
-	// its events may carry simulated times.
-	simClock bool
-	// kernel is set when a kernel receive timestamp timed a read.
-	kernel bool
-	// wrote is when the transport began writing the request on an idle
-	// connection, wall time since sent; 0 when it never did or had to
-	// dial (then the dial counts as the target's, as before).
-	wrote time.Duration
-	// sim is set when the response was timed by the target's simulated
-	// clock: first, chunks and simEnd are then world durations since the
-	// target received the request (not to be scaled by K).
-	sim    bool
-	simEnd time.Duration
-	// timeScale is the X-Agentperf-Time-Scale header of the response.
-	timeScale string
-	// draining is set when a background drain of the body will cancel
-	// the request context itself.
-	draining bool
-}
-
-// rebase moves the reply's wall times to a send time w later: the wait for
+// rebase moves the response's wall times to a send time w later: the wait for
 // the transport's write goroutine is the client's, so it counts as client
 // lag, not as the target's latency. Simulated offsets are left alone
 // (they count from the target's own arrival).
-func (r *reply) rebase(w time.Duration) {
-	r.end = max(r.end-w, 0)
-	if r.sim {
+func (r *Response) rebase(w time.Duration) {
+	r.End = max(r.End-w, 0)
+	if r.Sim {
 		return
 	}
-	if r.first >= 0 {
-		r.first = max(r.first-w, 0)
+	if r.First >= 0 {
+		r.First = max(r.First-w, 0)
 	}
-	for i := range r.chunks {
-		r.chunks[i] = max(r.chunks[i]-w, 0)
+	for i := range r.Chunks {
+		r.Chunks[i] = max(r.Chunks[i]-w, 0)
 	}
 }
 
@@ -169,22 +109,23 @@ var (
 	headerJSON  = []string{"application/json"}
 	headerSSE   = []string{"text/event-stream"}
 	headerOn    = []string{"1"}
-	simClockKey = http.CanonicalHeaderKey(sim.SimClockHeader)
+	simClockKey = http.CanonicalHeaderKey(wire.HeaderSimClock)
 )
 
-// sender sends requests and reads their streams.
+// sender is the HTTP Sender: it sends requests and reads their streams.
 type sender struct {
 	client  *http.Client
+	clk     Clock
 	headers map[string]http.Header // by API
 	urls    map[string]string
 	// maxChunks bounds the chunk offsets kept per request.
 	maxChunks int
-	// simClock asks the target for its simulated clock (sim.SimClockHeader).
+	// simClock asks the target for its simulated clock (wire.HeaderSimClock).
 	simClock bool
 }
 
 // wireTrace follows one request through the transport: the connection it
-// went out on (when that keeps kernel receive timestamps: NewTransport
+// went out on (when that keeps kernel receive timestamps: newTransport
 // dials such connections unless told ReadTimes), whether that was an idle
 // one, and when the transport began writing it.
 type wireTrace struct {
@@ -194,6 +135,7 @@ type wireTrace struct {
 	// the transport began writing its headers to the connection (wall ns
 	// after sent; 0 until then). The transport's write goroutine sets it.
 	sent  time.Time
+	clk   Clock
 	wrote atomic.Int64
 }
 
@@ -202,23 +144,27 @@ func (w *wireTrace) got(info httptrace.GotConnInfo) {
 	w.sc = rxstamp.Of(info.Conn)
 }
 
-func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(time.Since(w.sent)), 1)) }
+func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(w.clk.Now().Sub(w.sent)), 1)) }
 
-// send performs one request. ex.sent must be set by the caller right
+// Send performs one HTTP request (Sender). x.Sent must be set by the
+// caller right before.
 // before. The transport may read body after send returns: the caller must
 // not reuse it.
-func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte, expectOut int) (r reply) {
-	r = reply{first: -1, st: newStreamState(api)}
-	wt := &wireTrace{sent: ex.sent}
+func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
+	api, body, expectOut := ex.API, ex.Body, ex.ExpectOutput
+	r = Response{First: -1, st: wire.NewStream(api)}
+	wt := &wireTrace{sent: ex.Sent, clk: s.clk}
+	since := func() time.Duration { return s.clk.Now().Sub(ex.Sent) }
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: wt.got, WroteHeaders: wt.wroteHeaders})
 	defer func() {
 		if wt.reused {
-			r.wrote = time.Duration(wt.wrote.Load())
+			r.Wrote = time.Duration(wt.wrote.Load())
 		}
+		r.Usage = r.st.Usage()
 	}()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.urls[api], bytes.NewReader(body))
 	if err != nil {
-		r.err = err.Error()
+		r.Err = err.Error()
 		return r
 	}
 	req.Header["Content-Type"] = headerJSON
@@ -231,8 +177,8 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		r.end = time.Since(ex.sent)
-		r.err = describe(ctx, err)
+		r.End = since()
+		r.Err = describe(ctx, err)
 		return r
 	}
 	drainAsync := false
@@ -242,37 +188,37 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		}
 		resp.Body.Close()
 	}()
-	r.status = resp.StatusCode
-	r.timeScale = resp.Header.Get(sim.TimeScaleHeader)
-	r.simClock = s.simClock && resp.Header.Get(sim.SimClockHeader) == "1"
-	ex.lastRead.Store(int64(time.Since(ex.sent)))
+	r.Status = resp.StatusCode
+	r.TimeScale = resp.Header.Get(wire.HeaderTimeScale)
+	r.simClock = s.simClock && resp.Header.Get(wire.HeaderSimClock) == "1"
+	ex.Read(since())
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		r.end = time.Since(ex.sent)
-		r.err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(bytes.TrimSpace(b)))
+		r.End = since()
+		r.Err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, wire.Snippet(bytes.TrimSpace(b)))
 		return r
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-		r.end = time.Since(ex.sent)
+		r.End = since()
 		if err != nil {
-			r.err = describe(ctx, err)
+			r.Err = describe(ctx, err)
 			return r
 		}
-		r.st.whole(b)
-		r.first = r.end
-		if ns := parseNS([]byte(resp.Header.Get(sim.SimEndHeader))); r.simClock && ns >= 0 {
+		r.st.Whole(b)
+		r.First = r.End
+		if ns := wire.ParseNS([]byte(resp.Header.Get(wire.HeaderSimEnd))); r.simClock && ns >= 0 {
 			// The whole body arrives at the end, on the simulated clock.
-			r.sim, r.first, r.simEnd = true, time.Duration(ns), time.Duration(ns)
+			r.Sim, r.First, r.SimEnd = true, time.Duration(ns), time.Duration(ns)
 		}
-		r.chunks = append(r.chunks, r.first)
-		if r.st.out < 0 && r.st.err == "" {
-			r.err = fmt.Sprintf("not a stream (Content-Type %q) and no usage in the body", ct)
+		r.Chunks = append(r.Chunks, r.First)
+		if r.st.Usage().Output < 0 && r.st.Err == "" {
+			r.Err = fmt.Sprintf("not a stream (Content-Type %q) and no usage in the body", ct)
 		}
 		return r
 	}
 	if expectOut > 0 {
-		r.chunks = make([]time.Duration, 0, min(expectOut+4, s.maxChunks))
+		r.Chunks = make([]time.Duration, 0, min(expectOut+4, s.maxChunks))
 	}
 	var sc *rxstamp.Conn
 	if resp.ProtoMajor == 1 {
@@ -281,20 +227,20 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 		sc = wt.sc
 	}
 	s.readStream(ctx, ex, resp.Body, sc, &r)
-	if r.st.done {
+	if r.st.Done {
 		// Read the rest (the chunked terminator) in the background so the
 		// connection goes back to the pool without holding up the user:
 		// closing a body before EOF closes the connection, and every
 		// request would dial anew.
 		// The drain owns the request context from here: cancelling it
 		// earlier would close the connection too.
-		drainAsync, r.draining = true, true
+		drainAsync, r.Draining = true, true
 		go func(b io.ReadCloser) {
-			t := time.AfterFunc(10*time.Second, func() { ex.cancel(errTimedOut) })
+			t := s.clk.AfterFunc(10*time.Second, func() { ex.Cancel(errTimedOut) })
 			io.Copy(io.Discard, io.LimitReader(b, 1<<20))
 			b.Close()
 			t.Stop()
-			ex.cancel(nil)
+			ex.Cancel(nil)
 		}(resp.Body)
 	}
 	return r
@@ -305,63 +251,63 @@ func (s *sender) send(ctx context.Context, ex *exchange, api string, body []byte
 // time of the read that completed it — the kernel's receive time of its
 // last byte when sc is set, else the time the read returned — or, when
 // r.simClock is set and a sim-clock comment came before the first output
-// event, with the simulated time of the latest such comment (r.sim).
-func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, sc *rxstamp.Conn, r *reply) {
+// event, with the simulated time of the latest such comment (r.Sim).
+func (s *sender) readStream(ctx context.Context, ex *Exchange, body io.Reader, sc *rxstamp.Conn, r *Response) {
 	bp := bufPool.Get().(*[]byte)
 	buf := *bp
 	defer func() { *bp = buf; bufPool.Put(bp) }()
 	var scratch []byte
 	start, end := 0, 0
 	simAt := int64(-1) // latest simulated time read, ns since arrival
-	sentNS := ex.sent.UnixNano()
+	sentNS := ex.Sent.UnixNano()
 	var prev time.Duration // the latest read's time, so times never go back
 	defer func() {
-		if r.sim {
-			r.simEnd = time.Duration(simAt)
+		if r.Sim {
+			r.SimEnd = time.Duration(simAt)
 		}
 	}()
 	for {
 		n, err := body.Read(buf[end:])
-		now := time.Since(ex.sent)
+		now := s.clk.Now().Sub(ex.Sent)
 		if n > 0 {
-			ex.lastRead.Store(int64(now))
+			ex.Read(now)
 			if sc != nil {
 				// The receive time of the newest segment read: no later
 				// than now, and no earlier than the previous read.
 				if ns := sc.Last(); ns > 0 {
 					if d := time.Duration(ns - sentNS); d >= 0 && d < now {
 						now = max(d, prev)
-						r.kernel = true
+						r.Kernel = true
 					}
 				}
 			}
 			prev = now
 			end += n
-			for !r.st.done {
-				evLen, textLen := nextEvent(buf[start:end])
+			for !r.st.Done {
+				evLen, textLen := wire.NextEvent(buf[start:end])
 				if evLen == 0 {
 					break
 				}
 				var name, data []byte
 				var t int64
-				name, data, scratch, t = splitEvent(buf[start:start+textLen], scratch)
+				name, data, scratch, t = wire.SplitEvent(buf[start:start+textLen], scratch)
 				if t >= 0 && r.simClock {
 					simAt = t
 				}
-				if r.st.event(name, data) {
+				if r.st.Event(name, data) {
 					at := now
-					if r.first < 0 {
+					if r.First < 0 {
 						// The clock is chosen once, at the first output.
-						r.sim = simAt >= 0
+						r.Sim = simAt >= 0
 					}
-					if r.sim {
+					if r.Sim {
 						at = time.Duration(simAt)
 					}
-					if r.first < 0 {
-						r.first = at
+					if r.First < 0 {
+						r.First = at
 					}
-					if len(r.chunks) < s.maxChunks {
-						r.chunks = append(r.chunks, at)
+					if len(r.Chunks) < s.maxChunks {
+						r.Chunks = append(r.Chunks, at)
 					}
 				}
 				start += evLen
@@ -382,22 +328,22 @@ func (s *sender) readStream(ctx context.Context, ex *exchange, body io.Reader, s
 				}
 			}
 		}
-		if r.st.done {
-			r.end = now
-			r.err = r.st.err
+		if r.st.Done {
+			r.End = now
+			r.Err = r.st.Err
 			return
 		}
 		if err != nil {
-			r.end = now
+			r.End = now
 			switch {
-			case err == io.EOF && r.st.err != "":
-				r.err = r.st.err
+			case err == io.EOF && r.st.Err != "":
+				r.Err = r.st.Err
 			case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-				r.err = "truncated stream: the connection closed before the end-of-stream event"
+				r.Err = "truncated stream: the connection closed before the end-of-stream event"
 			case ctx.Err() != nil:
-				r.err = describe(ctx, err)
+				r.Err = describe(ctx, err)
 			default:
-				r.err = "stream: " + describe(ctx, err)
+				r.Err = "stream: " + describe(ctx, err)
 			}
 			return
 		}

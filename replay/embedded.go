@@ -1,64 +1,34 @@
 package replay
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"time"
 
+	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
 )
 
 // Simulator is the embedded simulator serving on a loopback port, the
-// default target when no --target is given.
+// default target when no target is given.
 type Simulator struct {
-	// URL is the base URL to send to.
-	URL string
-	// Plan is the resolved simulated deployment.
-	Plan *sim.Plan
-
-	srv *sim.Server
-	hs  *http.Server
-	ln  net.Listener
+	*sim.Running
 }
 
 // StartSimulator starts sim in-process with cfg on 127.0.0.1 and an
 // ephemeral port.
 func StartSimulator(cfg sim.Config) (*Simulator, error) {
-	srv, err := sim.New(cfg)
+	s, err := sim.Start(cfg, "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded simulator: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	hs := srv.HTTPServer()
-	go hs.Serve(ln)
-	return &Simulator{URL: "http://" + ln.Addr().String(), Plan: srv.Plan(), srv: srv, hs: hs, ln: ln}, nil
+	return &Simulator{s}, nil
 }
 
 // Meta describes the simulated deployment for the results metadata.
-func (s *Simulator) Meta() map[string]string {
-	p := s.Plan
-	return map[string]string{
-		"target":        "sim",
-		"hardware":      p.Hardware.Name,
-		"accelerators":  fmt.Sprint(p.Accelerators),
-		"model":         p.Model.Name,
-		"system":        fmt.Sprintf("sim: %d×%s %s (simulated)", p.Accelerators, p.Hardware.Name, p.Model.Name),
-		"sim_tp":        fmt.Sprint(p.TP),
-		"sim_instances": fmt.Sprint(p.Instances),
+func (s *Simulator) Meta() schemas.RunMeta {
+	p := s.Plan()
+	return schemas.RunMeta{
+		Target: "sim", Hardware: p.Hardware.Name, Accelerators: p.Accelerators, Model: p.Model.Name,
+		System: fmt.Sprintf("sim: %d×%s %s (simulated)", p.Accelerators, p.Hardware.Name, p.Model.Name),
+		Sim:    &schemas.SimMeta{TP: p.TP, Instances: p.Instances},
 	}
-}
-
-// Close stops the simulator and its listener.
-func (s *Simulator) Close() error {
-	s.srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = s.hs.Shutdown(ctx)
-	return nil
 }

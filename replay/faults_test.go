@@ -62,7 +62,7 @@ func TestFaults(t *testing.T) {
 			if failed == 0 || ok == 0 {
 				t.Fatalf("%d failed and %d ok rows; want both", failed, ok)
 			}
-			if meta["level.0.errors"] == "0" {
+			if meta.Level(0) == nil || meta.Level(0).Errors == 0 {
 				t.Errorf("level errors not counted in metadata")
 			}
 		})
@@ -125,8 +125,8 @@ func TestInterruptLeavesValidFile(t *testing.T) {
 	defer cancel()
 	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, srv), Users: 2, Steady: time.Hour}
 	rows, meta, rep := runToFile(t, ctx, cfg)
-	if !rep.Interrupted || meta["interrupted"] != "true" {
-		t.Errorf("interrupted %v, meta %q", rep.Interrupted, meta["interrupted"])
+	if !rep.Interrupted || !meta.Interrupted {
+		t.Errorf("interrupted %v, meta %v", rep.Interrupted, meta.Interrupted)
 	}
 	if len(rows) == 0 {
 		t.Fatal("no rows")

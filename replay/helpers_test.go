@@ -154,7 +154,7 @@ func startFake(t testing.TB, s *fake.Server) string {
 
 // runToFile runs cfg writing to a new results file and returns the rows,
 // the metadata and the report.
-func runToFile(t testing.TB, ctx context.Context, cfg Config) ([]schemas.Result, map[string]string, *Report) {
+func runToFile(t testing.TB, ctx context.Context, cfg Config) ([]schemas.Result, *schemas.RunMeta, *Report) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "results.parquet")
 	rw, err := schemas.CreateResults(path, false)
@@ -173,7 +173,7 @@ func runToFile(t testing.TB, ctx context.Context, cfg Config) ([]schemas.Result,
 	return rows, meta, rep
 }
 
-func readResults(t testing.TB, path string) ([]schemas.Result, map[string]string) {
+func readResults(t testing.TB, path string) ([]schemas.Result, *schemas.RunMeta) {
 	t.Helper()
 	rf, err := schemas.OpenResults(path)
 	if err != nil {
@@ -190,5 +190,5 @@ func readResults(t testing.TB, path string) ([]schemas.Result, map[string]string
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rows, rf.Meta()
+	return rows, rf.RunMeta()
 }

@@ -3,54 +3,45 @@ package replay
 import (
 	"fmt"
 	"runtime"
-	"strings"
-	"time"
+
+	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/schemas"
 )
 
-// setRunMeta records the run's configuration in the results metadata.
-func (r *runner) setRunMeta() {
+// runMeta returns the run's configuration as results metadata: cfg.Meta
+// (what the caller knows about the target) completed with replay's own.
+func (r *runner) runMeta() *schemas.RunMeta {
 	c := r.cfg
-	set := r.rw.SetMeta
-	set("run_id", c.RunID)
-	set("mode", string(c.Mode))
-	set("target", c.Target)
-	api := c.API
-	if api == "" {
-		api = "auto"
+	m := c.Meta // a copy: the caller's value is not changed
+	m.Levels, m.Warnings, m.Search = nil, nil, nil
+	m.RunID = c.RunID
+	m.Mode = string(c.Mode)
+	if m.Target == "" {
+		m.Target = c.Target
 	}
-	set("api", api)
-	set("model", c.Shaping.Model)
-	set("output_policy", string(orDefault(c.Shaping.Output, OutputExact)))
-	set("time_scale", fmt.Sprint(c.TimeScale))
-	set("think_scale", fmt.Sprint(c.ThinkScale))
-	set("think_cap", c.ThinkCap.String())
-	set("cache_salt", c.CacheSalt)
-	set("users", fmt.Sprint(c.Users))
-	set("warmup", c.Warmup.String())
-	set("duration", c.Steady.String())
-	set("steady_window", c.Steady.String())
-	set("drain_timeout", c.DrainTimeout.String())
-	set("request_timeout", c.RequestTimeout.String())
-	set("stall_timeout", c.StallTimeout.String())
+	m.API = c.API
+	if m.API == "" {
+		m.API = "auto"
+	}
+	if c.Shaping.Model != "" {
+		m.Model = c.Shaping.Model
+	}
+	m.OutputPolicy = string(orDefault(c.Shaping.Output, OutputExact))
+	m.TimeScale, m.ThinkScale, m.ThinkCap = c.TimeScale, c.ThinkScale, c.ThinkCap
+	m.CacheSalt = c.CacheSalt
+	m.Users = c.Users
+	m.Warmup, m.Steady = c.Warmup, c.Steady
+	m.DrainTimeout, m.RequestTimeout, m.StallTimeout = c.DrainTimeout, c.RequestTimeout, c.StallTimeout
 	if c.Mode == ModePoisson {
-		set("sessions_per_second", fmt.Sprint(c.SessionsPerSecond))
-		set("seed", fmt.Sprint(c.Seed))
+		m.SessionsPerSecond, m.Seed = c.SessionsPerSecond, c.Seed
 	}
-	set("shard", fmt.Sprint(max(c.Plan.Shard.Index, 0)))
-	set("shard_count", fmt.Sprint(max(c.Plan.Shard.Count, 1)))
+	m.Shard, m.ShardCount = max(c.Plan.Shard.Index, 0), max(c.Plan.Shard.Count, 1)
 	if !c.StartAt.IsZero() {
-		set("start_at", c.StartAt.UTC().Format(time.RFC3339Nano))
+		m.StartAt = c.StartAt.UTC()
 	}
-	set("plan_sessions", fmt.Sprint(len(c.Plan.Sessions)))
-	set("plan_turns", fmt.Sprint(c.Plan.Turns))
-	set("client_gomaxprocs", fmt.Sprint(runtime.GOMAXPROCS(0)))
-	set("client_num_cpu", fmt.Sprint(runtime.NumCPU()))
-	set("client_go_version", runtime.Version())
-	set("max_client_lag_p99", MaxClientLag.String())
-	set("started", time.Now().UTC().Format(time.RFC3339Nano))
-	for k, v := range c.Meta {
-		set(k, v)
-	}
+	m.PlanSessions, m.PlanTurns = len(c.Plan.Sessions), int64(c.Plan.Turns)
+	m.Client = schemas.ClientMachine{GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
+	m.Started = r.clk.Now().UTC()
 	if c.Mode == ModeClosed {
 		steady, warm := c.Steady, c.Warmup
 		if c.Search != nil {
@@ -61,14 +52,12 @@ func (r *runner) setRunMeta() {
 				warm = c.Search.Warmup
 			}
 		}
-		if steady < AASteadyWindow {
-			set("below_aa_bar", fmt.Sprintf("steady-state window %s (warm-up %s) is shorter than AgentPerf's %s", steady, warm, AASteadyWindow))
+		if steady < analyze.DefaultMinWindow {
+			m.BelowAABar = fmt.Sprintf("steady-state window %s (warm-up %s) is shorter than AgentPerf's %s", steady, warm, analyze.DefaultMinWindow)
 		}
 	}
+	return &m
 }
-
-// AASteadyWindow is AgentPerf's minimum steady-state window per level.
-const AASteadyWindow = 10 * time.Minute
 
 func orDefault[T comparable](v, d T) T {
 	var zero T
@@ -80,34 +69,19 @@ func orDefault[T comparable](v, d T) T {
 
 // levelMeta records one level's report in the results metadata.
 func (r *runner) levelMeta(lr *LevelReport) {
-	p := fmt.Sprintf("level.%d.", lr.Index)
-	set := r.rw.SetMeta
-	set(p+"users", fmt.Sprint(lr.Users))
-	set(p+"local_users", fmt.Sprint(lr.LocalUsers))
-	set(p+"requests", fmt.Sprint(lr.Requests))
-	set(p+"errors", fmt.Sprint(lr.Errors))
-	set(p+"steady_requests", fmt.Sprint(lr.Steady))
-	set(p+"steady_errors", fmt.Sprint(lr.SteadyErrors))
-	set(p+"output_tokens", fmt.Sprint(lr.OutputTokens))
-	set(p+"completed_sessions", fmt.Sprint(lr.CompletedSessions))
-	set(p+"sessions_by_agent", fmt.Sprint(lr.SessionsByAgent))
-	set(p+"client_lag_p50_ms", fmt.Sprintf("%.3f", lr.LagP50.Seconds()*1e3))
-	set(p+"client_lag_p99_ms", fmt.Sprintf("%.3f", lr.LagP99.Seconds()*1e3))
-	set(p+"client_lag_p99_all_ms", fmt.Sprintf("%.3f", lr.AllLagP99.Seconds()*1e3))
-	set(p+"cpu_utilization", fmt.Sprintf("%.3f", lr.CPUUtil))
-	if lr.OutputTokens > 0 {
-		set(p+"cpu_us_per_output_token", fmt.Sprintf("%.2f", float64(lr.CPU.Microseconds())/float64(lr.OutputTokens)))
+	l := schemas.LevelMeta{
+		Index: lr.Index, Users: lr.Users, LocalUsers: lr.LocalUsers,
+		Requests: lr.Requests, Errors: lr.Errors, SteadyRequests: lr.Steady, SteadyErrors: lr.SteadyErrors,
+		OutputTokens: lr.OutputTokens, CompletedSessions: lr.CompletedSessions, SessionsByAgent: lr.SessionsByAgent,
+		Wall: lr.Wall, CPU: lr.CPU, CPUUtil: lr.CPUUtil, Attempt: lr.Attempt,
+		Valid: lr.Valid, Interrupted: lr.Interrupted,
 	}
-	set(p+"wall_s", fmt.Sprintf("%.3f", lr.Wall.Seconds()))
-	set(p+"valid", fmt.Sprint(lr.Valid))
-	if len(lr.Invalid) > 0 {
-		set(p+"invalid_reasons", fmt.Sprint(lr.Invalid))
-		set(p+"invalid", strings.Join(lr.Invalid, "; "))
+	c := lr.Client
+	l.Client = &c
+	if lr.SessionsByAgent == nil {
+		l.SessionsByAgent = map[string]int{}
 	}
-	if lr.Interrupted {
-		set(p+"interrupted", "true")
-	}
-	set("levels", fmt.Sprint(lr.Index+1))
+	r.meta.Levels = append(r.meta.Levels, l)
 }
 
 // clockMeta records which clock timed the responses: response_clock is
@@ -115,37 +89,36 @@ func (r *runner) levelMeta(lr *LevelReport) {
 // simulated clock, "wall" when none was, "mixed" otherwise, with the counts
 // beside it when the sim clock was asked for.
 func (r *runner) clockMeta() {
-	set := r.rw.SetMeta
+	m := r.meta
 	// receive_timestamps says how wall-timed output was timed: "kernel"
 	// (the kernel's receive time of the bytes), "read" (when the client
 	// read them), or "mixed", with the count of kernel-timed responses.
 	kernelN, wallN := r.kernelTimed.Load(), r.wallTimed.Load()
 	switch {
 	case kernelN > 0 && kernelN == wallN:
-		set("receive_timestamps", "kernel")
+		m.ReceiveTimestamps = "kernel"
 	case kernelN == 0:
-		set("receive_timestamps", "read")
+		m.ReceiveTimestamps = "read"
 	default:
-		set("receive_timestamps", "mixed")
+		m.ReceiveTimestamps = "mixed"
 	}
-	set("receive_timestamps_kernel_requests", fmt.Sprint(kernelN))
+	m.ReceiveTimestampsKernelRequests = kernelN
 	if !r.cfg.SimClock {
-		set("response_clock", "wall")
+		m.ResponseClock = "wall"
 		return
 	}
 	simN := r.simTimed.Load()
-	set("response_clock_sim_requests", fmt.Sprint(simN))
-	set("response_clock_wall_requests", fmt.Sprint(wallN))
+	m.ResponseClockSimRequests, m.ResponseClockWallRequests = simN, wallN
 	switch {
 	case wallN == 0 && simN > 0:
-		set("response_clock", "sim")
+		m.ResponseClock = "sim"
 	case simN == 0:
-		set("response_clock", "wall")
+		m.ResponseClock = "wall"
 		if wallN > 0 {
 			r.warn("the target sent no simulated clock (X-Agentperf-Sim-Clock): %d responses timed by the wall clock", wallN)
 		}
 	default:
-		set("response_clock", "mixed")
+		m.ResponseClock = "mixed"
 		r.warn("%d of %d responses carried no simulated clock and were timed by the wall clock", wallN, simN+wallN)
 	}
 }

@@ -44,7 +44,7 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(res *schemas.Result, _ reply, failed bool, outTok int64) {
+func (m *Metrics) observe(res *schemas.Result, failed bool, outTok int64) {
 	outcome := "ok"
 	if failed {
 		outcome = "error"

@@ -46,8 +46,8 @@ func TestMooncakeTimestamps(t *testing.T) {
 	if len(rows) != n {
 		t.Fatalf("%d rows, want %d (one per Mooncake request)", len(rows), n)
 	}
-	if meta["mode"] != "timestamps" {
-		t.Errorf("mode %q", meta["mode"])
+	if meta.Mode != "timestamps" {
+		t.Errorf("mode %q", meta.Mode)
 	}
 	// Scheduled times (world) reproduce the recorded arrival offsets.
 	var sched []int64
@@ -146,7 +146,7 @@ func TestPoissonArrivals(t *testing.T) {
 	if starts < 320 || starts > 480 {
 		t.Errorf("%d sessions started, want ≈ 400", starts)
 	}
-	if meta["sessions_per_second"] != "40" {
-		t.Errorf("meta sessions_per_second %q", meta["sessions_per_second"])
+	if meta.SessionsPerSecond != 40 {
+		t.Errorf("meta sessions_per_second %v", meta.SessionsPerSecond)
 	}
 }

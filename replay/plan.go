@@ -266,7 +266,7 @@ func ParseShard(s string, getenv func(string) string) (Shard, error) {
 	if !hasIndex {
 		ns, is = is, getenv("JOB_COMPLETION_INDEX")
 		if is == "" {
-			return Shard{}, fmt.Errorf("--shard %s without an index needs JOB_COMPLETION_INDEX in the environment (set by a Kubernetes Indexed Job); otherwise give i/N", s)
+			return Shard{}, fmt.Errorf("shard %q without an index needs JOB_COMPLETION_INDEX in the environment (set by a Kubernetes Indexed Job); otherwise give i/N", s)
 		}
 	}
 	i, err1 := strconv.Atoi(strings.TrimSpace(is))

@@ -18,9 +18,9 @@ func (r *runner) startProgress(ctx context.Context) (stop func()) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(r.cfg.ProgressInterval)
+		tick := r.clk.NewTicker(r.cfg.ProgressInterval)
 		defer tick.Stop()
-		lastT, lastTok := time.Now(), r.outTok.Load()
+		lastT, lastTok := r.clk.Now(), r.outTok.Load()
 		for {
 			select {
 			case <-done:
@@ -33,7 +33,7 @@ func (r *runner) startProgress(ctx context.Context) (stop func()) {
 					fmt.Fprint(w, "\n")
 				}
 				return
-			case now := <-tick.C:
+			case now := <-tick.C():
 				tok := r.outTok.Load()
 				rate := float64(tok-lastTok) / now.Sub(lastT).Seconds() * r.cfg.TimeScale
 				lastT, lastTok = now, tok
@@ -71,7 +71,7 @@ func (r *runner) statusLine(now time.Time, tokRate float64) string {
 		if left > 0 {
 			fmt.Fprintf(&b, " %s left", time.Duration(float64(left)*r.cfg.TimeScale).Round(time.Second))
 		}
-		fmt.Fprintf(&b, " | lag p99 %s", lv.lag.quantile(0.99).Round(10*time.Microsecond))
+		fmt.Fprintf(&b, " | lag p99 %s", lv.lag.percentile(99).Round(10*time.Microsecond))
 	}
 	fmt.Fprintf(&b, " | active %d | requests %d | errors %d | %.0f tok/s | goroutines %d",
 		r.active.Load(), r.done.Load(), r.errs.Load(), tokRate, runtime.NumGoroutine())

@@ -49,8 +49,8 @@ func TestTimeScaleMismatchWarns(t *testing.T) {
 	dir := writeTraces(t, traceSpec{sessions: 1, turns: 2, out: 3})
 	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, srv), Users: 1, Steady: 200 * time.Millisecond}
 	_, meta, rep := runToFile(t, context.Background(), cfg)
-	if !strings.Contains(meta["warnings"], "time scale 5") || len(rep.Warnings) == 0 {
-		t.Errorf("warnings %q, want one about time scale 5", meta["warnings"])
+	if !strings.Contains(strings.Join(meta.Warnings, "\n"), "time scale 5") || len(rep.Warnings) == 0 {
+		t.Errorf("warnings %q, want one about time scale 5", meta.Warnings)
 	}
 }
 
@@ -71,7 +71,7 @@ func TestHTTP2EmbeddedSim(t *testing.T) {
 			ok++
 		}
 	}
-	if ok == 0 || meta["receive_timestamps"] != "read" {
-		t.Fatalf("%d rows with 5 output tokens, receive_timestamps %q (want read)", ok, meta["receive_timestamps"])
+	if ok == 0 || meta.ReceiveTimestamps != "read" {
+		t.Fatalf("%d rows with 5 output tokens, receive_timestamps %q (want read)", ok, meta.ReceiveTimestamps)
 	}
 }

@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -38,14 +37,14 @@ func TestClosedLoopOrderThinkAndPinning(t *testing.T) {
 				}
 			}
 			checkRows(t, rows, api, 12, scale)
-			if meta["time_scale"] != "10" || meta["run_id"] != "t1" || meta["level.0.users"] != "2" {
-				t.Errorf("metadata: time_scale %q run_id %q level.0.users %q", meta["time_scale"], meta["run_id"], meta["level.0.users"])
+			if meta.TimeScale != 10 || meta.RunID != "t1" || meta.Level(0) == nil || meta.Level(0).Users != 2 {
+				t.Errorf("metadata: time_scale %v run_id %q levels %+v", meta.TimeScale, meta.RunID, meta.Levels)
 			}
 			if rep.Levels[0].CompletedSessions == 0 {
 				t.Errorf("no completed sessions reported")
 			}
-			if strings.Contains(meta["warnings"], "time scale") {
-				t.Errorf("unexpected time scale warning: %s", meta["warnings"])
+			if strings.Contains(strings.Join(meta.Warnings, "\n"), "time scale") {
+				t.Errorf("unexpected time scale warning: %s", meta.Warnings)
 			}
 		})
 	}
@@ -173,26 +172,8 @@ func TestUserOffsets(t *testing.T) {
 	}
 }
 
-func ExampleSaltText() {
-	fmt.Printf("%q\n", SaltText("run7-u{user}-p{pass}", 3, 1))
-	// Output: "[cache-salt run7-u3-p1]\n"
-}
-
-func TestClientBehind(t *testing.T) {
-	tests := []struct {
-		p99  time.Duration
-		late int64
-		want bool
-	}{
-		{4 * time.Millisecond, 0, false},
-		{5 * time.Millisecond, 3, false},
-		{7500 * time.Microsecond, 1, false}, // one outlier is the p99 of < 100 sends
-		{7500 * time.Microsecond, 2, true},
-		{50 * time.Millisecond, 400, true},
-	}
-	for _, tt := range tests {
-		if got := clientBehind(tt.p99, tt.late); got != tt.want {
-			t.Errorf("clientBehind(%v, %d) = %v, want %v", tt.p99, tt.late, got, tt.want)
-		}
+func TestSaltText(t *testing.T) {
+	if got := saltText("run7-u{user}-p{pass}", 3, 1); got != "[cache-salt run7-u3-p1]\n" {
+		t.Errorf("saltText = %q", got)
 	}
 }

@@ -28,14 +28,14 @@ func TestReceiveTimestampsMeta(t *testing.T) {
 				ok++
 			}
 		}
-		got, n := meta["receive_timestamps"], meta["receive_timestamps_kernel_requests"]
+		got, n := meta.ReceiveTimestamps, meta.ReceiveTimestampsKernelRequests
 		switch {
 		case ok == 0:
 			t.Errorf("read times %v: no row with 5 chunks and TTFT ≥ 2 ms", readTimes)
-		case readTimes && (got != "read" || n != "0"):
-			t.Errorf("read times: receive_timestamps %q (%s kernel-timed), want read", got, n)
-		case !readTimes && (got != "kernel" && got != "mixed" || n == "0"):
-			t.Errorf("kernel times: receive_timestamps %q (%s kernel-timed), want kernel", got, n)
+		case readTimes && (got != "read" || n != 0):
+			t.Errorf("read times: receive_timestamps %q (%d kernel-timed), want read", got, n)
+		case !readTimes && (got != "kernel" && got != "mixed" || n == 0):
+			t.Errorf("kernel times: receive_timestamps %q (%d kernel-timed), want kernel", got, n)
 		}
 	}
 }
@@ -64,7 +64,7 @@ func TestReceiveTimestampsTLS(t *testing.T) {
 		for _, a := range srv.Arrivals() {
 			proto = a.ProtoMajor
 		}
-		got := meta["receive_timestamps"]
+		got := meta.ReceiveTimestamps
 		switch {
 		case ok == 0:
 			t.Errorf("h2 %v: no row with 5 chunks and TTFT ≥ 2 ms", h2)

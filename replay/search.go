@@ -2,12 +2,14 @@ package replay
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/schemas"
 )
 
 // SearchConfig configures the AgentPerf capacity search: an exponential
@@ -33,7 +35,18 @@ type SearchConfig struct {
 	// level needs to meet AgentPerf's bar (0 means 30 and 3); fewer are
 	// recorded as "below the AgentPerf bar", not as a failure.
 	MinSessions, MinPerAgent int
+	// Remeasure is how many times a level whose client fell behind is
+	// measured again before its verdict is taken as it is (0 means
+	// 2, negative none). A saturated client is not measured
+	// again: the search stops there.
+	Remeasure int
 }
+
+// defaultRemeasure is how many times the search measures an invalid level
+// again: one bad window (a burst of wake-up delays, a neighbour's load) does
+// not decide a level, and three in a row of a client that is not saturated
+// are taken as the level's figures, flagged.
+const defaultRemeasure = 2
 
 // SearchReport is the search outcome.
 type SearchReport struct {
@@ -43,77 +56,90 @@ type SearchReport struct {
 	FirstFail int
 	// Stopped says why the search ended early (client limit, interrupt).
 	Stopped string
+	// ClientSaturated is set when the client was saturated below the first
+	// failing level: the levels from there up could not be measured, the
+	// search bisected below them, and Stopped gives the figures.
+	ClientSaturated bool
 }
 
-func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan error) (*SearchReport, error) {
-	sc := *r.cfg.Search
-	if sc.Start <= 0 {
-		sc.Start = 1
-	}
-	if sc.MaxUsers <= 0 {
-		sc.MaxUsers = 4096
-	}
-	if sc.Precision <= 0 {
-		sc.Precision = 0.05
-	}
-	if sc.Warmup == 0 {
-		sc.Warmup = r.cfg.Warmup
-	}
-	if sc.Steady == 0 {
-		sc.Steady = r.cfg.Steady
-	}
-	if sc.Steady <= 0 {
-		return nil, errors.New("search: each level needs a steady-state window > 0")
-	}
-	if sc.MinSessions == 0 {
-		sc.MinSessions = analyze.DefaultMinTrajectories
-	}
-	if sc.MinPerAgent == 0 {
-		sc.MinPerAgent = analyze.DefaultMinTrajectoriesPerAgent
-	}
-	tier := sc.Tier.Normalized()
-	if err := tier.Validate(); err != nil {
-		return nil, err
-	}
+func (r *runner) search(ctx context.Context, rep *Report) (*SearchReport, error) {
+	sc := *r.cfg.Search // with its defaults (Config.withDefaults)
+	tier := sc.Tier
 	out := &SearchReport{}
 	users := min(sc.Start, sc.MaxUsers)
-	for index := 0; ; index++ {
-		lr := r.runLevel(ctx, index, users, sc.Warmup, sc.Steady)
-		v := tier.Judge(lr.acc.Stats(analyze.Validity{}, sc.Steady))
-		lr.Verdict = &v
-		ferr := r.flush(flushReq)
-		r.levelMeta(&lr)
-		r.searchLevelMeta(&lr, sc)
-		rep.Levels = append(rep.Levels, lr)
+	index := 0
+	ceiling := 0 // the fewest users at which the client was saturated
+	for {
+		var lr LevelReport
+		var v analyze.Verdict
+		var ferr error
+		saturated := true // every window of these users showed a saturated client
+		for attempt := 0; ; attempt++ {
+			lr = r.runLevel(ctx, index, users, sc.Warmup, sc.Steady)
+			lr.Attempt = attempt
+			index++
+			v = tier.Judge(lr.stats)
+			lr.Verdict = &analyze.Verdict{}
+			*lr.Verdict = v // each attempt its own: v is reused
+			ferr = r.out.flush()
+			r.levelMeta(&lr)
+			r.searchLevelMeta(&lr, sc)
+			rep.Levels = append(rep.Levels, lr)
+			r.log.Info("search level", "level", lr.Index, "users", users, "pass", v.Pass, "reasons", v.Reasons,
+				"speed", fmt.Sprintf("%.1f", v.Speed), "ttft", v.TTFT, "valid", lr.Valid, "attempt", attempt)
+			saturated = saturated && lr.Client.Saturated
+			// A client at its CPU limit stops the search at once; lag that
+			// kept growing without it (a neighbour's load starves a client
+			// the same way, for a while) is measured again like a client
+			// that fell behind.
+			if ferr != nil || lr.Valid || lr.Client.CPUBound || lr.Interrupted || ctx.Err() != nil || attempt >= sc.Remeasure {
+				break
+			}
+			r.meta.Levels[len(r.meta.Levels)-1].Remeasured = true
+			r.warn("level %d (%d users): the client fell behind (%s); measuring %d users again (%d of %d)",
+				lr.Index, users, strings.Join(lr.Invalid, "; "), users, attempt+1, sc.Remeasure)
+		}
 		if ferr != nil {
 			return out, ferr
 		}
-		r.log.Info("search level", "level", index, "users", users, "pass", v.Pass, "reasons", v.Reasons,
-			"speed", fmt.Sprintf("%.1f", v.Speed), "ttft", v.TTFT, "valid", lr.Valid)
 		if lr.Interrupted || ctx.Err() != nil {
 			out.Stopped = "interrupted"
 			break
 		}
-		if !lr.Valid {
-			out.Stopped = fmt.Sprintf("level %d (%d users) is invalid (the client could not keep up); the search stops here", index, users)
+		if lr.Client.CPUBound || (saturated && !lr.Valid) {
+			// These users cannot be measured on this client: they are the
+			// search's ceiling, and it goes on below them.
+			c := lr.Client
+			out.ClientSaturated = true
+			ceiling = users
+			out.Stopped = fmt.Sprintf("the client is saturated at %d users (level %d: CPU %.0f %% of %d cores, lag p50 %s p99 %s, rising %s over the window, %.1f %% of the load undelivered): no level from there up can be measured; run the client on more cores or shard it",
+				users, lr.Index, 100*c.CPUUtil, c.Cores, c.LagP50.Round(time.Microsecond), c.LagP99.Round(time.Microsecond),
+				c.LagGrowth.Round(time.Microsecond), 100*c.DelayedLoad)
 			r.warn("%s", out.Stopped)
-			break
-		}
-		if v.Pass {
-			out.MaxUsers = max(out.MaxUsers, users)
-		} else if out.FirstFail == 0 || users < out.FirstFail {
-			out.FirstFail = users
+		} else {
+			if !lr.Valid {
+				r.warn("level %d (%d users) stayed invalid after %d re-measurements, without a saturated client: its verdict counts, flagged", lr.Index, users, lr.Attempt)
+			}
+			if v.Pass {
+				out.MaxUsers = max(out.MaxUsers, users)
+			} else if out.FirstFail == 0 || users < out.FirstFail {
+				out.FirstFail = users
+			}
 		}
 		next := 0
+		hi := out.FirstFail // the bracket's top: the first failing level, or the client's ceiling
+		if ceiling > 0 && (hi == 0 || ceiling < hi) {
+			hi = ceiling
+		}
 		switch {
-		case out.FirstFail == 0:
+		case hi == 0:
 			if users >= sc.MaxUsers {
-				out.Stopped = fmt.Sprintf("reached the --search-max of %d users, still passing", sc.MaxUsers)
+				out.Stopped = fmt.Sprintf("reached the most users to try (%d), still passing", sc.MaxUsers)
 				break
 			}
 			next = min(users*2, sc.MaxUsers)
 		default:
-			lo, hi := out.MaxUsers, out.FirstFail
+			lo := out.MaxUsers
 			if hi-lo <= max(1, int(sc.Precision*float64(lo))) {
 				break
 			}
@@ -124,39 +150,32 @@ func (r *runner) search(ctx context.Context, rep *Report, flushReq chan chan err
 		}
 		users = next
 	}
-	r.rw.SetMeta("search.max_users", fmt.Sprint(out.MaxUsers))
-	r.rw.SetMeta("search.first_fail_users", fmt.Sprint(out.FirstFail))
-	r.rw.SetMeta("search.tier", tier.Name)
-	r.rw.SetMeta("search.tier_speed_floor_tok_s", fmt.Sprint(tier.SpeedFloor))
-	r.rw.SetMeta("search.tier_ttft_ceiling", tier.TTFTCeiling.String())
-	r.rw.SetMeta("search.levels", fmt.Sprint(len(rep.Levels)))
-	if out.Stopped != "" {
-		r.rw.SetMeta("search.stopped", out.Stopped)
+	if out.FirstFail > 0 && out.FirstFail < ceiling {
+		// The tier failed below the client's limit: the limit did not
+		// bound the result (the warning stays).
+		out.ClientSaturated, out.Stopped = false, ""
+	}
+	r.meta.Search = &schemas.SearchMeta{
+		MaxUsers: out.MaxUsers, FirstFail: out.FirstFail,
+		Tier: tier.Name, SpeedFloor: tier.SpeedFloor, TTFTCeiling: tier.TTFTCeiling,
+		Levels: len(rep.Levels), Stopped: out.Stopped, ClientSaturated: out.ClientSaturated,
 	}
 	return out, nil
 }
 
 func (r *runner) searchLevelMeta(lr *LevelReport, sc SearchConfig) {
-	p := fmt.Sprintf("level.%d.", lr.Index)
+	l := &r.meta.Levels[len(r.meta.Levels)-1]
 	v := lr.Verdict
-	r.rw.SetMeta(p+"pass", fmt.Sprint(v.Pass))
-	r.rw.SetMeta(p+"verdict", strings.Join(v.Reasons, "; "))
-	r.rw.SetMeta(p+"speed_tok_s", fmt.Sprintf("%.3f", v.Speed))
-	r.rw.SetMeta(p+"ttft", v.TTFT.String())
-	r.rw.SetMeta(p+"error_rate", fmt.Sprintf("%.4f", v.ErrorRate))
-	r.rw.SetMeta(p+"steady_window", sc.Steady.String())
-	var below []string
+	l.Verdict = &schemas.LevelVerdict{Pass: v.Pass, Reasons: v.Reasons, SpeedTokS: v.Speed, TTFT: v.TTFT, ErrorRate: v.ErrorRate}
+	l.SteadyWindow = sc.Steady
 	if sc.MinSessions > 0 && lr.CompletedSessions < sc.MinSessions {
-		below = append(below, fmt.Sprintf("%d completed trajectories < %d", lr.CompletedSessions, sc.MinSessions))
+		l.BelowAABar = append(l.BelowAABar, fmt.Sprintf("%d completed trajectories < %d", lr.CompletedSessions, sc.MinSessions))
 	}
 	if sc.MinPerAgent > 0 {
-		for agent, n := range lr.SessionsByAgent {
-			if n < sc.MinPerAgent {
-				below = append(below, fmt.Sprintf("agent %q: %d trajectories < %d", agent, n, sc.MinPerAgent))
+		for _, agent := range slices.Sorted(maps.Keys(lr.SessionsByAgent)) {
+			if n := lr.SessionsByAgent[agent]; n < sc.MinPerAgent {
+				l.BelowAABar = append(l.BelowAABar, fmt.Sprintf("agent %q: %d trajectories < %d", agent, n, sc.MinPerAgent))
 			}
 		}
-	}
-	if len(below) > 0 {
-		r.rw.SetMeta(p+"below_aa_bar", fmt.Sprint(below))
 	}
 }

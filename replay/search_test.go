@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -31,8 +30,8 @@ func TestSearchFindsCapacity(t *testing.T) {
 	if s.FirstFail != 0 && s.FirstFail-s.MaxUsers > 1 {
 		t.Errorf("search ended with pass %d and fail %d: not converged", s.MaxUsers, s.FirstFail)
 	}
-	if meta["search.max_users"] != fmt.Sprint(s.MaxUsers) || meta["levels"] != fmt.Sprint(len(rep.Levels)) {
-		t.Errorf("meta search.max_users %q levels %q", meta["search.max_users"], meta["levels"])
+	if meta.Search == nil || meta.Search.MaxUsers != s.MaxUsers || len(meta.Levels) != len(rep.Levels) {
+		t.Errorf("meta search %+v, %d levels", meta.Search, len(meta.Levels))
 	}
 	// Every level is in the file with its index and users.
 	users := map[int32]int32{}
@@ -46,11 +45,11 @@ func TestSearchFindsCapacity(t *testing.T) {
 		if users[int32(l.Index)] != int32(l.Users) {
 			t.Errorf("level %d: %d users in the file, want %d", l.Index, users[int32(l.Index)], l.Users)
 		}
-		if meta[fmt.Sprintf("level.%d.pass", l.Index)] == "" {
+		if lm := meta.Level(l.Index); lm == nil || lm.Verdict == nil {
 			t.Errorf("level %d verdict missing from metadata", l.Index)
 		}
 	}
-	if meta["below_aa_bar"] == "" {
+	if meta.BelowAABar == "" {
 		t.Errorf("a 0.7 s steady window is not flagged as below AgentPerf's bar")
 	}
 }

@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"github.com/agentperf/agentperf/wire"
 	"io"
 	"slices"
 	"strings"
@@ -79,23 +80,23 @@ var sseCases = []struct {
 // TestReadStream feeds each stream in pieces of every size from 1 byte up
 // and checks the events, usage and outcome read.
 func TestReadStream(t *testing.T) {
-	s := &sender{maxChunks: 1 << 16}
+	s := &sender{clk: SystemClock{}, maxChunks: 1 << 16}
 	for _, tc := range sseCases {
 		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
-			ex := &exchange{sent: time.Now()}
-			r := reply{first: -1, st: newStreamState(tc.api)}
+			ex := &Exchange{Sent: time.Now()}
+			r := Response{First: -1, st: wire.NewStream(tc.api)}
 			s.readStream(context.Background(), ex, &chunkReader{tc.stream, n}, nil, &r)
-			got := []int64{int64(len(r.chunks)), r.st.in, r.st.cached, r.st.out, r.st.reasoning}
+			got := []int64{int64(len(r.Chunks)), r.st.Usage().Input, r.st.Usage().Cached, r.st.Usage().Output, r.st.Usage().Reasoning}
 			want := []int64{int64(tc.chunks), tc.in, tc.cached, tc.out, tc.reasoning}
 			for i := range got {
 				if got[i] != want[i] {
 					t.Fatalf("%s (pieces of %d): chunks/in/cached/out/reasoning = %v, want %v", tc.name, n, got, want)
 				}
 			}
-			if (tc.wantErr == "") != (r.err == "") || !strings.Contains(r.err, tc.wantErr) {
-				t.Fatalf("%s (pieces of %d): error %q, want %q", tc.name, n, r.err, tc.wantErr)
+			if (tc.wantErr == "") != (r.Err == "") || !strings.Contains(r.Err, tc.wantErr) {
+				t.Fatalf("%s (pieces of %d): error %q, want %q", tc.name, n, r.Err, tc.wantErr)
 			}
-			if tc.chunks > 0 && r.first < 0 {
+			if tc.chunks > 0 && r.First < 0 {
 				t.Fatalf("%s: no first-token time", tc.name)
 			}
 		}
@@ -150,26 +151,26 @@ var simClockCases = []struct {
 // lines in pieces of every size and checks which clock times them and the
 // simulated times read.
 func TestReadStreamSimClock(t *testing.T) {
-	s := &sender{maxChunks: 1 << 16}
+	s := &sender{clk: SystemClock{}, maxChunks: 1 << 16}
 	for _, tc := range simClockCases {
 		for n := 1; n <= len(tc.stream); n += max(1, n/3) {
-			r := reply{first: -1, st: newStreamState(tc.api), simClock: tc.simClock}
-			s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{tc.stream, n}, nil, &r)
-			if r.err != "" || !r.st.done {
-				t.Fatalf("%s (pieces of %d): error %q, done %v", tc.name, n, r.err, r.st.done)
+			r := Response{First: -1, st: wire.NewStream(tc.api), simClock: tc.simClock}
+			s.readStream(context.Background(), &Exchange{Sent: time.Now()}, &chunkReader{tc.stream, n}, nil, &r)
+			if r.Err != "" || !r.st.Done {
+				t.Fatalf("%s (pieces of %d): error %q, done %v", tc.name, n, r.Err, r.st.Done)
 			}
-			if r.sim != tc.wantSim {
-				t.Fatalf("%s (pieces of %d): timed by the sim clock = %v, want %v", tc.name, n, r.sim, tc.wantSim)
+			if r.Sim != tc.wantSim {
+				t.Fatalf("%s (pieces of %d): timed by the sim clock = %v, want %v", tc.name, n, r.Sim, tc.wantSim)
 			}
 			if !tc.wantSim {
 				continue
 			}
-			got := make([]int64, len(r.chunks))
-			for i, d := range r.chunks {
+			got := make([]int64, len(r.Chunks))
+			for i, d := range r.Chunks {
 				got[i] = int64(d)
 			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.chunks) || int64(r.first) != tc.chunks[0] || int64(r.simEnd) != tc.end {
-				t.Fatalf("%s (pieces of %d): chunks %v first %d end %d, want %v, %d, %d", tc.name, n, got, r.first, r.simEnd, tc.chunks, tc.chunks[0], tc.end)
+			if fmt.Sprint(got) != fmt.Sprint(tc.chunks) || int64(r.First) != tc.chunks[0] || int64(r.SimEnd) != tc.end {
+				t.Fatalf("%s (pieces of %d): chunks %v first %d end %d, want %v, %d, %d", tc.name, n, got, r.First, r.SimEnd, tc.chunks, tc.chunks[0], tc.end)
 			}
 		}
 	}
@@ -179,29 +180,11 @@ func TestReadStreamSimClock(t *testing.T) {
 func TestReadStreamLargeEvent(t *testing.T) {
 	big := strings.Repeat("x", 100<<10)
 	stream := "data: {\"choices\":[{\"delta\":{\"content\":\"" + big + "\"}}]}\n\ndata: [DONE]\n\n"
-	s := &sender{maxChunks: 16}
-	r := reply{first: -1, st: newStreamState(schemas.APIOpenAIChat)}
-	s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, 4096}, nil, &r)
-	if len(r.chunks) != 1 || r.err != "" || !r.st.done {
-		t.Fatalf("chunks %d err %q done %v", len(r.chunks), r.err, r.st.done)
-	}
-}
-
-func TestIntField(t *testing.T) {
-	tests := []struct {
-		in, key string
-		want    int64
-	}{
-		{`{"a":1,"prompt_tokens":42}`, "prompt_tokens", 42},
-		{`{"a":1,"prompt_tokens" : 7,"x":2}`, "prompt_tokens", 7},
-		{`{"xprompt_tokens":5}`, "prompt_tokens", -1},
-		{`{"prompt_tokens":null}`, "prompt_tokens", -1},
-		{`{"s":"prompt_tokens","prompt_tokens":3}`, "prompt_tokens", 3},
-	}
-	for _, tt := range tests {
-		if got := intField([]byte(tt.in), tt.key); got != tt.want {
-			t.Errorf("intField(%s, %s) = %d, want %d", tt.in, tt.key, got, tt.want)
-		}
+	s := &sender{clk: SystemClock{}, maxChunks: 16}
+	r := Response{First: -1, st: wire.NewStream(schemas.APIOpenAIChat)}
+	s.readStream(context.Background(), &Exchange{Sent: time.Now()}, &chunkReader{stream, 4096}, nil, &r)
+	if len(r.Chunks) != 1 || r.Err != "" || !r.st.Done {
+		t.Fatalf("chunks %d err %q done %v", len(r.Chunks), r.Err, r.st.Done)
 	}
 }
 
@@ -218,21 +201,21 @@ func FuzzReadStream(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, stream string, piece uint8, api uint8) {
 		apis := []string{schemas.APIOpenAIChat, schemas.APIAnthropic, schemas.APIOpenAIResponses}
-		s := &sender{maxChunks: 1 << 16}
-		r := reply{first: -1, st: newStreamState(apis[int(api&3)%3]), simClock: api&4 != 0}
-		s.readStream(context.Background(), &exchange{sent: time.Now()}, &chunkReader{stream, int(piece) + 1}, nil, &r)
-		if len(r.chunks) > strings.Count(stream, "\n")+1 {
-			t.Fatalf("%d chunks from %d lines", len(r.chunks), strings.Count(stream, "\n"))
+		s := &sender{clk: SystemClock{}, maxChunks: 1 << 16}
+		r := Response{First: -1, st: wire.NewStream(apis[int(api&3)%3]), simClock: api&4 != 0}
+		s.readStream(context.Background(), &Exchange{Sent: time.Now()}, &chunkReader{stream, int(piece) + 1}, nil, &r)
+		if len(r.Chunks) > strings.Count(stream, "\n")+1 {
+			t.Fatalf("%d chunks from %d lines", len(r.Chunks), strings.Count(stream, "\n"))
 		}
-		if !r.st.done && r.err == "" {
+		if !r.st.Done && r.Err == "" {
 			t.Fatal("a stream without an end marker must end in an error")
 		}
-		if r.sim {
+		if r.Sim {
 			// Simulated times come only from ": t=" lines when asked for.
-			if !r.simClock || !strings.Contains(stream, ": t=") || r.first < 0 || r.simEnd < 0 {
-				t.Fatalf("timed by the sim clock: asked %v, first %d, end %d", r.simClock, r.first, r.simEnd)
+			if !r.simClock || !strings.Contains(stream, ": t=") || r.First < 0 || r.SimEnd < 0 {
+				t.Fatalf("timed by the sim clock: asked %v, first %d, end %d", r.simClock, r.First, r.SimEnd)
 			}
-			for _, c := range r.chunks {
+			for _, c := range r.Chunks {
 				if c < 0 {
 					t.Fatalf("negative simulated chunk time %d", c)
 				}
@@ -247,22 +230,22 @@ func TestReplyRebase(t *testing.T) {
 	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
 	for _, tc := range []struct {
 		name       string
-		in         reply
+		in         Response
 		w          time.Duration
 		first, end time.Duration
 		chunks     []time.Duration
 	}{
-		{"wall", reply{first: ms(30), end: ms(90), chunks: []time.Duration{ms(30), ms(50), ms(90)}}, ms(10), ms(20), ms(80), []time.Duration{ms(20), ms(40), ms(80)}},
-		{"clamped", reply{first: ms(5), end: ms(8), chunks: []time.Duration{ms(5)}}, ms(10), 0, 0, []time.Duration{0}},
-		{"no output", reply{first: -1, end: ms(40)}, ms(10), -1, ms(30), nil},
-		{"sim offsets kept", reply{sim: true, first: ms(30), end: ms(90), chunks: []time.Duration{ms(30)}}, ms(10), ms(30), ms(80), []time.Duration{ms(30)}},
+		{"wall", Response{First: ms(30), End: ms(90), Chunks: []time.Duration{ms(30), ms(50), ms(90)}}, ms(10), ms(20), ms(80), []time.Duration{ms(20), ms(40), ms(80)}},
+		{"clamped", Response{First: ms(5), End: ms(8), Chunks: []time.Duration{ms(5)}}, ms(10), 0, 0, []time.Duration{0}},
+		{"no output", Response{First: -1, End: ms(40)}, ms(10), -1, ms(30), nil},
+		{"sim offsets kept", Response{Sim: true, First: ms(30), End: ms(90), Chunks: []time.Duration{ms(30)}}, ms(10), ms(30), ms(80), []time.Duration{ms(30)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.in
-			r.chunks = slices.Clone(tc.in.chunks)
+			r.Chunks = slices.Clone(tc.in.Chunks)
 			r.rebase(tc.w)
-			if r.first != tc.first || r.end != tc.end || !slices.Equal(r.chunks, tc.chunks) {
-				t.Errorf("rebase(%v) = first %v end %v chunks %v, want %v %v %v", tc.w, r.first, r.end, r.chunks, tc.first, tc.end, tc.chunks)
+			if r.First != tc.first || r.End != tc.end || !slices.Equal(r.Chunks, tc.chunks) {
+				t.Errorf("rebase(%v) = first %v end %v chunks %v, want %v %v %v", tc.w, r.First, r.End, r.Chunks, tc.first, tc.end, tc.chunks)
 			}
 		})
 	}

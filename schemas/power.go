@@ -102,7 +102,7 @@ func CreatePower(path string, overwrite bool) (*PowerWriter, error) {
 		w: parquet.NewGenericWriter[PowerRow](f, writerOptions(FilePower)...)}, nil
 }
 
-// SetMeta sets a run metadata key, stored in the footer under MetaRunPrefix
+// SetMeta sets a run metadata key, stored in the footer under MetaPowerPrefix
 // as in a results file; the last value set before Close wins.
 func (pw *PowerWriter) SetMeta(key, value string) { pw.meta[key] = value }
 
@@ -121,7 +121,7 @@ func (pw *PowerWriter) Close() error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		pw.w.SetKeyValueMetadata(MetaRunPrefix+k, pw.meta[k])
+		pw.w.SetKeyValueMetadata(MetaPowerPrefix+k, pw.meta[k])
 	}
 	steps := []func() error{pw.w.Close, pw.f.Sync, pw.f.Close, func() error { return os.Rename(pw.tmp, pw.path) }}
 	for i, step := range steps {
@@ -163,15 +163,18 @@ func OpenPower(path string) (*PowerFile, error) {
 	return &PowerFile{Path: path, f: f, pf: pf}, nil
 }
 
-// Meta returns the run metadata (keys without MetaRunPrefix).
+// Meta returns the run metadata (keys without MetaPowerPrefix).
 func (p *PowerFile) Meta() map[string]string { return runMeta(p.pf) }
 
-// runMeta returns a file's footer keys under MetaRunPrefix, without it.
-// (ResultsFile.Meta does the same and can use it.)
+// MetaPowerPrefix prefixes the run metadata keys in a power file's footer
+// ("agentperf.run.run_id"), one key per value.
+const MetaPowerPrefix = metaRunPrefix
+
+// runMeta returns a file's footer keys under MetaPowerPrefix, without it.
 func runMeta(pf *parquet.File) map[string]string {
 	out := map[string]string{}
 	for _, kv := range pf.Metadata().KeyValueMetadata {
-		if k, ok := strings.CutPrefix(kv.Key, MetaRunPrefix); ok && k != "" {
+		if k, ok := strings.CutPrefix(kv.Key, MetaPowerPrefix); ok && k != "" {
 			out[k] = kv.Value
 		}
 	}

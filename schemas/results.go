@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -73,16 +73,16 @@ type ResultsWriter struct {
 	f         *os.File
 	w         *parquet.GenericWriter[Result]
 	buf       []Result
-	meta      map[string]string
+	meta      *RunMeta
 	rows      int64
 }
 
-// CreateResults starts a results file at path with run metadata (key-value
-// pairs stored in the file footer under "agentperf.run.<key>").
+// CreateResults starts a results file at path. Its run metadata (SetRunMeta)
+// is stored in the footer by Close.
 func CreateResults(path string, overwrite bool) (*ResultsWriter, error) {
 	if !overwrite {
 		if _, err := os.Stat(path); err == nil {
-			return nil, fmt.Errorf("%w: %s (choose another --out, or remove it)", ErrExists, path)
+			return nil, fmt.Errorf("%w: %s (choose another path, or remove it)", ErrExists, path)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -92,13 +92,15 @@ func CreateResults(path string, overwrite bool) (*ResultsWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	rw := &ResultsWriter{path: path, tmp: f.Name(), f: f, meta: map[string]string{}}
+	rw := &ResultsWriter{path: path, tmp: f.Name(), f: f}
 	rw.w = parquet.NewGenericWriter[Result](f, writerOptions(FileResults, parquet.PageBufferSize(1<<20))...)
 	return rw, nil
 }
 
-// SetMeta sets a run metadata key; the last value set before Close wins.
-func (rw *ResultsWriter) SetMeta(key, value string) { rw.meta[key] = value }
+// SetRunMeta sets the run metadata Close writes to the footer; the last
+// value set before Close wins. The writer keeps m: do not change it after
+// Close.
+func (rw *ResultsWriter) SetRunMeta(m *RunMeta) { rw.meta = m }
 
 // Write buffers one row.
 func (rw *ResultsWriter) Write(r *Result) error {
@@ -134,13 +136,11 @@ func (rw *ResultsWriter) Rows() int64 { return rw.rows + int64(len(rw.buf)) }
 // Close finishes the file, syncs it and renames it into place.
 func (rw *ResultsWriter) Close() error {
 	err := rw.drain()
-	keys := make([]string, 0, len(rw.meta))
-	for k := range rw.meta {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		rw.w.SetKeyValueMetadata(MetaRunPrefix+k, rw.meta[k])
+	if rw.meta != nil && err == nil {
+		var b []byte
+		if b, err = encodeRunMeta(rw.meta); err == nil {
+			rw.w.SetKeyValueMetadata(MetaRun, string(b))
+		}
 	}
 	if err == nil {
 		err = rw.w.Close()
@@ -166,19 +166,21 @@ func (rw *ResultsWriter) Abort() {
 	os.Remove(rw.tmp)
 }
 
-// MetaRunPrefix prefixes run metadata keys in a results file's footer.
-const MetaRunPrefix = "agentperf.run."
+// metaRunPrefix prefixed the run metadata keys of schema 1.0/1.1 results
+// files, one footer key per value.
+const metaRunPrefix = "agentperf.run."
 
 // ResultsFile reads a results file.
 type ResultsFile struct {
 	Path string
 	f    *os.File
 	pf   *parquet.File
+	meta *RunMeta
 }
 
 // OpenResults opens and checks a results file.
 func OpenResults(path string) (*ResultsFile, error) {
-	f, pf, err := openParquet(path, FileResults)
+	f, pf, err := openParquet(path, FileResults, parquet.ReadBufferSize(scanReadBuffer), parquet.SkipPageIndex(true))
 	if err != nil {
 		return nil, err
 	}
@@ -186,19 +188,34 @@ func OpenResults(path string) (*ResultsFile, error) {
 		f.Close()
 		return nil, err
 	}
-	return &ResultsFile{Path: path, f: f, pf: pf}, nil
+	meta, err := readRunMeta(pf)
+	if err != nil {
+		f.Close()
+		return nil, &FileError{Path: path, Err: err}
+	}
+	return &ResultsFile{Path: path, f: f, pf: pf, meta: meta}, nil
 }
 
-// Meta returns the run metadata (keys without the prefix).
-func (r *ResultsFile) Meta() map[string]string {
-	out := map[string]string{}
-	for _, kv := range r.pf.Metadata().KeyValueMetadata {
-		if len(kv.Key) > len(MetaRunPrefix) && kv.Key[:len(MetaRunPrefix)] == MetaRunPrefix {
-			out[kv.Key[len(MetaRunPrefix):]] = kv.Value
+// readRunMeta returns the run metadata of pf: the JSON value under MetaRun,
+// or, in files without it (schema 1.0/1.1), the one-key-per-value footer
+// turned into a RunMeta. A file without any run metadata gives an empty
+// RunMeta.
+func readRunMeta(pf *parquet.File) (*RunMeta, error) {
+	kv := map[string]string{}
+	for _, e := range pf.Metadata().KeyValueMetadata {
+		if e.Key == MetaRun {
+			return decodeRunMeta([]byte(e.Value))
+		}
+		if k, ok := strings.CutPrefix(e.Key, metaRunPrefix); ok && k != "" {
+			kv[k] = e.Value
 		}
 	}
-	return out
+	return runMetaFromKeys(kv), nil
 }
+
+// RunMeta returns the run metadata (never nil). The caller must not change
+// it.
+func (r *ResultsFile) RunMeta() *RunMeta { return r.meta }
 
 // NumRows returns the number of result rows.
 func (r *ResultsFile) NumRows() int64 { return r.pf.NumRows() }
@@ -207,9 +224,6 @@ func (r *ResultsFile) NumRows() int64 { return r.pf.NumRows() }
 func (r *ResultsFile) Each(fn func(*Result) error) error {
 	return eachRow(r.Path, r.pf, fn)
 }
-
-// Parquet exposes the underlying file for column-wise readers.
-func (r *ResultsFile) Parquet() *parquet.File { return r.pf }
 
 // Close releases the file.
 func (r *ResultsFile) Close() error { return r.f.Close() }

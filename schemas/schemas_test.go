@@ -209,7 +209,7 @@ func TestResultsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.SetMeta("target", "sim")
+	w.SetRunMeta(&RunMeta{RunID: "r", Target: "sim", Levels: []LevelMeta{{Index: 0, Users: 7, SessionsByAgent: map[string]int{"claude code": 3}, Client: &ClientHealth{OK: true, Reasons: []string{}}}}})
 	for i := 0; i < 5000; i++ {
 		if err := w.Write(&Result{RunID: "r", User: int32(i % 7), SessionID: "s", Turn: int32(i), SentNS: int64(i), ChunkOffsetsUS: []int32{1, 2, 3}, Status: 200}); err != nil {
 			t.Fatal(err)
@@ -226,8 +226,8 @@ func TestResultsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rf.Close()
-	if rf.Meta()["target"] != "sim" {
-		t.Errorf("meta = %v", rf.Meta())
+	if m := rf.RunMeta(); m.Target != "sim" || m.Level(0) == nil || m.Level(0).SessionsByAgent["claude code"] != 3 {
+		t.Errorf("meta = %+v", m)
 	}
 	n := 0
 	err = rf.Each(func(r *Result) error {

@@ -25,7 +25,9 @@ const (
 )
 
 // Schema version of the files this package writes. Readers accept any minor
-// version of the same major and reject other majors.
+// version of the same major and reject other majors. 1.1 added the timing
+// columns of requests; 1.2 stores a results file's run metadata as one
+// JSON value (MetaRun, RunMeta) instead of one footer key per value.
 const (
 	VersionMajor = 1
 	VersionMinor = 2
@@ -54,7 +56,7 @@ func formatErr(path, format string, args ...any) error {
 // openParquet opens path as an agentperf Parquet file of the given kind,
 // checking magic bytes, footer, kind and version. The caller closes the
 // returned os.File.
-func openParquet(path, kind string) (*os.File, *parquet.File, error) {
+func openParquet(path, kind string, opts ...parquet.FileOption) (*os.File, *parquet.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -64,7 +66,7 @@ func openParquet(path, kind string) (*os.File, *parquet.File, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	pf, err := openParquetFile(f, st.Size())
+	pf, err := openParquetFile(f, st.Size(), opts...)
 	if err != nil {
 		f.Close()
 		return nil, nil, formatErr(path, "not a readable Parquet file (truncated or corrupt?): %v", err)
@@ -76,13 +78,13 @@ func openParquet(path, kind string) (*os.File, *parquet.File, error) {
 	return f, pf, nil
 }
 
-func openParquetFile(f *os.File, size int64) (pf *parquet.File, err error) {
+func openParquetFile(f *os.File, size int64, opts ...parquet.FileOption) (pf *parquet.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("parquet reader failed: %v", r)
 		}
 	}()
-	return parquet.OpenFile(f, size, parquet.SkipBloomFilters(true))
+	return parquet.OpenFile(f, size, append([]parquet.FileOption{parquet.SkipBloomFilters(true)}, opts...)...)
 }
 
 func checkMeta(pf *parquet.File, kind string) error {

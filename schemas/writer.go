@@ -120,7 +120,7 @@ func CreateTraceSet(dir string, opt TraceWriterOptions) (*TraceWriter, error) {
 	if !opt.Overwrite {
 		for _, name := range []string{SessionsFile, RequestsFile, BlobsFile} {
 			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-				return nil, fmt.Errorf("%w: %s holds a trace set (choose another --out, or remove it)", ErrExists, dir)
+				return nil, fmt.Errorf("%w: %s holds a trace set (choose another directory, or remove it)", ErrExists, dir)
 			}
 		}
 	}

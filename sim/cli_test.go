@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"github.com/agentperf/agentperf/wire"
 	"io"
 	"net/http"
 	"os"
@@ -49,8 +50,8 @@ func TestCLI(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get(TimeScaleHeader) != "100" || !strings.Contains(string(b), `"completion_tokens":5`) {
-		t.Errorf("response %d %q %s", resp.StatusCode, resp.Header.Get(TimeScaleHeader), b)
+	if resp.StatusCode != 200 || resp.Header.Get(wire.HeaderTimeScale) != "100" || !strings.Contains(string(b), `"completion_tokens":5`) {
+		t.Errorf("response %d %q %s", resp.StatusCode, resp.Header.Get(wire.HeaderTimeScale), b)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)

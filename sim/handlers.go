@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/agentperf/agentperf/wire"
 	"io"
 	"math"
 	"net/http"
@@ -13,12 +14,12 @@ import (
 
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/chat/completions", s.handleGen(apiChat))
-	mux.HandleFunc("/v1/completions", s.handleGen(apiCompletions))
-	mux.HandleFunc("/v1/responses", s.handleGen(apiResponses))
-	mux.HandleFunc("/v1/messages", s.handleGen(apiMessages))
-	mux.HandleFunc("/v1/messages/count_tokens", s.handleCountTokens)
-	mux.HandleFunc("/v1/models", s.handleModels)
+	mux.HandleFunc(wire.PathOpenAIChat, s.handleGen(apiChat))
+	mux.HandleFunc(wire.PathCompletions, s.handleGen(apiCompletions))
+	mux.HandleFunc(wire.PathOpenAIResponses, s.handleGen(apiResponses))
+	mux.HandleFunc(wire.PathAnthropic, s.handleGen(apiMessages))
+	mux.HandleFunc(wire.PathCountTokens, s.handleCountTokens)
+	mux.HandleFunc(wire.PathModels, s.handleModels)
 	mux.HandleFunc("/v1/models/{id...}", s.handleModels)
 	mux.HandleFunc("/health", s.handleHealth)
 	mux.Handle("/metrics", s.metrics.handler())
@@ -27,7 +28,7 @@ func (s *Server) routes() *http.ServeMux {
 }
 
 func (s *Server) setCommonHeaders(w http.ResponseWriter) {
-	w.Header().Set(TimeScaleHeader, formatScale(s.scale))
+	w.Header().Set(wire.HeaderTimeScale, formatScale(s.scale))
 }
 
 // apiOf guesses the API a request to an unknown path speaks, for the
@@ -342,9 +343,9 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 	}
 	st := newStream()
 	st.arrival = arrival
-	st.clock = r.Header.Get(SimClockHeader) == "1"
+	st.clock = r.Header.Get(wire.HeaderSimClock) == "1"
 	if st.clock {
-		w.Header().Set(SimClockHeader, "1")
+		w.Header().Set(wire.HeaderSimClock, "1")
 	}
 	a.fill(&st.req, s.plan)
 	if !s.submit(st) {
@@ -367,8 +368,8 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 		// The loop wrote FirstToken and Finished before it published the
 		// done state wait observed.
 		h := w.Header()
-		h.Set(SimFirstTokenHeader, itoa(simNS(st.req.FirstToken-arrival)))
-		h.Set(SimEndHeader, itoa(simNS(st.req.Finished-arrival)))
+		h.Set(wire.HeaderSimFirstToken, itoa(simNS(st.req.FirstToken-arrival)))
+		h.Set(wire.HeaderSimEnd, itoa(simNS(st.req.Finished-arrival)))
 	}
 	writeJSON(w, http.StatusOK, enc.body(c))
 	return http.StatusOK
@@ -379,11 +380,7 @@ func simNS(d float64) int64 { return int64(math.Round(d * 1e9)) }
 
 // appendSimTime appends the SSE comment line giving the simulated time of
 // the events after it: ": t=<ns since arrival>\n".
-func appendSimTime(b []byte, d float64) []byte {
-	b = append(b, ": t="...)
-	b = strconv.AppendInt(b, simNS(d), 10)
-	return append(b, '\n')
-}
+func appendSimTime(b []byte, d float64) []byte { return wire.AppendSimTime(b, simNS(d)) }
 
 // stream writes the SSE response of st: the start events with the first
 // token, one event per token (or one per delivery when coalescing), one

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -12,26 +13,6 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/tokens"
-)
-
-// TimeScaleHeader is the response header announcing the time scale K:
-// durations a client measures, multiplied by K, are simulated durations.
-const TimeScaleHeader = "X-Agentperf-Time-Scale"
-
-// SimClockHeader is the request header that asks for the simulator's own
-// clock: with value "1", every streamed event is preceded by an SSE comment
-// line ": t=<ns>" (simulated ns since the request's simulated arrival; see
-// docs/sim.md), a non-streamed response carries SimFirstTokenHeader and
-// SimEndHeader, and the response echoes the header. Without it the byte
-// stream is the standard one.
-const SimClockHeader = "X-Agentperf-Sim-Clock"
-
-// SimFirstTokenHeader and SimEndHeader carry, on a non-streamed response
-// to a request with SimClockHeader, the simulated ns from the request's
-// arrival to its first token and to its last.
-const (
-	SimFirstTokenHeader = "X-Agentperf-Sim-First-Token-Ns"
-	SimEndHeader        = "X-Agentperf-Sim-End-Ns"
 )
 
 // ErrClosed is the failure of requests cut off by Server.Close.
@@ -289,7 +270,7 @@ type stream struct {
 	err     error
 
 	// clock is set when the client asked for simulated times
-	// (SimClockHeader); then every delivery is also kept in marks, under
+	// (wire.HeaderSimClock); then every delivery is also kept in marks, under
 	// mu, until the handler takes it.
 	clock bool
 	mu    sync.Mutex
@@ -362,3 +343,37 @@ func (st *stream) wait(ctx context.Context) error {
 }
 
 func formatScale(k float64) string { return strconv.FormatFloat(k, 'g', -1, 64) }
+
+// Running is a simulator serving HTTP on a listener (Start).
+type Running struct {
+	// URL is the base URL to send to ("http://127.0.0.1:PORT").
+	URL string
+	*Server
+	hs *http.Server
+}
+
+// Start starts a simulator with cfg serving HTTP on addr ("127.0.0.1:0":
+// an ephemeral loopback port). Close stops both.
+func Start(cfg Config, addr string) (*Running, error) {
+	srv, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	hs := srv.HTTPServer()
+	go hs.Serve(ln)
+	return &Running{URL: "http://" + ln.Addr().String(), Server: srv, hs: hs}, nil
+}
+
+// Close stops the simulator, then its HTTP server (waiting up to a second
+// for responses in flight).
+func (r *Running) Close() error {
+	r.Server.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return r.hs.Shutdown(ctx)
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/agentperf/agentperf/wire"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -99,8 +100,8 @@ func TestMalformedRequests(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Errorf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
 			}
-			if resp.Header.Get(TimeScaleHeader) != "1000" {
-				t.Errorf("time-scale header %q", resp.Header.Get(TimeScaleHeader))
+			if resp.Header.Get(wire.HeaderTimeScale) != "1000" {
+				t.Errorf("time-scale header %q", resp.Header.Get(wire.HeaderTimeScale))
 			}
 			if strings.HasPrefix(tt.path, "/v1/messages") {
 				var e struct {

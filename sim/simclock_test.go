@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/agentperf/agentperf/wire"
 	"math"
 	"net/http"
 	"strconv"
@@ -64,15 +65,15 @@ func TestSimClockOnlyWithHeader(t *testing.T) {
 	} {
 		for _, stream := range []bool{true, false} {
 			body := strings.Replace(tt.body, `"STREAM"`, `"stream":`+strconv.FormatBool(stream), 1)
-			for _, hdr := range [][]string{nil, {SimClockHeader, "0"}, {SimClockHeader, "1"}} {
+			for _, hdr := range [][]string{nil, {wire.HeaderSimClock, "0"}, {wire.HeaderSimClock, "1"}} {
 				on := hdr != nil && hdr[1] == "1"
 				resp, b := post(t, hs.URL+tt.path, body, hdr...)
 				if resp.StatusCode != 200 {
 					t.Fatalf("%s: %d %s", tt.path, resp.StatusCode, b)
 				}
 				comments := strings.Count("\n"+string(b), "\n: t=")
-				echo := resp.Header.Get(SimClockHeader)
-				first, end := resp.Header.Get(SimFirstTokenHeader), resp.Header.Get(SimEndHeader)
+				echo := resp.Header.Get(wire.HeaderSimClock)
+				first, end := resp.Header.Get(wire.HeaderSimFirstToken), resp.Header.Get(wire.HeaderSimEnd)
 				name := tt.path + " stream=" + strconv.FormatBool(stream) + " header=" + strings.Join(hdr, ":")
 				switch {
 				case !on && (comments != 0 || echo != "" || first != "" || end != ""):
@@ -103,7 +104,7 @@ func TestSimClockMatchesEngine(t *testing.T) {
 	body := `{"model":"m","max_tokens":30,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"explain the build"}]}`
 	run := func(k float64) ([]clockGroup, int) {
 		_, hs := startServer(t, Config{TimeScale: k})
-		_, b := post(t, hs.URL+"/v1/chat/completions", body, SimClockHeader, "1")
+		_, b := post(t, hs.URL+"/v1/chat/completions", body, wire.HeaderSimClock, "1")
 		groups, before := parseSimClock(t, string(b), `"delta":{"content":`)
 		if before != 0 {
 			t.Fatalf("K=%g: %d events before the first comment line", k, before)
@@ -163,7 +164,7 @@ func TestSimClockMatchesEngine(t *testing.T) {
 // batches of N stamped with the time of their last token.
 func TestSimClockStreamInterval(t *testing.T) {
 	_, hs := startServer(t, Config{StreamInterval: 4, TimeScale: 500})
-	_, b := post(t, hs.URL+"/v1/chat/completions", `{"model":"m","max_tokens":21,"ignore_eos":true,"stream":true,"messages":[{"role":"user","content":"x"}]}`, SimClockHeader, "1")
+	_, b := post(t, hs.URL+"/v1/chat/completions", `{"model":"m","max_tokens":21,"ignore_eos":true,"stream":true,"messages":[{"role":"user","content":"x"}]}`, wire.HeaderSimClock, "1")
 	groups, before := parseSimClock(t, string(b), `"delta":{"content":`)
 	var sizes []int
 	for i, g := range groups {
@@ -194,7 +195,7 @@ func (c simClockCounter) Flush() { c.ResponseWriter.(http.Flusher).Flush() }
 // event per engine delivery, each under its own time.
 func TestSimClockCoalesced(t *testing.T) {
 	_, hs := startServer(t, Config{CoalesceTokens: true, TimeScale: 1e5})
-	_, b := post(t, hs.URL+"/v1/chat/completions", `{"model":"m","max_tokens":50,"ignore_eos":true,"stream":true,"messages":[{"role":"user","content":"x"}]}`, SimClockHeader, "1")
+	_, b := post(t, hs.URL+"/v1/chat/completions", `{"model":"m","max_tokens":50,"ignore_eos":true,"stream":true,"messages":[{"role":"user","content":"x"}]}`, wire.HeaderSimClock, "1")
 	groups, before := parseSimClock(t, string(b), `"delta":{"content":`)
 	for i, g := range groups {
 		if g.tokens != 1 || i > 0 && g.ns <= groups[i-1].ns {

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+
+	"github.com/agentperf/agentperf/schemas"
 )
 
 // Virtual serves requests to a plan's Engine in virtual time, in process:
@@ -43,39 +45,36 @@ type RequestError struct {
 
 func (e *RequestError) Error() string { return fmt.Sprintf("%d: %s", e.Status, e.Message) }
 
-// apiOfPath returns the wire API served at a generation endpoint path
-// ("/v1/messages", "/v1/chat/completions", "/v1/responses",
-// "/v1/completions"); ok is false for any other path.
-func apiOfPath(path string) (apiKind, bool) {
-	switch path {
-	case "/v1/chat/completions":
+// apiOfKind returns the wire API of a schemas.API* kind; ok is false for
+// any other kind.
+func apiOfKind(api string) (apiKind, bool) {
+	switch api {
+	case schemas.APIOpenAIChat:
 		return apiChat, true
-	case "/v1/responses":
+	case schemas.APIOpenAIResponses:
 		return apiResponses, true
-	case "/v1/messages":
+	case schemas.APIAnthropic:
 		return apiMessages, true
-	case "/v1/completions":
-		return apiCompletions, true
 	}
 	return 0, false
 }
 
-// Submit parses body, a request to the generation endpoint at path (as
-// the HTTP server routes it), and hands it to the engine at simulated time
+// Submit parses body, a request of API api (a schemas.API* kind, served at
+// its wire.Path by the HTTP server), and hands it to the engine at simulated time
 // at (s, not before the last RunUntil). The returned Request's
 // PromptTokens and OutputTokens are the usage the server would report;
 // CachedTokens is set when the engine first schedules it. A refused
 // request (bad body, prompt over the context) returns a *RequestError and
 // never reaches the engine.
-func (v *Virtual) Submit(path string, body []byte, at float64) (*Request, error) {
-	api, ok := apiOfPath(path)
+func (v *Virtual) Submit(api string, body []byte, at float64) (*Request, error) {
+	kind, ok := apiOfKind(api)
 	if !ok {
-		return nil, &RequestError{Status: 404, Message: "no generation endpoint at " + path}
+		return nil, &RequestError{Status: 404, Message: "no generation endpoint for API " + api}
 	}
 	if limit := v.plan.cfg.MaxRequestBytes; limit > 0 && int64(len(body)) > limit {
 		return nil, &RequestError{Status: 413, Message: fmt.Sprintf("request body over %d bytes", limit)}
 	}
-	a, aerr := admit(v.plan, v.counts, api, body)
+	a, aerr := admit(v.plan, v.counts, kind, body)
 	if aerr != nil {
 		return nil, &RequestError{Status: aerr.status, Message: aerr.message}
 	}

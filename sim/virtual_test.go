@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
 
 // TestVirtualMatchesHTTP sends the same body to the HTTP server (simulated
@@ -15,28 +18,28 @@ import (
 func TestVirtualMatchesHTTP(t *testing.T) {
 	long := strings.Repeat("the quick brown fox jumps over the lazy dog ", 400)
 	for _, tt := range []struct {
-		name, path, body string
-		prompt, output   func(map[string]any) float64
+		name, api, body string
+		prompt, output  func(map[string]any) float64
 	}{
-		{"chat", "/v1/chat/completions",
+		{"chat", schemas.APIOpenAIChat,
 			`{"model":"m","max_tokens":40,"ignore_eos":true,"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"` + long + `"}]}`,
 			func(m map[string]any) float64 { return m["usage"].(map[string]any)["prompt_tokens"].(float64) },
 			func(m map[string]any) float64 { return m["usage"].(map[string]any)["completion_tokens"].(float64) }},
-		{"messages", "/v1/messages",
+		{"messages", schemas.APIAnthropic,
 			`{"model":"m","max_tokens":25,"system":"be brief","messages":[{"role":"user","content":"` + long + `"}]}`,
 			func(m map[string]any) float64 {
 				u := m["usage"].(map[string]any)
 				return u["input_tokens"].(float64) + u["cache_read_input_tokens"].(float64)
 			},
 			func(m map[string]any) float64 { return m["usage"].(map[string]any)["output_tokens"].(float64) }},
-		{"responses", "/v1/responses",
+		{"responses", schemas.APIOpenAIResponses,
 			`{"model":"m","max_output_tokens":33,"ignore_eos":true,"input":"` + long + `"}`,
 			func(m map[string]any) float64 { return m["usage"].(map[string]any)["input_tokens"].(float64) },
 			func(m map[string]any) float64 { return m["usage"].(map[string]any)["output_tokens"].(float64) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, hs := startServer(t, Config{})
-			resp, raw := post(t, hs.URL+tt.path, tt.body, SimClockHeader, "1")
+			resp, raw := post(t, hs.URL+path(tt.api), tt.body, wire.HeaderSimClock, "1")
 			if resp.StatusCode != 200 {
 				t.Fatalf("HTTP status %d: %s", resp.StatusCode, raw)
 			}
@@ -44,15 +47,15 @@ func TestVirtualMatchesHTTP(t *testing.T) {
 			if err := json.Unmarshal(raw, &m); err != nil {
 				t.Fatal(err)
 			}
-			firstNS, _ := strconv.ParseInt(resp.Header.Get(SimFirstTokenHeader), 10, 64)
-			endNS, _ := strconv.ParseInt(resp.Header.Get(SimEndHeader), 10, 64)
+			firstNS, _ := strconv.ParseInt(resp.Header.Get(wire.HeaderSimFirstToken), 10, 64)
+			endNS, _ := strconv.ParseInt(resp.Header.Get(wire.HeaderSimEnd), 10, 64)
 
 			plan, err := Resolve(Config{TimeScale: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
 			v := NewVirtual(plan)
-			r, err := v.Submit(tt.path, []byte(tt.body), 2.5)
+			r, err := v.Submit(tt.api, []byte(tt.body), 2.5)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,20 +96,25 @@ func TestVirtualRefuses(t *testing.T) {
 	}
 	v := NewVirtual(plan)
 	for _, tt := range []struct {
-		path, body string
-		status     int
+		api, body string
+		status    int
 	}{
-		{"/v1/chat/completions", `{"model":"m","messages":`, 400},
-		{"/v1/embeddings", `{}`, 404},
-		{"/v1/chat/completions", `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("word ", plan.ContextTokens) + `"}]}`, 400},
+		{schemas.APIOpenAIChat, `{"model":"m","messages":`, 400},
+		{schemas.APIRaw, `{}`, 404},
+		{schemas.APIOpenAIChat, `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("word ", plan.ContextTokens) + `"}]}`, 400},
 	} {
-		_, err := v.Submit(tt.path, []byte(tt.body), 0)
+		_, err := v.Submit(tt.api, []byte(tt.body), 0)
 		var re *RequestError
 		if !errors.As(err, &re) || re.Status != tt.status {
-			t.Errorf("%s %.30s: got %v, want status %d", tt.path, tt.body, err, tt.status)
+			t.Errorf("%s %.30s: got %v, want status %d", tt.api, tt.body, err, tt.status)
 		}
 	}
 	if _, ok := v.Next(); ok {
 		t.Error("a refused request reached the engine")
 	}
+}
+
+func path(api string) string {
+	p, _ := wire.Path(api)
+	return p
 }

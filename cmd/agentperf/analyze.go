@@ -25,9 +25,10 @@ by side as separate systems) and reports, per concurrency level, output speed
 throughput, prefix-cache hit rate and the steady-state window; then, per speed
 tier, the most users that passed (P25 output speed ≥ floor, P95 TTFT ≤
 ceiling, errors ≤ 1 %), normalized per accelerator, kW of TDP, dollar-hour
-and rack. Validity problems (too few completed trajectories, client lag p99
-> 5 ms, errors > 1 %, short windows, levels replay marked invalid) are shown
-first. A directory argument stands for the *.parquet files in it.
+and rack. Validity problems (too few completed trajectories, a client that
+sent late enough to leave over 2 % of a level's load undelivered or was
+saturated, errors > 1 %, short windows, levels replay measured again) are
+shown first. A directory argument stands for the *.parquet files in it.
 
 Defaults come from each run's metadata: hardware, accelerators and model
 (which picks the tier preset). Presets: gpt-oss-120b, deepseek-v3.2,
@@ -52,7 +53,7 @@ Examples:
 			&cli.Float64Flag{Name: "itl-sample", Usage: "`FRACTION` (0–1] of requests whose chunk gaps make ITL (default: all up to 50M chunk offsets, then a sample of ~50M)"},
 			&cli.IntFlag{Name: "min-trajectories", Value: analyze.DefaultMinTrajectories, Usage: "flag levels with fewer completed trajectories (`N`; negative disables)"},
 			&cli.IntFlag{Name: "min-per-agent", Value: analyze.DefaultMinTrajectoriesPerAgent, Usage: "flag levels where an agent completed fewer trajectories (`N`; negative disables)"},
-			&cli.DurationFlag{Name: "max-client-lag", Value: analyze.DefaultMaxClientLagP99, Usage: "flag levels whose client lag p99 exceeds `DURATION` (negative disables)"},
+			&cli.DurationFlag{Name: "max-client-lag", Value: analyze.DefaultLateLag, Usage: "least client lag (`DURATION`, wall) that counts a send as late, beside 10 % of the level's cycle (docs/replay.md, Client lag; negative: only the cycle share)"},
 			&cli.DurationFlag{Name: "min-window", Value: analyze.DefaultMinWindow, Usage: "flag levels whose steady-state window is shorter (`DURATION`; negative disables)"},
 			&cli.IntFlag{Name: "workers", Usage: "row groups decoded in parallel (`N`; default: GOMAXPROCS)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log progress to stderr"},
@@ -115,7 +116,7 @@ func runAnalyze(c *cli.Context) error {
 		ITLSample: c.Float64("itl-sample"), Workers: c.Int("workers"),
 		Validity: analyze.Validity{
 			MinTrajectories: c.Int("min-trajectories"), MinTrajectoriesPerAgent: c.Int("min-per-agent"),
-			MaxClientLagP99: c.Duration("max-client-lag"), MinWindow: c.Duration("min-window"),
+			LateLag: c.Duration("max-client-lag"), MinWindow: c.Duration("min-window"),
 		},
 	}
 	if c.Bool("verbose") {

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/agentperf/agentperf/proxy/anonymize"
+	"github.com/agentperf/agentperf/anonymize"
 	"github.com/urfave/cli/v2"
 )
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/schemas"
 	"github.com/urfave/cli/v2"
 )
 
@@ -52,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	err = flagHint(err)
 	fmt.Fprintf(stderr, "agentperf: %v\n", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
@@ -61,6 +64,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 130
 	}
 	return 1
+}
+
+// flagHint adds the flag that fixes a library error, which names none.
+func flagHint(err error) error {
+	switch {
+	case errors.Is(err, schemas.ErrExists):
+		return fmt.Errorf("%w: give another --out, or --overwrite", err)
+	case errors.Is(err, analyze.ErrNoTiers):
+		return fmt.Errorf("%w (--tiers)", err)
+	}
+	return err
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/replay"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
@@ -42,8 +43,10 @@ arrivals of sessions); --timestamps (each turn at its recorded arrival time);
 --search (AgentPerf capacity search: exponential ramp then binary search over
 users, each level judged at --tier, every level appended to --out).
 
-A level is marked invalid (metadata and stderr) when client lag p99 exceeds
-5 ms or the process is CPU-saturated. Ctrl-C stops cleanly and leaves a
+A level is marked invalid (metadata and stderr) when the client's late sends
+left over 2 % of its load undelivered or it was saturated (docs/replay.md,
+"Client lag: the rule"); --search measures such a level again and stops only
+for a saturated client. Ctrl-C stops cleanly and leaves a
 valid results file (exit code 130). API keys come from the environment
 (AGENTPERF_API_KEY, else OPENAI_API_KEY / ANTHROPIC_API_KEY) and are never
 written to disk. See docs/replay.md and docs/distributed.md.
@@ -123,7 +126,7 @@ func replayAction(c *cli.Context) error {
 	}
 	shard, err := replay.ParseShard(c.String("shard"), os.Getenv)
 	if err != nil {
-		return exitCode(2, err)
+		return exitCode(2, fmt.Errorf("--shard: %w", err))
 	}
 	var startAt time.Time
 	if s := c.String("start-at"); s != "" {
@@ -166,10 +169,7 @@ func replayAction(c *cli.Context) error {
 		simClock = c.Bool("sim-clock")
 	}
 	model := c.String("model")
-	meta := map[string]string{
-		"agentperf_version": version,
-		"trace_set":         c.String("traces"),
-	}
+	meta := schemas.RunMeta{AgentperfVersion: version, TraceSet: c.String("traces")}
 	if target == "" {
 		simModel := model
 		if simModel == "" {
@@ -182,21 +182,17 @@ func replayAction(c *cli.Context) error {
 		}
 		defer s.Close()
 		target = s.URL
-		model = s.Plan.Model.Name
-		for k, v := range s.Meta() {
-			meta[k] = v
-		}
+		model = s.Plan().Model.Name
+		sm := s.Meta()
+		sm.AgentperfVersion, sm.TraceSet = meta.AgentperfVersion, meta.TraceSet
+		meta = sm
 	} else {
-		meta["target"] = target
-		if model != "" {
-			meta["model"] = model
-		}
+		meta.Target = target
+		meta.Model = model
 		if c.IsSet("hardware") {
-			meta["hardware"] = c.String("hardware")
+			meta.Hardware = c.String("hardware")
 		}
-		if c.IsSet("accelerators") {
-			meta["accelerators"] = fmt.Sprint(c.Int("accelerators"))
-		}
+		meta.Accelerators = c.Int("accelerators")
 	}
 	perAPI := apiHeaders(headers)
 
@@ -219,17 +215,14 @@ func replayAction(c *cli.Context) error {
 	if mode != replay.ModeClosed && !c.IsSet("warmup") {
 		cfg.Warmup = 0
 	}
-	if cfg.RunID == "" && !startAt.IsZero() {
-		cfg.RunID = "run-" + startAt.UTC().Format("20060102T150405Z")
-	}
 	if c.Bool("search") {
 		tierModel := model
 		if tierModel == "" {
 			tierModel = plan.Sessions[0].Turns[0].Model
 		}
-		tier, err := replay.ParseTier(c.String("tier"), tierModel)
+		tier, err := analyze.ParseTier(c.String("tier"), tierModel)
 		if err != nil {
-			return exitCode(2, err)
+			return exitCode(2, fmt.Errorf("--tier: %w", err))
 		}
 		cfg.Search = &replay.SearchConfig{Start: c.Int("search-start"), MaxUsers: c.Int("search-max"),
 			Precision: c.Float64("search-precision"), Tier: tier}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/agentperf/agentperf/internal/testutil"
 	"github.com/agentperf/agentperf/schemas"
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 )
 
 // writeReplayTraces writes a small chat trace set: sessions × turns, one
@@ -55,39 +55,37 @@ func writeReplayTraces(t *testing.T, sessions, turns int) string {
 	return dir
 }
 
-// TestReplayCLI runs the built binary against the embedded simulator and
-// checks the results file and the summary.
+// TestReplayCLI runs agentperf replay in-process against the embedded
+// simulator and checks the results file and the summary.
 func TestReplayCLI(t *testing.T) {
-	bin := testutil.Binary(t)
 	traces := writeReplayTraces(t, 4, 3)
 	out := filepath.Join(t.TempDir(), "results.parquet")
-	cmd := exec.Command(bin, "replay", "--traces", traces, "--users", "3", "--time-scale", "20",
+	stdout, stderr, code := runIn("replay", "--traces", traces, "--users", "3", "--time-scale", "20",
 		"--warmup", "2s", "--duration", "20s", "--out", out, "--quiet", "--run-id", "cli-test")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("replay: %v\nstdout %s\nstderr %s", err, stdout.String(), stderr.String())
+	if code != 0 {
+		t.Fatalf("replay: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout.String(), "rows written to") {
-		t.Errorf("summary missing:\n%s", stdout.String())
+	if !strings.Contains(stdout, "rows written to") {
+		t.Errorf("summary missing:\n%s", stdout)
 	}
 	rf, err := schemas.OpenResults(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rf.Close()
-	m := rf.Meta()
-	if rf.NumRows() == 0 || m["run_id"] != "cli-test" || m["target"] != "sim" || m["time_scale"] != "20" || m["agentperf_version"] == "" {
-		t.Errorf("rows %d, meta %v", rf.NumRows(), m)
+	m := rf.RunMeta()
+	if rf.NumRows() == 0 || m.RunID != "cli-test" || m.Target != "sim" || m.TimeScale != 20 || m.AgentperfVersion == "" || len(m.Levels) != 1 || m.Levels[0].Client == nil {
+		t.Errorf("rows %d, meta %+v", rf.NumRows(), m)
 	}
 	// A second run without --overwrite refuses to clobber the file.
-	again := exec.Command(bin, "replay", "--traces", traces, "--users", "1", "--duration", "1s", "--out", out, "--quiet")
-	if b, err := again.CombinedOutput(); err == nil || !strings.Contains(string(b), "--out") {
-		t.Errorf("overwriting without --overwrite: err %v, output %s", err, b)
+	if _, stderr, code := runIn("replay", "--traces", traces, "--users", "1", "--duration", "1s", "--out", out, "--quiet"); code == 0 || !strings.Contains(stderr, "--out") {
+		t.Errorf("overwriting without --overwrite: exit %d, stderr %s", code, stderr)
 	}
-	bad := exec.Command(bin, "replay", "--traces", traces, "--output-policy", "maybe")
-	if err := bad.Run(); err == nil || bad.ProcessState.ExitCode() != 2 {
-		t.Errorf("bad --output-policy: exit %d, want 2", bad.ProcessState.ExitCode())
+	if _, _, code := runIn("replay", "--traces", traces, "--output-policy", "maybe"); code != 2 {
+		t.Errorf("bad --output-policy: exit %d, want 2", code)
+	}
+	if _, stderr, code := runIn("replay", "--traces", traces, "--search", "--tier", "fast"); code != 2 || !strings.Contains(stderr, "--tier") {
+		t.Errorf("bad --tier: exit %d, stderr %s", code, stderr)
 	}
 }
 
@@ -157,8 +155,8 @@ func TestReplaySIGINT(t *testing.T) {
 		t.Fatalf("results after SIGINT are not valid: %v", err)
 	}
 	defer rf.Close()
-	if rf.NumRows() == 0 || rf.Meta()["interrupted"] != "true" {
-		t.Errorf("rows %d, interrupted %q", rf.NumRows(), rf.Meta()["interrupted"])
+	if rf.NumRows() == 0 || !rf.RunMeta().Interrupted {
+		t.Errorf("rows %d, interrupted %v", rf.NumRows(), rf.RunMeta().Interrupted)
 	}
 	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*partial*")); len(matches) > 0 {
 		t.Errorf("partial files left behind: %v", matches)
@@ -177,11 +175,11 @@ func TestReplayJobArgsAreFlags(t *testing.T) {
 			Template struct {
 				Spec struct {
 					Containers []struct {
-						Args []string `json:"args"`
-					} `json:"containers"`
-				} `json:"spec"`
-			} `json:"template"`
-		} `json:"spec"`
+						Args []string `yaml:"args"`
+					} `yaml:"containers"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
 	}
 	if err := yaml.Unmarshal(data, &job); err != nil {
 		t.Fatal(err)

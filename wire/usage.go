@@ -1,4 +1,4 @@
-package replay
+package wire
 
 import (
 	"bytes"
@@ -6,119 +6,38 @@ import (
 	"github.com/agentperf/agentperf/schemas"
 )
 
-// streamState follows one streamed response by looking only at the bytes it
-// needs: event names, whether an event carries output (a content, reasoning
-// or tool-argument delta), the usage numbers and the end-of-stream marker.
-// It never unmarshals a chunk.
-type streamState struct {
+// Usage is the token usage a response reported; -1 for a count it did
+// not report. Input is the whole prompt, cached tokens included.
+type Usage struct {
+	Input, Cached, Output, Reasoning int64
+}
+
+// Stream follows one streamed response of an API by looking only at the
+// bytes it needs: event names, whether an event carries output (a content,
+// reasoning or tool-argument delta), the usage numbers and the
+// end-of-stream marker. It never unmarshals a chunk and does not allocate
+// (but for the message of an error event). Make one with NewStream.
+type Stream struct {
 	api string
-	// done is set by the API's end-of-stream event.
-	done bool
-	// err describes an error event, a failed or incomplete response.
-	err string
+	// Done is set by the API's end-of-stream event.
+	Done bool
+	// Err describes an error event, a failed or incomplete response.
+	Err string
 	// Usage reported by the target; -1 when not reported.
 	in, cached, out, reasoning int64
 	// cacheRead and cacheWrite hold Anthropic's separate input counts.
 	cacheRead, cacheWrite, inExcl int64
 }
 
-func newStreamState(api string) streamState {
-	return streamState{api: api, in: -1, cached: -1, out: -1, reasoning: -1, cacheRead: -1, cacheWrite: -1, inExcl: -1}
+// Usage returns the usage the stream reported so far.
+func (s *Stream) Usage() Usage {
+	return Usage{Input: s.in, Cached: s.cached, Output: s.out, Reasoning: s.reasoning}
 }
 
-// nextEvent returns the length of the first complete event in b (through
-// its blank line) and the length of the event text without the
-// terminator; n is 0 when b holds no complete event.
-func nextEvent(b []byte) (n, textLen int) {
-	from := 0
-	for {
-		i := bytes.IndexByte(b[from:], '\n')
-		if i < 0 {
-			return 0, 0
-		}
-		i += from
-		// i is a line end; the event ends if the next line is empty.
-		j := i + 1
-		if j < len(b) && b[j] == '\n' {
-			return j + 1, trimCR(b[:i])
-		}
-		if j+1 < len(b) && b[j] == '\r' && b[j+1] == '\n' {
-			return j + 2, trimCR(b[:i])
-		}
-		if j >= len(b) || (b[j] == '\r' && j+1 >= len(b)) {
-			return 0, 0
-		}
-		from = j
-	}
-}
-
-func trimCR(b []byte) int {
-	if len(b) > 0 && b[len(b)-1] == '\r' {
-		return len(b) - 1
-	}
-	return len(b)
-}
-
-var (
-	prefEvent   = []byte("event:")
-	prefData    = []byte("data:")
-	prefSimTime = []byte(": t=")
-)
-
-// splitEvent returns an event's name and data, and the simulated time of a
-// sim-clock comment line ": t=<ns>" in it (docs/sim.md), or -1. Multi-line
-// data is joined with newlines into scratch (the only case that copies).
-func splitEvent(ev []byte, scratch []byte) (name, data, scratchOut []byte, simNS int64) {
-	simNS = -1
-	lines := 0
-	for len(ev) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(ev, '\n'); i >= 0 {
-			line, ev = ev[:i], ev[i+1:]
-		} else {
-			line, ev = ev, nil
-		}
-		line = line[:trimCR(line)]
-		switch {
-		case bytes.HasPrefix(line, prefData):
-			v := line[len(prefData):]
-			if len(v) > 0 && v[0] == ' ' {
-				v = v[1:]
-			}
-			lines++
-			switch lines {
-			case 1:
-				data = v
-			case 2:
-				scratch = append(append(append(scratch[:0], data...), '\n'), v...)
-				data = scratch
-			default:
-				scratch = append(append(scratch, '\n'), v...)
-				data = scratch
-			}
-		case bytes.HasPrefix(line, prefEvent):
-			name = bytes.TrimSpace(line[len(prefEvent):])
-		case bytes.HasPrefix(line, prefSimTime):
-			simNS = parseNS(line[len(prefSimTime):])
-		}
-	}
-	return name, data, scratch, simNS
-}
-
-// parseNS parses a non-negative decimal integer that fits int64 with nothing
-// after it; -1 otherwise.
-func parseNS(b []byte) int64 {
-	if len(b) == 0 || len(b) > 18 {
-		return -1
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
+// NewStream returns the state of a response of api (a schemas.API*
+// constant; any other is read as OpenAI Chat) before its first event.
+func NewStream(api string) Stream {
+	return Stream{api: api, in: -1, cached: -1, out: -1, reasoning: -1, cacheRead: -1, cacheWrite: -1, inExcl: -1}
 }
 
 // typeOf returns the value of the first "type" key in data, for servers
@@ -210,7 +129,9 @@ func usage(data []byte) []byte {
 	return v
 }
 
-func snippet(b []byte) string {
+// Snippet returns b for an error message: its first 300 bytes, "…" when
+// cut.
+func Snippet(b []byte) string {
 	const max = 300
 	if len(b) > max {
 		return string(b[:max]) + "…"
@@ -218,8 +139,9 @@ func snippet(b []byte) string {
 	return string(b)
 }
 
-// event consumes one event and reports whether it carried output.
-func (s *streamState) event(name, data []byte) bool {
+// Event consumes one event (its name, "" when it had no event: line, and
+// its data) and reports whether it carried output.
+func (s *Stream) Event(name, data []byte) bool {
 	switch s.api {
 	case schemas.APIAnthropic:
 		return s.anthropic(name, data)
@@ -230,22 +152,19 @@ func (s *streamState) event(name, data []byte) bool {
 	}
 }
 
-func (s *streamState) chat(data []byte) bool {
+func (s *Stream) chat(data []byte) bool {
 	if len(data) == 0 {
 		return false
 	}
 	if data[0] == '[' && bytes.Equal(data, []byte("[DONE]")) {
-		s.done = true
+		s.Done = true
 		return false
 	}
 	if u := usage(data); u != nil {
-		s.in = intField(u, "prompt_tokens")
-		s.out = intField(u, "completion_tokens")
-		s.cached = intField(u, "cached_tokens")
-		s.reasoning = intField(u, "reasoning_tokens")
+		s.chatUsage(u)
 	}
 	if bytes.HasPrefix(data, []byte(`{"error"`)) || (indexKey(data, "error") >= 0 && indexKey(data, "choices") < 0) {
-		s.err = "error event: " + snippet(data)
+		s.Err = "error event: " + Snippet(data)
 		return false
 	}
 	if indexKey(data, "delta") < 0 {
@@ -255,7 +174,7 @@ func (s *streamState) chat(data []byte) bool {
 		nonEmptyString(data, "reasoning") || indexKey(data, "tool_calls") >= 0
 }
 
-func (s *streamState) anthropic(name, data []byte) bool {
+func (s *Stream) anthropic(name, data []byte) bool {
 	if len(name) == 0 {
 		name = typeOf(data)
 	}
@@ -283,14 +202,14 @@ func (s *streamState) anthropic(name, data []byte) bool {
 			}
 		}
 	case "message_stop":
-		s.done = true
+		s.Done = true
 	case "error":
-		s.err = "error event: " + snippet(data)
+		s.Err = "error event: " + Snippet(data)
 	}
 	return false
 }
 
-func (s *streamState) responses(name, data []byte) bool {
+func (s *Stream) responses(name, data []byte) bool {
 	if len(name) == 0 {
 		name = typeOf(data)
 	}
@@ -300,7 +219,7 @@ func (s *streamState) responses(name, data []byte) bool {
 		"response.reasoning_summary_text.delta", "response.refusal.delta":
 		return true
 	case "response.completed", "response.incomplete", "response.failed":
-		s.done = true
+		s.Done = true
 		if u := usage(data); u != nil {
 			s.in = intField(u, "input_tokens")
 			s.cached = intField(u, "cached_tokens")
@@ -309,21 +228,22 @@ func (s *streamState) responses(name, data []byte) bool {
 		}
 		switch string(name) {
 		case "response.failed":
-			s.err = "response.failed: " + snippet(data)
+			s.Err = "response.failed: " + Snippet(data)
 		case "response.incomplete":
 			// Hitting max_output_tokens is what a pinned length asks for.
 			if !bytes.Contains(data, []byte(`"max_output_tokens"`)) {
-				s.err = "response.incomplete: " + snippet(data)
+				s.Err = "response.incomplete: " + Snippet(data)
 			}
 		}
 	case "error":
-		s.err = "error event: " + snippet(data)
+		s.Err = "error event: " + Snippet(data)
 	}
 	return false
 }
 
-// whole reads the usage of a non-streamed JSON response body.
-func (s *streamState) whole(body []byte) {
+// Whole reads the usage of a non-streamed JSON response body and marks the
+// response done.
+func (s *Stream) Whole(body []byte) {
 	u := usage(body)
 	if u == nil {
 		return
@@ -337,10 +257,20 @@ func (s *streamState) whole(body []byte) {
 		s.out = intField(u, "output_tokens")
 		s.reasoning = intField(u, "reasoning_tokens")
 	default:
-		s.in = intField(u, "prompt_tokens")
-		s.out = intField(u, "completion_tokens")
-		s.cached = intField(u, "cached_tokens")
-		s.reasoning = intField(u, "reasoning_tokens")
+		s.chatUsage(u)
 	}
-	s.done = true
+	s.Done = true
+}
+
+// chatUsage reads an OpenAI Chat usage object. Cached tokens are
+// prompt_tokens_details.cached_tokens, or DeepSeek's prompt_cache_hit_tokens
+// (its API reports hits there, beside prompt_cache_miss_tokens).
+func (s *Stream) chatUsage(u []byte) {
+	s.in = intField(u, "prompt_tokens")
+	s.out = intField(u, "completion_tokens")
+	s.cached = intField(u, "cached_tokens")
+	if s.cached < 0 {
+		s.cached = intField(u, "prompt_cache_hit_tokens")
+	}
+	s.reasoning = intField(u, "reasoning_tokens")
 }

@@ -1,4 +1,4 @@
-package analyze
+package hist
 
 import (
 	"math"
@@ -6,24 +6,24 @@ import (
 	"slices"
 )
 
-// ExactValues is how many values a Dist keeps exactly before it folds them
+// ExactValues is how many values a Hist keeps exactly before it folds them
 // into its histogram. Up to this count percentiles are exact; beyond it they
 // carry a relative error of at most 2^-11 (0.05 %) of the value plus half
-// the Dist's resolution.
+// the Hist's resolution.
 const ExactValues = 1 << 15
 
 // subBits sets the histogram's precision: 2^subBits buckets per power of
 // two, so a bucket is at most 2^-subBits of its values wide.
 const subBits = 10
 
-// Dist is the distribution of one metric (a speed, a latency) over the
-// requests of a level. It keeps up to ExactValues values exactly, then
-// switches to a log-linear histogram (HDR-style: exact below 2^(subBits+1)
-// units, 1024 buckets per power of two above) whose memory grows with the
-// range of the values, not their count. The zero Dist is not usable: make one
-// with NewDist. Negative values are recorded as 0. A Dist is not safe for
-// concurrent use.
-type Dist struct {
+// Hist is the distribution of one metric (a speed, a latency, a token
+// count). It keeps up to ExactValues values exactly, then switches to a
+// log-linear histogram (HDR-style: exact below 2^(subBits+1) units, 1024
+// buckets per power of two above) whose memory grows with the range of the
+// values, not their count. The zero Hist is not usable: make one with New.
+// Negative values are recorded as 0. A Hist is not safe for concurrent use;
+// Recorder is its lock-free counterpart for hot paths.
+type Hist struct {
 	// scale converts a value to histogram units (units per value unit): 1000
 	// for a speed in tok/s gives milli-tok/s resolution.
 	scale  float64
@@ -36,17 +36,17 @@ type Dist struct {
 	max    float64
 }
 
-// NewDist returns an empty Dist whose histogram resolution is 1/scale of the
+// New returns an empty Hist whose histogram resolution is 1/scale of the
 // value's unit (scale 1000 for tok/s: 0.001 tok/s).
-func NewDist(scale float64) *Dist {
-	return &Dist{scale: scale, min: math.Inf(1), max: math.Inf(-1)}
+func New(scale float64) *Hist {
+	return &Hist{scale: scale, min: math.Inf(1), max: math.Inf(-1)}
 }
 
 // Count returns the number of values added.
-func (d *Dist) Count() int64 { return d.n }
+func (d *Hist) Count() int64 { return d.n }
 
 // Mean returns the mean value, NaN when empty.
-func (d *Dist) Mean() float64 {
+func (d *Hist) Mean() float64 {
 	if d.n == 0 {
 		return math.NaN()
 	}
@@ -54,7 +54,7 @@ func (d *Dist) Mean() float64 {
 }
 
 // Min returns the smallest value, NaN when empty.
-func (d *Dist) Min() float64 {
+func (d *Hist) Min() float64 {
 	if d.n == 0 {
 		return math.NaN()
 	}
@@ -62,7 +62,7 @@ func (d *Dist) Min() float64 {
 }
 
 // Max returns the largest value, NaN when empty.
-func (d *Dist) Max() float64 {
+func (d *Hist) Max() float64 {
 	if d.n == 0 {
 		return math.NaN()
 	}
@@ -71,10 +71,10 @@ func (d *Dist) Max() float64 {
 
 // Exact reports whether percentiles are exact (no more than ExactValues
 // values were added).
-func (d *Dist) Exact() bool { return d.groups == nil }
+func (d *Hist) Exact() bool { return d.groups == nil }
 
 // Add records one value.
-func (d *Dist) Add(v float64) {
+func (d *Hist) Add(v float64) {
 	if !(v > 0) { // negative or NaN
 		v = 0
 	}
@@ -93,16 +93,16 @@ func (d *Dist) Add(v float64) {
 	d.addHist(v)
 }
 
-// addUS records a duration given in µs into a Dist of milliseconds
+// AddUS records a duration given in µs into a Hist of milliseconds
 // (scale 1000): the ITL path.
-func (d *Dist) addUS(us int32) {
+func (d *Hist) AddUS(us int32) {
 	d.Add(float64(us) / 1000)
 }
 
-// addGapsUS records the gaps between consecutive offsets (µs) into a Dist
+// AddGapsUS records the gaps between consecutive offsets (µs) into a Hist
 // of milliseconds (scale 1000): the ITL hot path, without float rounding
 // once folded.
-func (d *Dist) addGapsUS(offsets []int32) {
+func (d *Hist) AddGapsUS(offsets []int32) {
 	i := 1
 	for ; i < len(offsets) && d.groups == nil; i++ {
 		d.Add(float64(offsets[i]-offsets[i-1]) / 1000)
@@ -141,7 +141,7 @@ func (d *Dist) addGapsUS(offsets []int32) {
 	d.max = max(d.max, float64(hi)/1000)
 }
 
-func (d *Dist) fold() {
+func (d *Hist) fold() {
 	d.groups = make([][]uint64, 1, 16)
 	d.groups[0] = make([]uint64, 2<<subBits)
 	for _, v := range d.exact {
@@ -150,7 +150,7 @@ func (d *Dist) fold() {
 	d.exact = nil
 }
 
-func (d *Dist) addHist(v float64) {
+func (d *Hist) addHist(v float64) {
 	u := v*d.scale + 0.5
 	var x uint64
 	if u >= 1<<62 {
@@ -178,7 +178,7 @@ func bucket(x uint64) (group, index int) {
 }
 
 // bucketValue returns the midpoint of bucket (group, index) in value units.
-func (d *Dist) bucketValue(group, index int) float64 {
+func (d *Hist) bucketValue(group, index int) float64 {
 	if group == 0 {
 		return float64(index) / d.scale
 	}
@@ -188,7 +188,7 @@ func (d *Dist) bucketValue(group, index int) float64 {
 }
 
 // Merge adds every value of o to d. Both must have the same scale.
-func (d *Dist) Merge(o *Dist) {
+func (d *Hist) Merge(o *Hist) {
 	if o.n == 0 {
 		return
 	}
@@ -224,7 +224,7 @@ func (d *Dist) Merge(o *Dist) {
 // Percentile returns the p-th percentile (0 ≤ p ≤ 100) by linear
 // interpolation between the two nearest ranks (rank h = (n−1)·p/100, the
 // definition of numpy's default and DuckDB's quantile_cont); NaN when empty.
-func (d *Dist) Percentile(p float64) float64 {
+func (d *Hist) Percentile(p float64) float64 {
 	if d.n == 0 || math.IsNaN(p) {
 		return math.NaN()
 	}
@@ -241,7 +241,7 @@ func (d *Dist) Percentile(p float64) float64 {
 }
 
 // nth returns the k-th smallest value (0-based).
-func (d *Dist) nth(k int64) float64 {
+func (d *Hist) nth(k int64) float64 {
 	if d.groups == nil {
 		if !d.sorted {
 			slices.Sort(d.exact)
@@ -269,7 +269,7 @@ func (d *Dist) nth(k int64) float64 {
 }
 
 // CDF returns the fraction of values ≤ v (0 when empty).
-func (d *Dist) CDF(v float64) float64 {
+func (d *Hist) CDF(v float64) float64 {
 	if d.n == 0 {
 		return 0
 	}
@@ -291,4 +291,16 @@ func (d *Dist) CDF(v float64) float64 {
 		}
 	}
 	return 1
+}
+
+// Quantile returns the nearest-rank q-quantile (0 ≤ q ≤ 1): the value of
+// rank ⌈q·n⌉ (at least 1), exact while Exact, else the midpoint of its
+// bucket clamped to [Min, Max]; 0 when empty.
+func (d *Hist) Quantile(q float64) float64 {
+	if d.n == 0 || math.IsNaN(q) {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(d.n)))
+	rank = min(max(rank, 1), d.n)
+	return d.nth(rank - 1)
 }

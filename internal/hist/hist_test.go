@@ -1,4 +1,4 @@
-package analyze
+package hist
 
 import (
 	"math"
@@ -17,8 +17,8 @@ func refPercentile(sorted []float64, p float64) float64 {
 	return sorted[int(lo)] + (sorted[int(lo)+1]-sorted[int(lo)])*(h-lo)
 }
 
-func TestDistExact(t *testing.T) {
-	d := NewDist(1000)
+func TestHistExact(t *testing.T) {
+	d := New(1000)
 	for _, v := range []float64{40, 10, 30, 20} {
 		d.Add(v)
 	}
@@ -47,16 +47,16 @@ func TestDistExact(t *testing.T) {
 	}
 }
 
-func TestDistEmpty(t *testing.T) {
-	d := NewDist(1)
+func TestHistEmpty(t *testing.T) {
+	d := New(1)
 	if !math.IsNaN(d.Percentile(50)) || !math.IsNaN(d.Mean()) || d.CDF(1) != 0 {
-		t.Error("empty Dist should give NaN percentiles and mean, CDF 0")
+		t.Error("empty Hist should give NaN percentiles and mean, CDF 0")
 	}
 }
 
-// TestDistHistogramAccuracy checks that after folding into the histogram,
+// TestHistHistogramAccuracy checks that after folding into the histogram,
 // percentiles stay within the documented relative error of the exact ones.
-func TestDistHistogramAccuracy(t *testing.T) {
+func TestHistHistogramAccuracy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, gen := range []struct {
 		name  string
@@ -67,7 +67,7 @@ func TestDistHistogramAccuracy(t *testing.T) {
 		{"uniform ms", 1000, func() float64 { return rng.Float64() * 5000 }},
 		{"tiny values", 1000, func() float64 { return rng.Float64() * 0.5 }},
 	} {
-		d := NewDist(gen.scale)
+		d := New(gen.scale)
 		vals := make([]float64, 0, 200000)
 		for range 200000 {
 			v := gen.f()
@@ -100,10 +100,10 @@ func countLE(sorted []float64, v float64) int {
 	return i
 }
 
-func TestDistMerge(t *testing.T) {
+func TestHistMerge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	all := NewDist(1000)
-	parts := []*Dist{NewDist(1000), NewDist(1000), NewDist(1000)}
+	all := New(1000)
+	parts := []*Hist{New(1000), New(1000), New(1000)}
 	sizes := []int{10, ExactValues + 100, 500}
 	for i, p := range parts {
 		for range sizes[i] {
@@ -112,7 +112,7 @@ func TestDistMerge(t *testing.T) {
 			all.Add(v)
 		}
 	}
-	m := NewDist(1000)
+	m := New(1000)
 	for _, p := range parts {
 		m.Merge(p)
 	}
@@ -129,8 +129,8 @@ func TestDistMerge(t *testing.T) {
 	}
 }
 
-func BenchmarkDistAdd(b *testing.B) {
-	d := NewDist(1000)
+func BenchmarkHistAdd(b *testing.B) {
+	d := New(1000)
 	for range ExactValues + 1 {
 		d.Add(1)
 	}
@@ -140,18 +140,18 @@ func BenchmarkDistAdd(b *testing.B) {
 	}
 }
 
-func BenchmarkDistAddGapsUS(b *testing.B) {
+func BenchmarkHistAddGapsUS(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	offs := make([]int32, 4096)
 	for i := 1; i < len(offs); i++ {
 		offs[i] = offs[i-1] + int32(15000+rng.IntN(10000))
 	}
-	d := NewDist(1000)
-	d.addGapsUS(offs) // fold
-	d.addGapsUS(offs)
+	d := New(1000)
+	d.AddGapsUS(offs) // fold
+	d.AddGapsUS(offs)
 	b.SetBytes(int64(len(offs)) * 4)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		d.addGapsUS(offs)
+		d.AddGapsUS(offs)
 	}
 }

@@ -2,14 +2,11 @@ package anonymize
 
 import (
 	"encoding/json"
-	"errors"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/agentperf/agentperf/internal/testutil"
 	"github.com/agentperf/agentperf/schemas"
 )
 
@@ -221,27 +218,5 @@ func TestAnonymize(t *testing.T) {
 		if err != nil || !json.Valid(body) {
 			t.Errorf("request %d rebuilds as invalid JSON (%v): %s", i, err, body)
 		}
-	}
-}
-
-// TestCLI runs the built binary as a user would.
-func TestCLI(t *testing.T) {
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
-	makeSet(t, in)
-	cmd := exec.Command(testutil.Binary(t), "anonymize", in, "--out", out, "--salt", "x")
-	b, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(b), "anonymized 3 sessions, 4 requests") {
-		t.Fatalf("anonymize: %v\n%s", err, b)
-	}
-	if got := load(t, out); len(got.requests) != 4 {
-		t.Errorf("%d requests written", len(got.requests))
-	}
-	// Bad usage exits 2 with the fix in the message.
-	cmd = exec.Command(testutil.Binary(t), "anonymize", in)
-	b, err = cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(b), "--out") {
-		t.Errorf("missing --out: %v\n%s", err, b)
 	}
 }

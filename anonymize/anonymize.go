@@ -1,6 +1,3 @@
-// Package anonymize rewrites a trace set so that it can be shared: every
-// piece of content is replaced by deterministic filler while structure,
-// token counts, timings, usage and prefix sharing survive.
 package anonymize
 
 import (

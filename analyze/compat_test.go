@@ -1,0 +1,41 @@
+package analyze
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/agentperf/agentperf/internal/testutil"
+)
+
+// TestSchema11Results analyzes a results file written by replay at schema
+// 1.1 (run metadata as one footer key per value) and compares the tables
+// with those the analyze of that release printed for it
+// (testdata/results-1.1.*.golden, written by that binary, not by -update).
+func TestSchema11Results(t *testing.T) {
+	file := filepath.Join(testutil.Root(), "testdata", "results", "results-1.1.parquet")
+	rep, err := Analyze(context.Background(), []string{file}, Options{Catalog: testCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ format, table, golden string }{
+		{FormatTable, "", "results-1.1.txt.golden"},
+		{FormatCSV, TableLevels, "results-1.1.levels.csv.golden"},
+		{FormatCSV, TableCapacity, "results-1.1.capacity.csv.golden"},
+	} {
+		var buf bytes.Buffer
+		if err := Write(&buf, rep, f.format, f.table); err != nil {
+			t.Fatal(err)
+		}
+		got := bytes.ReplaceAll(buf.Bytes(), []byte(file), []byte("results-1.1.parquet"))
+		want, err := os.ReadFile(filepath.Join("testdata", f.golden))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the release's output:\n--- got ---\n%s\n--- want ---\n%s", f.golden, got, want)
+		}
+	}
+}
