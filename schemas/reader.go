@@ -167,8 +167,8 @@ func (t *TraceSet) Blob(id int64) (*Blob, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r, ok := bg.recipes[id]; ok && b.Body == "" {
-		b.Body = string(r.AppendBody(nil))
+	if b.Body == "" && b.Recipe != "" {
+		b.Body = string(bg.recipes[id].AppendBody(nil))
 		bg.bytes += int64(len(b.Body))
 		t.cacheSize += int64(len(b.Body))
 		t.evict()
@@ -197,8 +197,8 @@ func (t *TraceSet) Parts(dst []Part, ids []int64) ([]Part, error) {
 			return dst, err
 		}
 		p := Part{Kind: b.Kind, Tokens: int(b.Tokens)}
-		if r, ok := bg.recipes[id]; ok && b.Body == "" {
-			p.Recipe = r
+		if b.Body == "" && b.Recipe != "" {
+			p.Recipe = bg.recipes[id]
 		} else {
 			// Rebuild only reads the bytes: share the string's memory.
 			p.Body = unsafe.Slice(unsafe.StringData(b.Body), len(b.Body))
