@@ -178,16 +178,18 @@ func (t *TraceSet) Blob(id int64) (*Blob, error) {
 
 // Parts appends the prompt parts of the blobs ids (a Request's Prompt) to
 // dst, in order, for Rebuild. A generated blob's part carries its Recipe
-// and no Body, so nothing is generated until Rebuild writes the body;
-// a stored blob's Body shares memory with the blob cache and must not be
+// and no Body, so nothing is generated until Rebuild writes the body; a
+// stored blob's Body shares memory with the blob cache and must not be
 // modified. Memory is the blob cache (TraceSetOptions.BlobCacheBytes)
-// whatever the set's size, plus dst.
+// whatever the set's size, plus dst. Safe for concurrent use.
 //
-// This is the on-demand path for a sender: keep each request's Prompt ids
-// (8 bytes a blob) and, when the request is about to be sent, call Parts
-// and Rebuild into a reused buffer; the body lives only while it is in
-// flight. A part that must be changed (a cache salt on its text) is read
-// with Part.Bytes first.
+// This is the on-demand path for a sender such as replay: keep each
+// turn's Prompt ids (8 bytes a blob) instead of its resolved parts, and
+// when the turn is about to be sent call Parts into the user's scratch
+// slice and Rebuild into the user's reused body buffer, so a body exists
+// only while its request is in flight. A part that is changed before
+// sending (a cache salt on its text) is read with Part.Bytes, and the
+// changed bytes set as its Body, which Rebuild prefers to the Recipe.
 func (t *TraceSet) Parts(dst []Part, ids []int64) ([]Part, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

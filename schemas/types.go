@@ -1,7 +1,3 @@
-// Package schemas defines the Parquet files agentperf reads and writes —
-// trace sets (sessions, requests, blobs) and replay results — with their
-// version, streaming writers and readers, and validation. It is the only
-// package that knows the file layout.
 package schemas
 
 // Trace-set file names inside a trace-set directory.
