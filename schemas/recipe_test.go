@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,7 +124,7 @@ func TestRecipeRoundTrip(t *testing.T) {
 	wr := writeRecipeSet(t, recipe, TraceWriterOptions{})
 	ws := writeRecipeSet(t, stored, TraceWriterOptions{StoreGenerated: true})
 	for i := range wr {
-		if !equalInt64s(wr[i].Prompt, ws[i].Prompt) || !equalInt64s(wr[i].HashIDs, ws[i].HashIDs) || wr[i].InputTokens != ws[i].InputTokens {
+		if !slices.Equal(wr[i].Prompt, ws[i].Prompt) || !slices.Equal(wr[i].HashIDs, ws[i].HashIDs) || wr[i].InputTokens != ws[i].InputTokens {
 			t.Fatalf("request %d: recipe set %+v, stored set %+v", i, *wr[i], *ws[i])
 		}
 	}
@@ -256,16 +257,7 @@ func TestReadsSetWithoutRecipeColumn(t *testing.T) {
 			return err
 		})
 		ts.Close()
-		f, err := os.Create(filepath.Join(dir, BlobsFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := parquet.NewGenericWriter[blob11](f, parquet.KeyValueMetadata(MetaVersion, version), parquet.KeyValueMetadata(MetaKind, FileBlobs))
-		if _, err := w.Write(rows); err != nil {
-			t.Fatal(err)
-		}
-		w.Close()
-		f.Close()
+		rewriteBlobs(t, dir, version, rows)
 		ts, err = OpenTraceSet(dir, TraceSetOptions{})
 		if err != nil {
 			t.Fatalf("version %s without recipe column: %v", version, err)
@@ -305,14 +297,7 @@ func TestCorruptRecipe(t *testing.T) {
 		return nil
 	})
 	ts.Close()
-	f, err := os.Create(filepath.Join(dir, BlobsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := parquet.NewGenericWriter[Blob](f, writerOptions(FileBlobs)...)
-	w.Write(rows)
-	w.Close()
-	f.Close()
+	rewriteBlobs(t, dir, Version, rows)
 	ts, err = OpenTraceSet(dir, TraceSetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -392,19 +377,27 @@ func TestPartsCacheBound(t *testing.T) {
 	}
 }
 
+// rewriteBlobs replaces the blobs file of the set in dir with rows of a
+// file of the given schema version.
+func rewriteBlobs[T any](t *testing.T, dir, version string, rows []T) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, BlobsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[T](f, parquet.KeyValueMetadata(MetaVersion, version), parquet.KeyValueMetadata(MetaKind, FileBlobs))
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func tokensOf(t testing.TB, body string) int32 {
 	t.Helper()
 	return int32(tokens.CountJSON([]byte(body)))
-}
-
-func equalInt64s(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
