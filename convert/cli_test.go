@@ -44,6 +44,22 @@ func TestCLIMooncakeSample(t *testing.T) {
 		t.Errorf("%d sessions in the set, import said %d", len(s), nSessions)
 	}
 
+	if src, err := os.Stat(in); err == nil {
+		var size int64
+		for _, f := range []string{"sessions.parquet", "requests.parquet", "blobs.parquet"} {
+			st, err := os.Stat(filepath.Join(set, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			size += st.Size()
+		}
+		// Filler blocks are stored as recipes; with their text the set
+		// was 39 MB, 34× the sample.
+		if size > 10*src.Size() {
+			t.Errorf("trace set %d bytes, %.1f× the %d-byte sample; want ≤ 10×", size, float64(size)/float64(src.Size()), src.Size())
+		}
+	}
+
 	back := filepath.Join(dir, "back.jsonl")
 	stdout, stderr, code = agentperf(t, "export", "--format", "mooncake", set, "--out", back)
 	if code != 0 || !strings.Contains(stdout, "exported 3993 requests") {

@@ -53,6 +53,10 @@ type ImportOptions struct {
 	MooncakeEpoch time.Time
 	// Logger receives one warning per skipped line; nil discards.
 	Logger *slog.Logger
+	// StoreGenerated stores generated text (Mooncake's filler blocks) as
+	// bytes rather than as recipes (schemas.TraceWriterOptions): a set
+	// about 20× larger that readers predating the recipe column can read.
+	StoreGenerated bool
 }
 
 // ImportStats summarizes an import.
@@ -100,7 +104,7 @@ func Import(ctx context.Context, in, out string, opt ImportOptions) (*ImportStat
 	if err != nil {
 		return nil, err
 	}
-	w, err := schemas.CreateTraceSet(out, schemas.TraceWriterOptions{Overwrite: opt.Overwrite})
+	w, err := schemas.CreateTraceSet(out, schemas.TraceWriterOptions{Overwrite: opt.Overwrite, StoreGenerated: opt.StoreGenerated})
 	if err != nil {
 		return nil, err
 	}

@@ -9,4 +9,10 @@
 // the request's extras, and its export writes such a line back field by
 // field; sub-agent links of imported sessions are completed by the trace
 // writer (schemas) from the spawning tool calls.
+//
+// A Mooncake trace has no text: each 512-token block becomes a user
+// message of filler seeded by the block's hash id, stored as its recipe
+// (schemas.FillerMessage) rather than its ~3.4 kB of text, so an imported
+// set is about the size of its JSONL (ImportOptions.StoreGenerated stores
+// the text instead, for readers that predate recipes).
 package convert

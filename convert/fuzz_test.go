@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"testing"
 
@@ -51,7 +52,10 @@ func FuzzMooncakeLine(f *testing.F) {
 		s.assign(r, 1)
 		s.assign(r, 2)
 		if len(r.HashIDs) > 0 {
-			mooncakeBlockBody(r.HashIDs[0], min(r.Input, 3))
+			p := mooncakeBlock(r.HashIDs[0], min(r.Input, 3))
+			if !json.Valid(p.Bytes()) {
+				t.Fatalf("block body %s is not JSON", p.Bytes())
+			}
 		}
 	})
 }

@@ -161,45 +161,13 @@ func equalIDs(a, b []int64) bool {
 	return true
 }
 
-// blockCache holds recent block message bodies, so a block shared by many
-// requests is generated once in a while rather than once per use. It keeps
-// two generations of at most blockCacheEntries each (about 3.4 KiB per
-// full block), dropping the older when the newer fills: a cheap
-// approximation of LRU with bounded memory.
-type blockCache struct {
-	cur, old map[[2]int64][]byte
-}
-
-const blockCacheEntries = 8192
-
-// body returns the canonical user message whose text is the first n
-// tokens of block id's filler.
-func (c *blockCache) body(id int64, n int) []byte {
-	k := [2]int64{id, int64(n)}
-	if b, ok := c.cur[k]; ok {
-		return b
-	}
-	b, ok := c.old[k]
-	if !ok {
-		b = mooncakeBlockBody(id, n)
-	}
-	if c.cur == nil || len(c.cur) >= blockCacheEntries {
-		c.old, c.cur = c.cur, make(map[[2]int64][]byte, blockCacheEntries)
-	}
-	c.cur[k] = b
-	return b
-}
-
-// mooncakeBlockBody returns {"content":<filler>,"role":"user"}: the filler
-// is made of plain lowercase words and spaces, so it needs no escaping and
-// the object is canonical as written.
-func mooncakeBlockBody(id int64, n int) []byte {
-	f := tokens.Filler(uint64(id), n)
-	b := make([]byte, 0, len(f)+30)
-	b = append(b, `{"content":"`...)
-	b = append(b, f...)
-	b = append(b, `","role":"user"}`...)
-	return b
+// mooncakeBlock returns the part of block id of n tokens: a user message
+// whose text is the first n tokens of the block's filler (seeded by the
+// Mooncake hash id, so equal ids give equal text). The writer stores it as
+// its recipe (schemas.FillerMessage), about 20 bytes instead of ~3.4 KB a
+// full block, and readers rebuild the same bytes.
+func mooncakeBlock(id int64, n int) schemas.Part {
+	return schemas.Part{Kind: schemas.KindMessage, Recipe: schemas.FillerMessage(uint64(id), n), Tokens: n}
 }
 
 // mooncakeSessionID names the n-th (0-based) session of an import.
@@ -211,7 +179,6 @@ func (im *importer) importMooncake(files []string) error {
 		epoch = DefaultMooncakeEpoch
 	}
 	var groups mooncakeSessions
-	var cache blockCache
 	var parts []schemas.Part
 	for _, file := range files {
 		err := im.eachLine(file, func(lr *lineReader, line []byte) error {
@@ -228,8 +195,7 @@ func (im *importer) importMooncake(files []string) error {
 			parts = parts[:0]
 			n := len(r.HashIDs)
 			for i, h := range r.HashIDs {
-				k := blockTokens(i, n, r.Input)
-				parts = append(parts, schemas.Part{Kind: schemas.KindMessage, Body: cache.body(h, k), Tokens: k})
+				parts = append(parts, mooncakeBlock(h, blockTokens(i, n, r.Input)))
 			}
 			t := schemas.Turn{
 				SessionID:    id,

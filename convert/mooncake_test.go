@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentperf/agentperf/inspect"
 	"github.com/agentperf/agentperf/internal/testutil"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/tokens"
@@ -142,6 +143,43 @@ func TestImportMooncakeSample(t *testing.T) {
 		t.Errorf("stats = %+v, want %d requests and lines, 0 skipped", st, n)
 	}
 	checkMooncakeImport(t, in, out, st.Sessions)
+	checkMooncakeStorage(t, in, out)
+}
+
+// checkMooncakeStorage checks that an imported Mooncake set stores its
+// filler blocks as recipes (the set is at most 10× its source JSONL; with
+// the text stored it was ~75×) and passes inspect's check, which rebuilds
+// every block and compares its hash with its id.
+func checkMooncakeStorage(t *testing.T, in, out string) {
+	t.Helper()
+	src, err := os.Stat(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := schemas.OpenTraceSet(out, schemas.TraceSetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	if ratio := float64(ts.Size()) / float64(src.Size()); ratio > 10 {
+		t.Errorf("trace set is %d bytes, %.1f× the %d-byte source; want ≤ 10×", ts.Size(), ratio, src.Size())
+	}
+	recipes := 0
+	if err := ts.Blobs(func(b *schemas.Blob) error {
+		if b.Recipe != "" {
+			recipes++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if int64(recipes) != ts.NumBlobs() {
+		t.Errorf("%d of %d blobs stored as recipes, want all", recipes, ts.NumBlobs())
+	}
+	problems, err := inspect.Check(ts, inspect.Options{})
+	if err != nil || len(problems) > 0 {
+		t.Errorf("inspect check: %v %v", err, problems)
+	}
 }
 
 // checkMooncakeImport checks a trace set imported from the Mooncake file

@@ -5,5 +5,7 @@
 // count per distinct blob and the previous prompt of each session.
 //
 // Per-request metadata blobs (request_meta) are not prompt: they are left
-// out of input-token sums, hash checks and the reuse figures.
+// out of input-token sums, hash checks and the reuse figures. Generated
+// blobs (stored as a recipe) are rebuilt, sized and checked like stored
+// ones, and counted apart (Stats.GeneratedBlobs).
 package inspect

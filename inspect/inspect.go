@@ -69,8 +69,12 @@ type Stats struct {
 	// unknown).
 	FirstStartNS int64 `json:"first_start_ns"`
 	LastEndNS    int64 `json:"last_end_ns"`
-	// BlobBytes sums the (uncompressed) blob bodies per kind.
+	// BlobBytes sums the (uncompressed) blob bodies per kind, generated
+	// bodies as rebuilt.
 	BlobBytes map[string]int64 `json:"blob_bytes"`
+	// GeneratedBlobs counts blobs stored as a recipe (generated text, such
+	// as a Mooncake block's filler, rebuilt on read) rather than as bytes.
+	GeneratedBlobs int64 `json:"generated_blobs"`
 	// FileBytes is each file's size on disk; DiskBytes their sum.
 	FileBytes map[string]int64 `json:"file_bytes"`
 	DiskBytes int64            `json:"disk_bytes"`
@@ -178,7 +182,7 @@ type scan struct {
 	problems  []Problem
 	truncated int
 
-	nReq, nBlobs, nSess                      int64
+	nReq, nBlobs, nSess, generated           int64
 	apis, models, sources, agents, blobBytes map[string]int64
 	turns, in, out, think                    histogram
 	totalIn, totalOut, reused, blockReused   int64
@@ -222,6 +226,9 @@ func (sc *scan) scanBlobs() error {
 		sc.nBlobs++
 		code, ok := kindCodes[b.Kind]
 		sc.blobBytes[b.Kind] += int64(len(b.Body))
+		if b.Recipe != "" {
+			sc.generated++
+		}
 		if check {
 			body := []byte(b.Body)
 			if _, dup := sc.blobs[b.ID]; dup {
@@ -522,7 +529,7 @@ func (sc *scan) stats() *Stats {
 		FailedRequests: sc.failed, FirstStartNS: sc.first, LastEndNS: sc.last,
 		MaterializedRequests: sc.materialized, UnresolvedPreviousResponse: sc.unresolved,
 		RequestMetadataRequests: sc.meta, LinkedSubAgents: sc.linked,
-		BlobBytes: sc.blobBytes, FileBytes: map[string]int64{},
+		BlobBytes: sc.blobBytes, GeneratedBlobs: sc.generated, FileBytes: map[string]int64{},
 		Problems: sc.problems, ProblemsTruncated: sc.truncated,
 	}
 	if sc.totalIn > 0 {

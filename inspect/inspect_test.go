@@ -144,6 +144,59 @@ func TestInspectHandSet(t *testing.T) {
 	}
 }
 
+// TestInspectGeneratedBlobs inspects a set whose blocks are stored as
+// recipes and the same set with the bytes stored: the same figures (sizes
+// of rebuilt JSON included), the generated blobs counted, no problems.
+func TestInspectGeneratedBlobs(t *testing.T) {
+	base := t.TempDir()
+	sys := msg("system", "be brief", -1)
+	block := func(seed uint64, n int) schemas.Part {
+		return schemas.Part{Kind: schemas.KindMessage, Recipe: schemas.FillerMessage(seed, n), Tokens: n}
+	}
+	prompts := [][]schemas.Part{{sys, block(1, 512), block(2, 40)}, {sys, block(1, 512), block(2, 512), block(3, 9)}}
+	var stats []*Stats
+	for _, stored := range []bool{false, true} {
+		dir := filepath.Join(base, fmt.Sprint(stored))
+		w, err := schemas.CreateTraceSet(dir, schemas.TraceWriterOptions{StoreGenerated: stored})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range prompts {
+			if _, err := w.WriteTurn(&schemas.Turn{SessionID: "s", API: schemas.APIOpenAIChat, Params: []byte(`{"stream":true}`), Parts: p, StartNS: int64(i+1) * 1e9}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Inspect(open(t, dir), Options{Check: true, Recount: true})
+		if err != nil || len(st.Problems) != 0 {
+			t.Fatalf("stored %v: %v %v", stored, err, st.Problems)
+		}
+		stats = append(stats, st)
+	}
+	r, s := stats[0], stats[1]
+	if r.GeneratedBlobs != 4 || s.GeneratedBlobs != 0 || r.Blobs != 5 || s.Blobs != 5 {
+		t.Errorf("generated blobs %d of %d and %d of %d, want 4 of 5 and 0 of 5", r.GeneratedBlobs, r.Blobs, s.GeneratedBlobs, s.Blobs)
+	}
+	if r.JSONLBytes != s.JSONLBytes || r.BlobBytes[schemas.KindMessage] != s.BlobBytes[schemas.KindMessage] || r.TotalInputTokens != s.TotalInputTokens || r.BlockReuse != s.BlockReuse {
+		t.Errorf("recipe set %+v\nstored set %+v", r, s)
+	}
+	if r.DiskBytes >= s.DiskBytes {
+		t.Errorf("recipe set %d bytes on disk, stored %d: want smaller", r.DiskBytes, s.DiskBytes)
+	}
+	var buf bytes.Buffer
+	WriteTable(&buf, r)
+	if !strings.Contains(buf.String(), "generated  4") {
+		t.Errorf("table lacks the generated blobs:\n%s", buf.String())
+	}
+	buf.Reset()
+	WriteJSON(&buf, r)
+	if !strings.Contains(buf.String(), `"generated_blobs": 4`) {
+		t.Errorf("JSON lacks generated_blobs:\n%s", buf.String())
+	}
+}
+
 // rows holds a whole (small) trace set in memory.
 type rows struct {
 	blobs    []schemas.Blob
@@ -219,6 +272,11 @@ func TestCheckFindsCorruption(t *testing.T) {
 		}, schemas.RequestsFile, "response blob"},
 		{"blob id does not match content", func(r *rows) {
 			r.blobs[0].Body = strings.Replace(r.blobs[0].Body, `"role"`, `"role" `, 1)
+		}, schemas.BlobsFile, "id does not match its content"},
+		{"generated blob rebuilds to other bytes", func(r *rows) {
+			// A recipe whose generator output changed: its id no longer
+			// matches what it rebuilds.
+			r.blobs[0].Body, r.blobs[0].Recipe = "", schemas.FillerMessage(1, 600).String()
 		}, schemas.BlobsFile, "id does not match its content"},
 		{"blob body not JSON", func(r *rows) {
 			r.blobs[0].Body = `{"role":"user","content":"x"`

@@ -27,6 +27,9 @@ func WriteTable(w io.Writer, s *Stats) error {
 	p("sessions\t%s\t(%s; %s)\n", num(s.Sessions), counts("source", s.Sources), counts("agent", s.Agents))
 	p("requests\t%s\t(%s; %s; %s failed)\n", num(s.Requests), counts("api", s.APIs), counts("model", s.Models), num(s.FailedRequests))
 	p("blobs\t%s\tdistinct (%s)\n", num(s.Blobs), bytesByKind(s.BlobBytes))
+	if s.GeneratedBlobs > 0 {
+		p("generated\t%s\tblobs stored as a recipe (generated text, rebuilt on read)\n", num(s.GeneratedBlobs))
+	}
 	if s.FirstStartNS > 0 && s.LastEndNS > s.FirstStartNS {
 		p("time span\t%s\t(%s to %s)\n", time.Duration(s.LastEndNS-s.FirstStartNS).Round(time.Second),
 			time.Unix(0, s.FirstStartNS).UTC().Format(time.RFC3339), time.Unix(0, s.LastEndNS).UTC().Format(time.RFC3339))

@@ -120,9 +120,16 @@ func BlobID(kind string, body []byte) int64 {
 // Part is one piece of a request body, in canonical JSON.
 type Part struct {
 	Kind string
+	// Body is the canonical JSON; empty when Recipe rebuilds it (parts
+	// from TraceSet.Parts). Read it with AppendBody or Bytes, which handle
+	// both.
 	Body []byte
 	// Tokens is the part's token count when known, or -1.
 	Tokens int
+	// Recipe, when set (not IsZero) and Body is empty, generates the body:
+	// Rebuild writes the recipe's bytes, and a trace-set writer stores the
+	// recipe instead of the bytes.
+	Recipe Recipe
 }
 
 // listField returns the body field that holds an API's message list.
@@ -202,10 +209,11 @@ func Split(api string, body []byte) (params []byte, parts []Part, err error) {
 // prompt parts (as Split returned them) to dst and returns it. It
 // concatenates bytes and does not parse; the result equals the original body
 // in canonical JSON. A KindRequestMeta part's blocks are written in front
-// of the next system part's blocks.
+// of the next system part's blocks. A part with a Recipe and no Body is
+// generated in place.
 func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
 	if len(parts) == 1 && parts[0].Kind == KindBody {
-		return append(dst, parts[0].Body...)
+		return parts[0].AppendBody(dst)
 	}
 	dst = append(dst, '{')
 	inner := bytes.TrimSpace(params)
@@ -228,7 +236,7 @@ func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
 			msgs++
 			continue
 		case KindRequestMeta:
-			meta = p.Body
+			meta = p.Bytes()
 			continue
 		}
 		sep()
@@ -240,11 +248,11 @@ func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
 		}
 		dst = append(dst, '"', ':')
 		if p.Kind == KindSystem && meta != nil {
-			dst = appendJoinedLists(dst, meta, p.Body)
+			dst = appendJoinedLists(dst, meta, p.Bytes())
 			meta = nil
 			continue
 		}
-		dst = append(dst, p.Body...)
+		dst = p.AppendBody(dst)
 	}
 	if meta != nil { // no system part followed: the blocks are the system list
 		sep()
@@ -257,14 +265,14 @@ func Rebuild(dst []byte, api string, params []byte, parts []Part) []byte {
 		dst = append(dst, listField(api)...)
 		dst = append(dst, `":[`...)
 		i := 0
-		for _, p := range parts {
-			if p.Kind != KindMessage {
+		for k := range parts {
+			if parts[k].Kind != KindMessage {
 				continue
 			}
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = append(dst, p.Body...)
+			dst = parts[k].AppendBody(dst)
 			i++
 		}
 		dst = append(dst, ']')

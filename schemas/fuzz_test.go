@@ -87,3 +87,28 @@ func FuzzSpawnPrompts(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseRecipe checks that the recipe decoder never panics, accepts only
+// the form String writes (so each recipe has one text), and that an
+// accepted recipe's body is canonical JSON.
+func FuzzParseRecipe(f *testing.F) {
+	for _, s := range []string{"", "filler/1 user 17 512", "filler/1 user 0 0", "filler/2 user 1 1", "filler/1 user 18446744073709551615 2097152", "filler/1 user 01 2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRecipe(s)
+		if err != nil {
+			return
+		}
+		if got := r.String(); got != s {
+			t.Fatalf("ParseRecipe(%q).String() = %q", s, got)
+		}
+		if r.IsZero() || r.Tokens > 4096 {
+			return
+		}
+		body := r.AppendBody(nil)
+		if c, err := Canonical(body); err != nil || !bytes.Equal(c, body) {
+			t.Fatalf("recipe %q: body is not canonical JSON (%v)", s, err)
+		}
+	})
+}

@@ -16,7 +16,8 @@ import (
 // TraceSet reads a trace set. Requests and sessions are streamed; blobs are
 // fetched by id through an index of ids (8 bytes per blob plus map overhead)
 // and a byte-bounded cache of decoded row groups, so memory stays bounded
-// however large the set. Methods are safe for concurrent use.
+// however large the set. Generated blobs (stored as a Recipe) are cached as
+// their recipe and rebuilt when read. Methods are safe for concurrent use.
 type TraceSet struct {
 	Dir string
 
@@ -34,8 +35,15 @@ type TraceSet struct {
 type blobGroup struct {
 	index uint32
 	blobs map[int64]*Blob
-	bytes int64
+	// recipes holds the parsed recipes of the group's generated blobs.
+	recipes map[int64]Recipe
+	bytes   int64
 }
+
+// blobRowBytes is the memory a cached blob row costs besides its strings
+// (the Blob, its map entry and its share of the row slice), for the cache
+// bound.
+const blobRowBytes = 128
 
 // TraceSetOptions configures OpenTraceSet.
 type TraceSetOptions struct {
@@ -150,36 +158,93 @@ func eachRow[T any](path string, pf *parquet.File, fn func(*T) error) (err error
 	return nil
 }
 
-// Blob returns the blob with the given id. The returned value must not be
-// modified.
+// Blob returns the blob with the given id, its Body rebuilt when it is
+// generated (Recipe set). The returned value must not be modified.
 func (t *TraceSet) Blob(id int64) (*Blob, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	bg, b, err := t.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	if b.Body == "" && b.Recipe != "" {
+		b.Body = string(bg.recipes[id].AppendBody(nil))
+		bg.bytes += int64(len(b.Body))
+		t.cacheSize += int64(len(b.Body))
+		t.evict()
+	}
+	return b, nil
+}
+
+// Parts appends the prompt parts of the blobs ids (a Request's Prompt) to
+// dst, in order, for Rebuild. A generated blob's part carries its Recipe
+// and no Body, so nothing is generated until Rebuild writes the body; a
+// stored blob's Body shares memory with the blob cache and must not be
+// modified. Memory is the blob cache (TraceSetOptions.BlobCacheBytes)
+// whatever the set's size, plus dst. Safe for concurrent use.
+//
+// This is the on-demand path for a sender such as replay: keep each
+// turn's Prompt ids (8 bytes a blob) instead of its resolved parts, and
+// when the turn is about to be sent call Parts into the user's scratch
+// slice and Rebuild into the user's reused body buffer, so a body exists
+// only while its request is in flight. A part that is changed before
+// sending (a cache salt on its text) is read with Part.Bytes, and the
+// changed bytes set as its Body, which Rebuild prefers to the Recipe.
+func (t *TraceSet) Parts(dst []Part, ids []int64) ([]Part, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range ids {
+		bg, b, err := t.lookup(id)
+		if err != nil {
+			return dst, err
+		}
+		p := Part{Kind: b.Kind, Tokens: int(b.Tokens)}
+		if b.Body == "" && b.Recipe != "" {
+			p.Recipe = bg.recipes[id]
+		} else {
+			// Rebuild only reads the bytes: share the string's memory.
+			p.Body = unsafe.Slice(unsafe.StringData(b.Body), len(b.Body))
+		}
+		dst = append(dst, p)
+	}
+	return dst, nil
+}
+
+// lookup returns the cached row group holding blob id, and the blob, loading
+// the group when it is not cached. The caller holds t.mu.
+func (t *TraceSet) lookup(id int64) (*blobGroup, *Blob, error) {
 	if t.index == nil {
 		if err := t.buildIndex(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	g, ok := t.index[id]
 	if !ok {
-		return nil, formatErr(filepath.Join(t.Dir, BlobsFile), "no blob with id %d (referenced by a request)", id)
+		return nil, nil, formatErr(filepath.Join(t.Dir, BlobsFile), "no blob with id %d (referenced by a request)", id)
 	}
 	if e, ok := t.cache[g]; ok {
 		t.lru.MoveToFront(e)
-		return e.Value.(*blobGroup).blobs[id], nil
+		bg := e.Value.(*blobGroup)
+		return bg, bg.blobs[id], nil
 	}
 	bg, err := t.loadGroup(g)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t.cache[g] = t.lru.PushFront(bg)
 	t.cacheSize += bg.bytes
+	t.evict()
+	return bg, bg.blobs[id], nil
+}
+
+// evict drops least recently used groups while the cache is over its
+// bound, keeping the most recent one. The caller holds t.mu.
+func (t *TraceSet) evict() {
 	for t.cacheSize > t.cacheCap && t.lru.Len() > 1 {
 		old := t.lru.Remove(t.lru.Back()).(*blobGroup)
 		delete(t.cache, old.index)
 		t.cacheSize -= old.bytes
 	}
-	return bg.blobs[id], nil
 }
 
 type blobID struct {
@@ -233,29 +298,50 @@ func (t *TraceSet) loadGroup(g uint32) (bg *blobGroup, err error) {
 	}
 	bg = &blobGroup{index: g, blobs: make(map[int64]*Blob, n)}
 	for i := range rows[:n] {
-		bg.blobs[rows[i].ID] = &rows[i]
-		bg.bytes += int64(len(rows[i].Body)) + 64
+		b := &rows[i]
+		bg.blobs[b.ID] = b
+		bg.bytes += int64(len(b.Body)+len(b.Recipe)) + blobRowBytes
+		if b.Recipe == "" {
+			continue
+		}
+		r, err := ParseRecipe(b.Recipe)
+		if err != nil {
+			return nil, formatErr(path, "blob %d: %v", b.ID, err)
+		}
+		if bg.recipes == nil {
+			bg.recipes = map[int64]Recipe{}
+		}
+		bg.recipes[b.ID] = r
 	}
 	return bg, nil
 }
 
-// Body rebuilds the request body of r and appends it to dst.
+// Body rebuilds the request body of r and appends it to dst, generating
+// the bytes of generated blobs in place (see Parts).
 func (t *TraceSet) Body(dst []byte, r *Request) ([]byte, error) {
-	parts := make([]Part, 0, len(r.Prompt))
-	for _, id := range r.Prompt {
-		b, err := t.Blob(id)
-		if err != nil {
-			return dst, err
-		}
-		// Rebuild only reads the bytes: share the string's memory.
-		parts = append(parts, Part{Kind: b.Kind, Body: unsafe.Slice(unsafe.StringData(b.Body), len(b.Body)), Tokens: int(b.Tokens)})
+	parts, err := t.Parts(make([]Part, 0, len(r.Prompt)), r.Prompt)
+	if err != nil {
+		return dst, err
 	}
 	return Rebuild(dst, r.API, []byte(r.Params), parts), nil
 }
 
-// Blobs calls fn for every blob in file order.
+// Blobs calls fn for every blob in file order, the Body of a generated blob
+// rebuilt from its Recipe.
 func (t *TraceSet) Blobs(fn func(*Blob) error) error {
-	return eachRow(filepath.Join(t.Dir, BlobsFile), t.blobPF, fn)
+	path := filepath.Join(t.Dir, BlobsFile)
+	var body []byte
+	return eachRow(path, t.blobPF, func(b *Blob) error {
+		if b.Recipe != "" && b.Body == "" {
+			r, err := ParseRecipe(b.Recipe)
+			if err != nil {
+				return formatErr(path, "blob %d: %v", b.ID, err)
+			}
+			body = r.AppendBody(body[:0])
+			b.Body = string(body)
+		}
+		return fn(b)
+	})
 }
 
 // Size returns the bytes on disk of the three files.

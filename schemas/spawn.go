@@ -179,13 +179,13 @@ func firstUserTexts(parts []Part) []string {
 		var content json.RawMessage
 		switch p.Kind {
 		case KindInput: // Responses input given as a string
-			content = p.Body
+			content = p.Bytes()
 		case KindMessage:
 			var m struct {
 				Role    string          `json:"role"`
 				Content json.RawMessage `json:"content"`
 			}
-			if json.Unmarshal(p.Body, &m) != nil || m.Role != "user" {
+			if json.Unmarshal(p.Bytes(), &m) != nil || m.Role != "user" {
 				continue
 			}
 			content = m.Content

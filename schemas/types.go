@@ -1,7 +1,3 @@
-// Package schemas defines the Parquet files agentperf reads and writes —
-// trace sets (sessions, requests, blobs) and replay results — with their
-// version, streaming writers and readers, and validation. It is the only
-// package that knows the file layout.
 package schemas
 
 // Trace-set file names inside a trace-set directory.
@@ -57,7 +53,13 @@ type Blob struct {
 	// (tokens.VisibleText), without chat-template overhead.
 	Tokens int32 `parquet:"tokens"`
 	// Body is the canonical JSON (sorted keys, no insignificant space).
+	// In blobs.parquet it is empty when Recipe is set; TraceSet's readers
+	// fill it in from the recipe.
 	Body string `parquet:"body,zstd"`
+	// Recipe is the text form of the Recipe that rebuilds Body (a
+	// generated blob, e.g. a Mooncake block's filler), or empty when Body
+	// is stored. (Added in schema 1.2.)
+	Recipe string `parquet:"recipe,zstd"`
 }
 
 // Request is one row of requests.parquet: one model call ("turn").

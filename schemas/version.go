@@ -117,7 +117,14 @@ var columnsAddedIn = map[string]int{
 	"extras":           2, // requests, 1.2
 	"parent_turn":      2, // sessions, 1.2
 	"parent_offset_ns": 2, // sessions, 1.2
+	"recipe":           2, // blobs, 1.2 (and see columnsLate)
 }
+
+// columnsLate are columns added to a minor version while it was in
+// development: files written before them claim that minor yet lack them.
+// Their absence means a zero value for every row (blobs.recipe: no blob is
+// generated), so a file may lack them whatever its version.
+var columnsLate = map[string]bool{"recipe": true}
 
 // fileMinor returns the minor schema version of pf (0 when unreadable).
 func fileMinor(pf *parquet.File) int {
@@ -137,7 +144,7 @@ func checkColumns(path string, pf *parquet.File, want *parquet.Schema) error {
 	minor := fileMinor(pf)
 	for _, p := range want.Columns() {
 		if !have[strings.Join(p, ".")] {
-			if added, ok := columnsAddedIn[p[0]]; ok && added > minor {
+			if added, ok := columnsAddedIn[p[0]]; ok && added > minor || columnsLate[p[0]] {
 				continue
 			}
 			return formatErr(path, "missing column %q", strings.Join(p, "."))

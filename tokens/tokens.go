@@ -1,6 +1,3 @@
-// Package tokens counts o200k_base tokens, extracts the model-visible text of
-// API JSON, builds exact-length filler text and computes chained 512-token
-// prefix block hashes.
 package tokens
 
 import (
