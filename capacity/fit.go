@@ -47,34 +47,35 @@ func (c Censor) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 // every measured level of a run. Make it with Fit.
 type Capacity struct {
 	// Tier is the tier's name.
-	Tier string
+	Tier string `json:"tier"`
 	// MaxUsers is where the monotone fit of the tier's margin against users
 	// crosses zero, in users, with its interval at the levels' Confidence.
 	// The values are real numbers (interpolated between measured levels):
 	// round down for a user count. See Censored for one-sided intervals.
-	MaxUsers Estimate
+	MaxUsers Estimate `json:"max_users"`
 	// Censored says whether the interval is one-sided.
-	Censored Censor
+	Censored Censor `json:"censored"`
 	// HighestPassing is the users of the highest window whose point figures
 	// pass (analyze's max users, the AA-style figure); 0 when none passes.
-	HighestPassing int
+	HighestPassing int `json:"highest_passing"`
 	// FitPass and FitFail are the measured user counts the point fit's
 	// crossing lies between: the highest with a fitted margin ≥ 0 and the
 	// next measured one above it (0 when there is none).
-	FitPass, FitFail int
+	FitPass int `json:"fit_pass"`
+	FitFail int `json:"fit_fail"`
 	// Users lists the distinct user counts measured, ascending, and Fitted
 	// the fitted margin at each (non-increasing).
-	Users  []int
-	Fitted []float64
+	Users  []int     `json:"users"`
+	Fitted []float64 `json:"fitted"`
 	// Windows counts the windows used.
-	Windows int
+	Windows int `json:"windows"`
 	// Heterogeneity is τ, the standard deviation of a window's margin
 	// beyond its own bootstrap error, estimated from repeated windows at
 	// the same users (DerSimonian–Laird); 0 without repeats or when they
 	// agree within their errors. It is added to every window's error.
-	Heterogeneity float64
+	Heterogeneity float64 `json:"heterogeneity"`
 	// Notes says what limits the figure; empty when nothing does.
-	Notes []string
+	Notes []string `json:"notes,omitempty"`
 }
 
 // window is one Level's contribution to the fit.
