@@ -149,3 +149,41 @@ func TestAgreesWithAnalyze(t *testing.T) {
 		t.Errorf("%d of %d verdicts pass: the tiers do not exercise both outcomes", passes, total)
 	}
 }
+
+// BenchmarkLevel compares, on the same ≈2,000 rows (300 sessions), the
+// cost analyze already pays per level (accumulate, Stats, Judge: the
+// baseline) with converting the rows and Assessing them at the four
+// gpt-oss-120b tiers.
+func BenchmarkLevel(b *testing.B) {
+	rs := rows(1, 150)
+	presets, _ := analyze.Preset("gpt-oss-120b")
+	ct := make([]capacity.Tier, len(presets))
+	for i, at := range presets {
+		at = at.Normalized()
+		ct[i] = capacity.Tier{Name: at.Name, SpeedFloor: at.SpeedFloor, SpeedPercentile: at.SpeedPercentile,
+			TTFTCeiling: at.TTFTCeiling, TTFTPercentile: at.TTFTPercentile, MaxErrorRate: max(at.MaxErrorRate, 0)}
+	}
+	b.Run(fmt.Sprintf("analyze/rows=%d", len(rs)), func(b *testing.B) {
+		for b.Loop() {
+			acc := analyze.NewLevelAccumulator()
+			for i := range rs {
+				acc.Add(&rs[i])
+			}
+			st := acc.Stats(analyze.Validity{}, 0)
+			for _, t := range presets {
+				t.Judge(st)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("capacity/rows=%d", len(rs)), func(b *testing.B) {
+		reqs := make([]capacity.Request, len(rs))
+		for b.Loop() {
+			for i := range rs {
+				reqs[i] = request(&rs[i])
+			}
+			if _, err := capacity.Assess(150, reqs, ct, capacity.Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
