@@ -70,9 +70,10 @@ type Capacity struct {
 	// Windows counts the windows used.
 	Windows int `json:"windows"`
 	// Heterogeneity is τ, the standard deviation of a window's margin
-	// beyond its own bootstrap error, estimated from repeated windows at
-	// the same users (DerSimonian–Laird); 0 without repeats or when they
-	// agree within their errors. It is added to every window's error.
+	// beyond its own bootstrap error (margin units), estimated by
+	// DerSimonian–Laird from the windows' scatter around a line in log
+	// users near the crossing, else from repeats at the same users; 0 when
+	// they agree within their errors. It is added to every window's error.
 	Heterogeneity float64 `json:"heterogeneity"`
 	// Notes says what limits the figure; empty when nothing does.
 	Notes []string `json:"notes,omitempty"`
@@ -89,11 +90,13 @@ type window struct {
 // Fit combines the measured windows of a run into the capacity at the tier
 // levels[i].Tiers[tier] (every level assessed with the same tiers). Windows
 // at the same users are repeats: they are pooled by their inverse-variance
-// weighted mean (a random-effects mean when they disagree beyond their
-// errors, see Capacity.Heterogeneity). The pooled margins are fitted by a
-// weighted isotonic regression, non-increasing in users (pool adjacent
-// violators), and MaxUsers is where that fit crosses zero, linearly
-// interpolated between the two measured user counts around it. The interval
+// weighted mean, with the between-window variance τ² added to each
+// window's when the windows scatter beyond their errors (see
+// Capacity.Heterogeneity). The pooled margins are fitted by a weighted
+// isotonic regression, non-increasing in users (pool adjacent violators),
+// and MaxUsers is where that fit crosses zero, interpolated linearly in the
+// margin and geometrically in users between the two measured user counts
+// around it. The interval
 // refits every bootstrap replicate: replicate b of each window (plus a
 // normal draw of the heterogeneity when there is one) goes through the same
 // pooling, fit and crossing, and the interval is the replicates' percentile
@@ -150,19 +153,9 @@ func Fit(levels []*Level, tier int, opt Options) (*Capacity, error) {
 		}
 	}
 	starts = append(starts, len(ws))
-	tau2 := heterogeneity(ws, starts)
-	c.Heterogeneity = math.Sqrt(tau2)
-	wt := make([]float64, len(ws))
-	for i, w := range ws {
-		wt[i] = 1 / (w.v + tau2)
-	}
 	G := len(c.Users)
+	wt := make([]float64, len(ws))
 	gw := make([]float64, G) // pooled weights
-	for g := range G {
-		for i := starts[g]; i < starts[g+1]; i++ {
-			gw[g] += wt[i]
-		}
-	}
 	pooled := func(dst []float64, value func(i int) float64) {
 		for g := range G {
 			var s float64
@@ -174,9 +167,31 @@ func Fit(levels []*Level, tier int, opt Options) (*Capacity, error) {
 	}
 	iso := &isotonic{}
 	m := make([]float64, G)
-	pooled(m, func(i int) float64 { return ws[i].point })
-	c.Fitted = slices.Clone(iso.fit(m, gw))
-	cross, j := crossing(c.Users, c.Fitted)
+	var cross float64
+	var j int
+	fit := func(tau2 float64) {
+		for i, w := range ws {
+			wt[i] = 1 / (w.v + tau2)
+		}
+		for g := range G {
+			gw[g] = 0
+			for i := starts[g]; i < starts[g+1]; i++ {
+				gw[g] += wt[i]
+			}
+		}
+		pooled(m, func(i int) float64 { return ws[i].point })
+		c.Fitted = slices.Clone(iso.fit(m, gw))
+		cross, j = crossing(c.Users, c.Fitted)
+	}
+	tau2 := heterogeneity(ws, starts)
+	fit(tau2)
+	if j >= 0 && j < G-1 {
+		if t2, ok := lackOfFit(ws, float64(c.Users[j])/nearCrossing, float64(c.Users[j+1])*nearCrossing); ok {
+			tau2 = t2
+			fit(tau2)
+		}
+	}
+	c.Heterogeneity = math.Sqrt(tau2)
 
 	// replicates through the same fit
 	B := opt.Replicates
@@ -224,7 +239,7 @@ func Fit(levels []*Level, tier int, opt Options) (*Capacity, error) {
 		c.MaxUsers = Estimate{cross, min(lo, cross), max(hi, cross)}
 	}
 	if tau2 > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("repeated windows disagree beyond their own errors (τ = %.3f of the limit); that variation is added to every window", c.Heterogeneity))
+		c.Notes = append(c.Notes, fmt.Sprintf("windows scatter beyond their own errors (τ = %.3f of the limit): variation common to a window, which is added to every window", c.Heterogeneity))
 	}
 	return c, nil
 }
@@ -283,6 +298,66 @@ func heterogeneity(ws []window, starts []int) float64 {
 		return 0
 	}
 	return (q - df) / c
+}
+
+// nearCrossing bounds the windows lackOfFit uses: users within this factor
+// below FitPass or above FitFail.
+const nearCrossing = 1.25
+
+// lackOfFit returns the DerSimonian–Laird estimate of τ² from a weighted
+// meta-regression of the margins of the windows with users in [lo, hi] on
+// log users: near the crossing the margin is close to a straight line in
+// log users, so the windows' scatter around that line beyond their own
+// bootstrap errors is window-level variation, whether or not a level was
+// repeated. ok is false with fewer than three windows or two user counts.
+// Curvature left in the line makes τ² conservative (larger).
+func lackOfFit(ws []window, lo, hi float64) (tau2 float64, ok bool) {
+	var sw, sx, sxx, sy, sxy float64 // weighted sums
+	var sw2, sw2x, sw2xx float64     // for the trace
+	n := 0
+	var xs []float64
+	for _, w := range ws {
+		u := float64(w.users)
+		if u < lo || u > hi || u <= 0 {
+			continue
+		}
+		x, y, wi := math.Log(u), w.point, 1/w.v
+		sw += wi
+		sx += wi * x
+		sxx += wi * x * x
+		sy += wi * y
+		sxy += wi * x * y
+		sw2 += wi * wi
+		sw2x += wi * wi * x
+		sw2xx += wi * wi * x * x
+		n++
+		if !slices.Contains(xs, x) {
+			xs = append(xs, x)
+		}
+	}
+	det := sw*sxx - sx*sx
+	if n < 3 || len(xs) < 2 || det <= 0 {
+		return 0, false
+	}
+	b := (sw*sxy - sx*sy) / det // slope
+	a := (sy - b*sx) / sw       // intercept
+	var q float64
+	for _, w := range ws {
+		u := float64(w.users)
+		if u < lo || u > hi || u <= 0 {
+			continue
+		}
+		d := w.point - (a + b*math.Log(u))
+		q += d * d / w.v
+	}
+	// tr((X'WX)⁻¹ X'W²X) for X = [1, log u]
+	tr := (sxx*sw2 - 2*sx*sw2x + sw*sw2xx) / det
+	c := sw - tr
+	df := float64(n - 2)
+	if c <= 0 || q <= df {
+		return 0, true
+	}
+	return (q - df) / c, true
 }
 
 // fitHash mixes the windows' points into the fit's seed.

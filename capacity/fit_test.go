@@ -128,7 +128,7 @@ func TestFitRepeats(t *testing.T) {
 	if c3.Heterogeneity < 0.1 {
 		t.Errorf("disagreeing repeats: heterogeneity %v, want ≥ 0.1", c3.Heterogeneity)
 	}
-	if !slices.ContainsFunc(c3.Notes, func(s string) bool { return strings.Contains(s, "disagree") }) {
+	if !slices.ContainsFunc(c3.Notes, func(s string) bool { return strings.Contains(s, "scatter beyond") }) {
 		t.Errorf("notes %q, want the heterogeneity note", c3.Notes)
 	}
 	if w3, w2 := c3.MaxUsers.Hi-c3.MaxUsers.Lo, c2.MaxUsers.Hi-c2.MaxUsers.Lo; w3 <= w2 {
@@ -179,5 +179,65 @@ func TestFitFromAssess(t *testing.T) {
 	}
 	if c.MaxUsers.Lo > truth || c.MaxUsers.Hi < truth || c.Censored != Bounded {
 		t.Errorf("max users %+v (%v), want a bounded interval holding the truth %.1f", c.MaxUsers, c.Censored, truth)
+	}
+}
+
+func TestLackOfFit(t *testing.T) {
+	line := func(u int) float64 { return 0.3 - 0.2*math.Log(float64(u)/10) }
+	mk := func(us []int, jitter []float64, v float64) []window {
+		var ws []window
+		for i, u := range us {
+			ws = append(ws, window{users: u, point: line(u) + jitter[i], v: v})
+		}
+		return ws
+	}
+	us := []int{32, 40, 44, 48, 56}
+	if tau2, ok := lackOfFit(mk(us, []float64{0, 0, 0, 0, 0}, 1e-4), 30, 60); !ok || tau2 != 0 {
+		t.Errorf("windows on a line: τ² %v (%v), want 0", tau2, ok)
+	}
+	// scatter of ±0.05 against errors of 0.01: τ well above 0.01
+	tau2, ok := lackOfFit(mk(us, []float64{0.05, -0.05, 0.05, -0.05, 0.05}, 1e-4), 30, 60)
+	if !ok || math.Sqrt(tau2) < 0.03 {
+		t.Errorf("scattered windows: τ %v (%v), want ≥ 0.03", math.Sqrt(tau2), ok)
+	}
+	// the same scatter within the windows' own errors: no extra variance
+	if tau2, _ := lackOfFit(mk(us, []float64{0.05, -0.05, 0.05, -0.05, 0.05}, 0.01), 30, 60); tau2 != 0 {
+		t.Errorf("scatter within errors: τ² %v, want 0", tau2)
+	}
+	if _, ok := lackOfFit(mk(us, make([]float64, 5), 1e-4), 39, 45); ok {
+		t.Error("two windows in range: want no estimate")
+	}
+	if _, ok := lackOfFit(mk([]int{40, 40, 40}, make([]float64, 3), 1e-4), 30, 60); ok {
+		t.Error("one user count: want no estimate")
+	}
+}
+
+// TestFitWindowScatter: without any repeat, levels near the crossing that
+// scatter beyond their errors give a heterogeneity and a wider interval.
+func TestFitWindowScatter(t *testing.T) {
+	mk := func(jitter float64) *Capacity {
+		var levels []*Level
+		for i, u := range []int{16, 32, 40, 44, 48, 56, 64} {
+			j := jitter
+			if i%2 == 1 {
+				j = -jitter
+			}
+			levels = append(levels, marginLevel(u, 0.45-0.01*float64(u)+j, 0.005, 7))
+		}
+		c, err := Fit(levels, 0, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	calm, rough := mk(0), mk(0.03)
+	if calm.Heterogeneity != 0 {
+		t.Errorf("levels on a line: heterogeneity %v, want 0", calm.Heterogeneity)
+	}
+	if rough.Heterogeneity < 0.01 {
+		t.Errorf("levels scattered by ±0.03: heterogeneity %v, want ≥ 0.01", rough.Heterogeneity)
+	}
+	if w1, w2 := calm.MaxUsers.Hi-calm.MaxUsers.Lo, rough.MaxUsers.Hi-rough.MaxUsers.Lo; w2 <= w1 {
+		t.Errorf("scattered levels: interval width %v, want wider than %v", w2, w1)
 	}
 }
