@@ -7,32 +7,40 @@ import (
 	"slices"
 )
 
-// Percentile returns the p-th percentile (0 ≤ p ≤ 100) of sorted values by
-// linear interpolation between the two nearest ranks, rank h = (n−1)·p/100
-// (numpy's default, DuckDB's quantile_cont). It is the definition
-// analyze.Dist.Percentile uses, so a level's point figures here equal
-// analyze's; NaN when sorted is empty or p is NaN.
-func Percentile(sorted []float64, p float64) float64 {
-	n := len(sorted)
-	if n == 0 || math.IsNaN(p) {
+// PercentileOf returns the p-th percentile (0 ≤ p ≤ 100) of n ordered
+// values, nth(r) being the value of 0-based rank r, by linear interpolation
+// between the two nearest ranks, rank h = (n−1)·p/100 (numpy's default,
+// DuckDB's quantile_cont). It is the one definition of a percentile here,
+// and the one analyze.Dist.Percentile implements: a Dist can call it with
+// its own nth. An infinite neighbour is not interpolated with: the nearer
+// rank's value is taken. NaN when n is 0 or p is NaN.
+func PercentileOf(n int64, p float64, nth func(r int64) float64) float64 {
+	if n <= 0 || math.IsNaN(p) {
 		return math.NaN()
 	}
 	p = min(max(p, 0), 100)
 	h := float64(n-1) * p / 100
-	lo := int(math.Floor(h))
+	lo := int64(math.Floor(h))
 	frac := h - float64(lo)
-	a := sorted[lo]
+	a := nth(lo)
 	if frac == 0 || lo+1 >= n {
 		return a
 	}
-	b := sorted[lo+1]
-	if math.IsInf(a, 0) || math.IsInf(b, 0) { // no interpolating with ∞
+	b := nth(lo + 1)
+	if math.IsInf(a, 0) || math.IsInf(b, 0) {
 		if frac < 0.5 {
 			return a
 		}
 		return b
 	}
 	return a + (b-a)*frac
+}
+
+// Percentile returns the p-th percentile (0 ≤ p ≤ 100) of sorted values
+// (ascending) by PercentileOf's definition, so a level's point figures here
+// equal analyze's; NaN when sorted is empty or p is NaN.
+func Percentile(sorted []float64, p float64) float64 {
+	return PercentileOf(int64(len(sorted)), p, func(r int64) float64 { return sorted[r] })
 }
 
 // quantileType7 returns the q-quantile (0 ≤ q ≤ 1) of sorted values with

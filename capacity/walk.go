@@ -119,21 +119,10 @@ func (k *walker) rank(r int64) float64 {
 	return v
 }
 
-// quantile returns the percentile at q (0–100) in walking order, with the
-// interpolation of Percentile; NaN when the replicate is empty.
+// quantile returns the percentile at q (0–100) in walking order, by
+// PercentileOf's definition; NaN when the replicate is empty.
 func (k *walker) quantile(q float64) float64 {
-	if k.total == 0 {
-		return math.NaN()
-	}
-	q = min(max(q, 0), 100)
-	h := float64(k.total-1) * q / 100
-	lo := int64(math.Floor(h))
-	frac := h - float64(lo)
-	a := k.rank(lo)
-	if frac == 0 || lo+1 >= k.total {
-		return a
-	}
-	return a + (k.rank(lo+1)-a)*frac
+	return PercentileOf(k.total, q, k.rank)
 }
 
 // percentile returns the p-th percentile (0 ≤ p ≤ 100) of the replicate of
