@@ -1,4 +1,4 @@
-package capacity_test
+package analyze
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/capacity"
 	"github.com/agentperf/agentperf/schemas"
 )
@@ -18,13 +17,13 @@ import (
 func request(r *schemas.Result) capacity.Request {
 	q := capacity.Request{
 		Session: fmt.Sprintf("%d/%d/%s", r.Shard, r.User, r.SessionID),
-		Speed:   math.NaN(), TTFT: -1, Failed: analyze.Failed(r),
+		Speed:   math.NaN(), TTFT: -1, Failed: isFailed(r),
 	}
 	if q.Failed {
 		return q
 	}
-	out, _ := analyze.OutputTokens(r)
-	first, last, ok := analyze.RequestTimes(r)
+	out, _ := outputTokens(r)
+	first, last, ok := requestTimes(r)
 	if !ok {
 		return q
 	}
@@ -78,7 +77,7 @@ func rows(seed uint64, users int) []schemas.Result {
 // tiers placed on analyze's own figures, where equality passes and one ulp
 // (or nanosecond, or error) beyond fails.
 func TestAgreesWithAnalyze(t *testing.T) {
-	presets, err := analyze.Preset("gpt-oss-120b")
+	presets, err := Preset("gpt-oss-120b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,24 +85,24 @@ func TestAgreesWithAnalyze(t *testing.T) {
 	for seed := range uint64(12) {
 		users := 5 + int(seed)*7
 		rs := rows(seed, users)
-		acc := analyze.NewLevelAccumulator()
+		acc := NewLevelAccumulator(1)
 		reqs := make([]capacity.Request, len(rs))
 		for i := range rs {
 			acc.Add(&rs[i])
 			reqs[i] = request(&rs[i])
 		}
-		st := acc.Stats(analyze.Validity{}, 0)
+		st := acc.Stats(Validity{}, 0)
 		at := presets[0].Judge(st)
-		strict := analyze.NewTier(at.Speed, at.TTFT)
+		strict := NewTier(at.Speed, at.TTFT)
 		strict.MaxErrorRate = at.ErrorRate
 		if strict.MaxErrorRate == 0 {
 			strict.MaxErrorRate = -1 // analyze's "none allowed"
 		}
 		tiers := append(slices.Clone(presets),
 			strict, // every figure on its limit: passes
-			analyze.NewTier(math.Nextafter(at.Speed, math.Inf(1)), at.TTFT), // speed one ulp short
-			analyze.NewTier(at.Speed, at.TTFT-1),                            // TTFT 1 ns over
-			analyze.NewTier(at.Speed/2, 2*at.TTFT),                          // comfortable
+			NewTier(math.Nextafter(at.Speed, math.Inf(1)), at.TTFT), // speed one ulp short
+			NewTier(at.Speed, at.TTFT-1),                            // TTFT 1 ns over
+			NewTier(at.Speed/2, 2*at.TTFT),                          // comfortable
 		)
 		if at.ErrorRate > 0 {
 			fewer := strict
@@ -156,7 +155,7 @@ func TestAgreesWithAnalyze(t *testing.T) {
 // gpt-oss-120b tiers.
 func BenchmarkLevel(b *testing.B) {
 	rs := rows(1, 150)
-	presets, _ := analyze.Preset("gpt-oss-120b")
+	presets, _ := Preset("gpt-oss-120b")
 	ct := make([]capacity.Tier, len(presets))
 	for i, at := range presets {
 		at = at.Normalized()
@@ -165,11 +164,11 @@ func BenchmarkLevel(b *testing.B) {
 	}
 	b.Run(fmt.Sprintf("analyze/rows=%d", len(rs)), func(b *testing.B) {
 		for b.Loop() {
-			acc := analyze.NewLevelAccumulator()
+			acc := NewLevelAccumulator(1)
 			for i := range rs {
 				acc.Add(&rs[i])
 			}
-			st := acc.Stats(analyze.Validity{}, 0)
+			st := acc.Stats(Validity{}, 0)
 			for _, t := range presets {
 				t.Judge(st)
 			}
