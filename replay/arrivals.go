@@ -10,13 +10,7 @@ import (
 
 // thinkWall returns the wall wait before turn t: its recorded think time,
 // scaled and capped.
-func (r *runner) thinkWall(t *Turn) time.Duration {
-	th := int64(float64(t.ThinkNS) * r.cfg.ThinkScale)
-	if r.cfg.ThinkCap > 0 && th > int64(r.cfg.ThinkCap) {
-		th = int64(r.cfg.ThinkCap)
-	}
-	return r.clock.Wall(th)
-}
+func (r *runner) thinkWall(t *Turn) time.Duration { return r.thinkWallNS(t.ThinkNS) }
 
 // arrivals is a level's load shape: run starts the level's sends on the
 // level's schedule and returns once every send it started has ended (the
@@ -87,16 +81,73 @@ func (r *runner) closedUser(lv *levelRun, u, k, n int, startAt time.Time) {
 		m.active.Inc()
 		defer m.active.Dec()
 	}
-	sessions := r.plan.Sessions
-	off := r.plan.UserOffset(k, n)
+	roots := r.forest.roots
+	off := r.forest.userOffset(k, n)
 	due := startAt
 	for i := 0; ; i++ {
-		s := sessions[(off+i)%len(sessions)]
-		pass := i / len(sessions)
-		if !r.runSession(lv, us, s, pass, &due, &timer) {
+		s := roots[(off+i)%len(roots)]
+		pass := i / len(roots)
+		if !r.runTrajectory(lv, us, s, pass, &due, &timer) {
 			return
 		}
 	}
+}
+
+// runTrajectory replays the tree of top-level session s (s alone when it
+// spawns no sub-agents) for user us from *due, which it moves to the
+// tree's end; it reports false when the level ended.
+func (r *runner) runTrajectory(lv *levelRun, us *user, s *Session, pass int, due *time.Time, timer *Timer) bool {
+	if r.forest.plain(s) {
+		return r.runSession(lv, us, s, pass, due, timer)
+	}
+	return r.runTree(lv, us, s, pass, due)
+}
+
+// runTree replays the tree of root for user us from *due: each running
+// session of it is a closed loop on its own goroutine, scheduled by a
+// treeRun; it moves *due to the tree's end and reports false when the
+// level ended first.
+func (r *runner) runTree(lv *levelRun, us *user, root *Session, pass int, due *time.Time) bool {
+	salt := saltText(r.cfg.CacheSalt, us.index, pass)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	ended := false
+	tr, first := r.startTree(root, us, pass, *due)
+	var launch func(st step)
+	launch = func(st step) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release := lv.hold(st.due)
+			var timer Timer
+			if !lv.sleepUntil(st.due, &timer) {
+				release()
+				return
+			}
+			end, failed := r.do(lv, st.b.us, st.t, salt, st.due)
+			release()
+			if lv.ctx.Err() != nil {
+				return
+			}
+			mu.Lock()
+			next, done := tr.finished(st, end, failed, nil)
+			ended = ended || done
+			mu.Unlock()
+			for _, n := range next {
+				launch(n)
+			}
+		}()
+	}
+	for _, st := range first {
+		launch(st)
+	}
+	wg.Wait()
+	if !ended {
+		return false
+	}
+	*due = tr.end
+	lv.sessionDone(root)
+	return true
 }
 
 // runSession sends a session's turns as a closed loop starting at *due;
@@ -157,8 +208,9 @@ func (poissonArrivals) run(r *runner, lv *levelRun) {
 		if !lv.sleepUntil(next, &timer) {
 			return
 		}
-		s := r.plan.Sessions[i%len(r.plan.Sessions)]
-		pass := i / len(r.plan.Sessions)
+		roots := r.forest.roots
+		s := roots[i%len(roots)]
+		pass := i / len(roots)
 		u := i*max(sh.Count, 1) + sh.Index
 		due := next
 		wg.Add(1)
@@ -168,7 +220,7 @@ func (poissonArrivals) run(r *runner, lv *levelRun) {
 			defer r.active.Add(-1)
 			us := &user{index: u}
 			var t Timer
-			r.runSession(lv, us, s, pass, &due, &t)
+			r.runTrajectory(lv, us, s, pass, &due, &t)
 		}()
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/sim"
 )
 
 // Mode is how load is generated.
@@ -120,6 +121,19 @@ type Config struct {
 	// judge whether it is saturated; nil means the process's own usage
 	// (getrusage; 0 where unsupported).
 	ProcessCPU func() time.Duration
+
+	// Sim, when set, replays against this simulated deployment in
+	// virtual time (virtual.go): one discrete-event loop runs the users,
+	// their think times and the simulator's engine, without sockets or
+	// the wall clock; Target and Sender must be unset, and TimeScale is
+	// meaningless (0 or 1). The same inputs and Seed give the same rows.
+	Sim *sim.Plan
+	// MaxSteady bounds how long a virtual-time closed-loop level's steady
+	// window may grow (world) to meet AgentPerf's trajectory minimums (the
+	// search's MinSessions and MinPerAgent, else analyze's defaults): the
+	// window is extended a step at a time until they hold. 0 means
+	// DefaultMaxSteady; negative never extends.
+	MaxSteady time.Duration
 }
 
 // withDefaults returns c with every zero field that has a default set to
@@ -128,6 +142,17 @@ type Config struct {
 func (c Config) withDefaults() (Config, error) {
 	if c.Plan == nil {
 		return c, errors.New("no plan to replay")
+	}
+	if c.Sim != nil {
+		if c.Target != "" || c.Sender != nil {
+			return c, errors.New("a virtual-time run sends to its simulator only: give a simulator or a target, not both")
+		}
+		if c.TimeScale != 0 && c.TimeScale != 1 {
+			return c, fmt.Errorf("time scale %g: a virtual-time run has no wall clock to scale (leave it at 1)", c.TimeScale)
+		}
+		if !c.StartAt.IsZero() {
+			return c, errors.New("a virtual-time run has no wall clock to wait for a start barrier")
+		}
 	}
 	if c.Mode == "" {
 		c.Mode = ModeClosed

@@ -32,6 +32,9 @@ type levelRun struct {
 	report   LevelReport
 	rows     atomic.Int64
 	stopping atomic.Bool
+	// virtual is set for a level run in virtual time (no client to judge
+	// by its CPU).
+	virtual bool
 }
 
 // localUsers returns the global indexes of the users this shard runs out of
@@ -50,6 +53,9 @@ func (r *runner) localUsers(n int) []int {
 // runLevel runs one load level to its end and returns its report. Rows go
 // to the writer; the caller flushes.
 func (r *runner) runLevel(parent context.Context, index, users int, warmup, steady time.Duration) LevelReport {
+	if r.virt != nil {
+		return r.runLevelVirtual(parent, index, users, warmup, steady)
+	}
 	cfg := r.cfg
 	if cfg.Mode == ModeTimestamps && steady <= 0 {
 		span := r.timestampSpan()
@@ -220,6 +226,11 @@ func (lv *levelRun) finishReport(wall, cpu time.Duration, interrupted bool) Leve
 	cores := runtime.GOMAXPROCS(0)
 	if wall > 0 {
 		rep.CPUUtil = float64(cpu) / (float64(wall) * float64(cores))
+	}
+	if lv.virtual {
+		// The loop's CPU is the simulation's, not a client's: the
+		// client rule has no CPU to judge.
+		rep.CPUUtil = -1
 	}
 	rep.stats = rep.acc.Stats(analyze.Validity{}, lv.steady)
 	rep.Client = rep.stats.JudgeClient(analyze.Validity{}, rep.CPUUtil, cores)

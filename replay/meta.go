@@ -78,6 +78,10 @@ func (r *runner) levelMeta(lr *LevelReport) {
 	}
 	c := lr.Client
 	l.Client = &c
+	if lr.SteadyWindow > 0 && lr.SteadyWindow != r.meta.Steady {
+		l.SteadyWindow = lr.SteadyWindow
+	}
+	l.SteadyExtended, l.SteadyExtendedReason, l.SteadyExtendCapped = lr.Extended, lr.ExtendedWhy, lr.ExtendCapped
 	if lr.SessionsByAgent == nil {
 		l.SessionsByAgent = map[string]int{}
 	}
@@ -90,6 +94,12 @@ func (r *runner) levelMeta(lr *LevelReport) {
 // beside it when the sim clock was asked for.
 func (r *runner) clockMeta() {
 	m := r.meta
+	if r.virt != nil {
+		// Every response was timed on the virtual clock the whole run
+		// kept: there was no wall clock and no receive to time.
+		m.ResponseClock = "virtual"
+		return
+	}
 	// receive_timestamps says how wall-timed output was timed: "kernel"
 	// (the kernel's receive time of the bytes), "read" (when the client
 	// read them), or "mixed", with the count of kernel-timed responses.

@@ -35,6 +35,17 @@ type Session struct {
 	ID    string
 	Agent string
 	Turns []*Turn
+
+	// Parent is the id of the session that spawned this one (a
+	// sub-agent), "" for a top-level session; ParentTurn is the turn of
+	// Parent whose response spawned it (-1 when unknown); ParentOffsetNS
+	// is when it started after that turn's end (or after Parent's first
+	// send when the turn is unknown), world ns; EndNS is the recorded end
+	// of its last request, Unix ns (0 when unknown). See tree.go.
+	Parent         string
+	ParentTurn     int32
+	ParentOffsetNS int64
+	EndNS          int64
 }
 
 // Turn is one recorded model call, ready to rebuild.
@@ -106,7 +117,11 @@ func LoadPlan(ts *schemas.TraceSet, opt PlanOptions) (*Plan, error) {
 		if !opt.Shard.Has(s.ID) {
 			return nil
 		}
-		ss := &Session{ID: strings.Clone(s.ID), Agent: strings.Clone(s.Agent)}
+		ss := &Session{ID: strings.Clone(s.ID), Agent: strings.Clone(s.Agent), ParentTurn: -1}
+		ss.Parent, ss.ParentOffsetNS, ss.EndNS = strings.Clone(s.Parent), s.ParentOffsetNS, s.EndNS
+		if s.ParentTurn != nil {
+			ss.ParentTurn = *s.ParentTurn
+		}
 		byID[ss.ID] = ss
 		p.Sessions = append(p.Sessions, ss)
 		return nil
@@ -123,7 +138,7 @@ func LoadPlan(ts *schemas.TraceSet, opt PlanOptions) (*Plan, error) {
 		if s == nil {
 			// A request whose session row is missing: keep it as its own
 			// session rather than dropping load.
-			s = &Session{ID: strings.Clone(r.SessionID)}
+			s = &Session{ID: strings.Clone(r.SessionID), ParentTurn: -1}
 			byID[s.ID] = s
 			p.Sessions = append(p.Sessions, s)
 		}

@@ -21,6 +21,7 @@ func (r *runner) startProgress(ctx context.Context) (stop func()) {
 		tick := r.clk.NewTicker(r.cfg.ProgressInterval)
 		defer tick.Stop()
 		lastT, lastTok := r.clk.Now(), r.outTok.Load()
+		lastV := r.virtualNow()
 		for {
 			select {
 			case <-done:
@@ -36,6 +37,11 @@ func (r *runner) startProgress(ctx context.Context) (stop func()) {
 			case now := <-tick.C():
 				tok := r.outTok.Load()
 				rate := float64(tok-lastTok) / now.Sub(lastT).Seconds() * r.cfg.TimeScale
+				if v := r.virtualNow(); r.virt != nil {
+					// world tok/s on the virtual clock
+					rate = float64(tok-lastTok) / max(float64(v-lastV)/1e9, 1e-9)
+					lastV = v
+				}
 				lastT, lastTok = now, tok
 				line := r.statusLine(now, rate)
 				if r.cfg.ProgressTTY {
@@ -55,6 +61,10 @@ func (r *runner) statusLine(now time.Time, tokRate float64) string {
 	var b strings.Builder
 	lv := r.cur.Load()
 	if lv != nil {
+		if r.virt != nil {
+			now = r.virt.at(r.virt.nowAtomic.Load()) // the virtual clock
+		}
+		lv.mu.Lock() // a virtual-time level moves windowEnd when it extends
 		phase := lv.phase(now)
 		var left time.Duration
 		switch phase {
@@ -63,6 +73,7 @@ func (r *runner) statusLine(now time.Time, tokRate float64) string {
 		case "steady":
 			left = lv.windowEnd.Sub(now)
 		}
+		lv.mu.Unlock()
 		fmt.Fprintf(&b, "level %d", lv.index)
 		if lv.users > 0 {
 			fmt.Fprintf(&b, " (%d users)", lv.users)

@@ -31,6 +31,14 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 	if !rep.Draining {
 		cancel(nil)
 	}
+	return r.record(lv, us, t, api, phase, due, ex.Sent, rep)
+}
+
+// record writes the row of turn t sent by user us with api, scheduled at
+// due and handed to the sender at sent (wall), whose response was rep, and
+// accounts for it; it returns when the response ended and whether it
+// failed. phase is the phase of due.
+func (r *runner) record(lv *levelRun, us *user, t *Turn, api, phase string, due, sent time.Time, rep Response) (time.Time, bool) {
 	if rep.TimeScale != "" {
 		r.checkTimeScale(rep.TimeScale)
 	}
@@ -48,7 +56,7 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 		Phase: phase, User: int32(us.index), SessionID: t.Session.ID, Turn: t.Index, API: api,
 		ExpectedInputTokens: t.ExpectedInput, ExpectedOutputTokens: t.ExpectedOutput,
 	}
-	end, lag := fillRow(res, r.clock, due, ex.Sent, rep)
+	end, lag := fillRow(res, r.clock, due, sent, rep)
 	lv.lag.record(lag)
 	failed := rep.Err != ""
 	outTok := rep.Usage.Output

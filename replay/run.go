@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/wire"
 	"log/slog"
@@ -52,6 +53,16 @@ type LevelReport struct {
 	// Interrupted is true when the run was stopped during the level.
 	Interrupted bool
 
+	// SteadyWindow is the steady-state window the level ran (world): the
+	// one asked for, or longer when a virtual-time level extended it
+	// (Extended, why in ExtendedWhy) to meet AgentPerf's trajectory
+	// minimums; ExtendCapped is set when it reached Config.MaxSteady
+	// without meeting them. Zero for wall-clock levels.
+	SteadyWindow time.Duration
+	Extended     time.Duration
+	ExtendedWhy  string
+	ExtendCapped bool
+
 	acc   *analyze.LevelAccumulator // the level's rows, for judging
 	stats *analyze.LevelStats       // acc's figures over the steady window
 }
@@ -65,6 +76,10 @@ type Report struct {
 	Interrupted bool
 	// Warnings collects run-level warnings (also in the results metadata).
 	Warnings []string
+	// Power is the simulator's modelled power of a virtual-time run, one
+	// sample per simulated second (system and source "sim"), for the
+	// run's power file (power.Save); nil otherwise.
+	Power *power.Record
 }
 
 // runner is one Run.
@@ -98,6 +113,11 @@ type runner struct {
 	// kernelTimed counts the wall-timed ones timed by kernel receive
 	// timestamps.
 	kernelTimed atomic.Int64
+
+	// forest is the plan's sessions as sub-agent trees (tree.go).
+	forest *forest
+	// virt is the simulated target of a virtual-time run (nil otherwise).
+	virt *virtualTarget
 }
 
 // Run replays cfg.Plan against cfg.Target, writing one row per request to
@@ -123,7 +143,7 @@ func newRunner(cfg Config, sink Sink) (*runner, error) {
 		return nil, err
 	}
 	snd := cfg.Sender
-	if snd == nil {
+	if snd == nil && cfg.Sim == nil {
 		urls := map[string]string{}
 		for _, api := range wire.APIs {
 			urls[api], _ = wire.EndpointURL(cfg.Target, api)
@@ -131,8 +151,12 @@ func newRunner(cfg Config, sink Sink) (*runner, error) {
 		snd = &sender{client: &http.Client{Transport: newTransport(cfg.Transport)}, clk: cfg.Clock,
 			headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}
 	}
-	return &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, clk: cfg.Clock, cpu: cfg.ProcessCPU,
-		sink: sink, sender: snd}, nil
+	r := &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, clk: cfg.Clock, cpu: cfg.ProcessCPU,
+		sink: sink, sender: snd, forest: newForest(cfg.Plan)}
+	if cfg.Sim != nil {
+		r.virt = newVirtualTarget(cfg.Sim)
+	}
+	return r, nil
 }
 
 func (r *runner) warn(format string, args ...any) {
@@ -191,6 +215,10 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	}
 	if ctx.Err() != nil {
 		rep.Interrupted = true
+	}
+	if r.virt != nil && len(r.virt.power.Samples) > 0 {
+		p := r.virt.power
+		rep.Power = &p
 	}
 	if err != nil {
 		return rep, err

@@ -168,6 +168,15 @@ type LevelMeta struct {
 	BelowAABar []string `json:"below_aa_bar,omitempty"`
 	// Interrupted is set when the run was stopped during the level.
 	Interrupted bool `json:"interrupted,omitempty"`
+
+	// SteadyExtended is how much a virtual-time level extended its steady
+	// window (world) to meet AgentPerf's trajectory minimums, and
+	// SteadyExtendedReason the minimum it was short of when it last did;
+	// SteadyExtendCapped is set when the window reached its cap still
+	// short (BelowAABar says by how much). Zero when not extended.
+	SteadyExtended       time.Duration `json:"steady_extended_ns,omitempty"`
+	SteadyExtendedReason string        `json:"steady_extended_reason,omitempty"`
+	SteadyExtendCapped   bool          `json:"steady_extend_capped,omitempty"`
 }
 
 // ClientHealth holds the figures by which a level's client is judged (see

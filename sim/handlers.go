@@ -276,6 +276,33 @@ func admit(plan *Plan, counts *countCache, api apiKind, body []byte) (admission,
 	return admission{g: g, prompt: p, blocks: blocks, d: decide(plan, g, p)}, nil
 }
 
+// encoder returns the encoder of a's response in api, with response id
+// id, creation time created (Unix s) and the generated text's words. The
+// HTTP handlers and Virtual share it, so both render the same events.
+func (a admission) encoder(api apiKind, id string, created int64, words *wordTable) encoder {
+	g, d := a.g, a.d
+	o := &genOutput{
+		id: id, created: created, model: g.model, n: d.tokens, tool: d.tool,
+		toolName: g.toolName, words: words, base: splitmix(g.prompt.hash ^ 0xa5a5), prompt: a.prompt,
+	}
+	if o.tool && o.toolName == "" {
+		o.toolName = "tool"
+	}
+	switch api {
+	case apiChat:
+		o.callID = "call_" + id
+		return newChatEncoder(o, g.includeUsage)
+	case apiResponses:
+		o.callID = "call_" + id
+		return newResponsesEncoder(o)
+	case apiCompletions:
+		return newCompletionsEncoder(o, g.includeUsage)
+	default:
+		o.callID = "toolu_" + id
+		return newMessagesEncoder(o)
+	}
+}
+
 // fill sets the engine fields of r from a.
 func (a admission) fill(r *Request, plan *Plan) {
 	r.PromptTokens, r.Blocks, r.OutputTokens = a.prompt, a.blocks, a.d.tokens
@@ -320,27 +347,7 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 	g, p, d := a.g, a.prompt, a.d
 	n := s.reqSeq.Add(1)
 	id := fmt.Sprintf("%08x%08x", uint32(s.start.UnixNano()), n)
-	o := &genOutput{
-		id: id, created: time.Now().Unix(), model: g.model, n: d.tokens, tool: d.tool,
-		toolName: g.toolName, words: s.words, base: splitmix(g.prompt.hash ^ 0xa5a5), prompt: p,
-	}
-	if o.tool && o.toolName == "" {
-		o.toolName = "tool"
-	}
-	var enc encoder
-	switch api {
-	case apiChat:
-		o.callID = "call_" + id
-		enc = newChatEncoder(o, g.includeUsage)
-	case apiResponses:
-		o.callID = "call_" + id
-		enc = newResponsesEncoder(o)
-	case apiCompletions:
-		enc = newCompletionsEncoder(o, g.includeUsage)
-	default:
-		o.callID = "toolu_" + id
-		enc = newMessagesEncoder(o)
-	}
+	enc := a.encoder(api, id, time.Now().Unix(), s.words)
 	st := newStream()
 	st.arrival = arrival
 	st.clock = r.Header.Get(wire.HeaderSimClock) == "1"

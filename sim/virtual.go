@@ -2,8 +2,10 @@ package sim
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
 
 // Virtual serves requests to a plan's Engine in virtual time, in process:
@@ -41,9 +43,38 @@ func (v *Virtual) Engine() *Engine { return v.eng }
 type RequestError struct {
 	Status  int
 	Message string
+
+	api apiKind
+	e   *apiError
 }
 
 func (e *RequestError) Error() string { return fmt.Sprintf("%d: %s", e.Status, e.Message) }
+
+// Body returns the response body the HTTP server sends with the refusal:
+// the error in the API's own JSON shape.
+func (e *RequestError) Body() []byte {
+	ae := e.e
+	if ae == nil {
+		ae = &apiError{status: e.Status, typ: "invalid_request_error", message: e.Message}
+	}
+	w := &bodyWriter{h: http.Header{}}
+	writeError(w, e.api, ae)
+	return w.b
+}
+
+func newRequestError(api apiKind, ae *apiError) *RequestError {
+	return &RequestError{Status: ae.status, Message: ae.message, api: api, e: ae}
+}
+
+// bodyWriter is an http.ResponseWriter that keeps the body.
+type bodyWriter struct {
+	h http.Header
+	b []byte
+}
+
+func (w *bodyWriter) Header() http.Header         { return w.h }
+func (w *bodyWriter) WriteHeader(int)             {}
+func (w *bodyWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 // apiOfKind returns the wire API of a schemas.API* kind; ok is false for
 // any other kind.
@@ -59,31 +90,77 @@ func apiOfKind(api string) (apiKind, bool) {
 	return 0, false
 }
 
-// Submit parses body, a request of API api (a schemas.API* kind, served at
-// its wire.Path by the HTTP server), and hands it to the engine at simulated time
-// at (s, not before the last RunUntil). The returned Request's
-// PromptTokens and OutputTokens are the usage the server would report;
-// CachedTokens is set when the engine first schedules it. A refused
-// request (bad body, prompt over the context) returns a *RequestError and
-// never reaches the engine.
-func (v *Virtual) Submit(api string, body []byte, at float64) (*Request, error) {
+// Admission is a request body parsed, counted and given its output length
+// by the HTTP server's admission code: everything the engine and the
+// response need from the body. It is immutable: the same Admission may be
+// submitted any number of times to Virtuals of the plan it was made for,
+// and each submission is served exactly as the body would be. A caller
+// that sends the same body again (the same turn of a trace to several
+// users) may keep the Admission instead of the body and skip the parse,
+// which is most of a request's host cost.
+type Admission struct {
+	plan *Plan
+	api  apiKind
+	a    admission
+	// APIName is the schemas.API* kind the body was sent as.
+	APIName string
+	// PromptTokens and OutputTokens are the usage the server reports for
+	// the body: prompt tokens (chat template included) and output tokens.
+	PromptTokens, OutputTokens int
+}
+
+// Admit parses body, a request of API api (a schemas.API* kind, served at
+// its wire.Path by the HTTP server), as the HTTP server does. A refused
+// request (bad body, prompt over the context) returns a *RequestError.
+func (v *Virtual) Admit(api string, body []byte) (*Admission, error) {
 	kind, ok := apiOfKind(api)
 	if !ok {
-		return nil, &RequestError{Status: 404, Message: "no generation endpoint for API " + api}
+		return nil, newRequestError(apiChat, &apiError{status: http.StatusNotFound, typ: "not_found_error", message: "no generation endpoint for API " + api})
 	}
 	if limit := v.plan.cfg.MaxRequestBytes; limit > 0 && int64(len(body)) > limit {
-		return nil, &RequestError{Status: 413, Message: fmt.Sprintf("request body over %d bytes", limit)}
+		return nil, newRequestError(kind, &apiError{status: http.StatusRequestEntityTooLarge, typ: "invalid_request_error",
+			message: fmt.Sprintf("request body of %d bytes exceeds the %d-byte limit", len(body), limit)})
 	}
 	a, aerr := admit(v.plan, v.counts, kind, body)
 	if aerr != nil {
-		return nil, &RequestError{Status: aerr.status, Message: aerr.message}
+		return nil, newRequestError(kind, aerr)
+	}
+	// The admission keeps only what serving needs: the prompt's segments
+	// were folded into its blocks and hash.
+	g := *a.g
+	g.prompt.segs = nil
+	a.g = &g
+	return &Admission{plan: v.plan, api: kind, a: a, APIName: api, PromptTokens: a.prompt, OutputTokens: a.d.tokens}, nil
+}
+
+// SubmitAdmission hands a request admitted by Admit to the engine at
+// simulated time at (s, not before the last RunUntil). The returned
+// Request's PromptTokens and OutputTokens are the usage the server would
+// report; CachedTokens is set when the engine first schedules it. It
+// panics when a was admitted for another plan.
+func (v *Virtual) SubmitAdmission(a *Admission, at float64) *Request {
+	if a.plan != v.plan {
+		panic("sim: an Admission submitted to a Virtual of another plan")
 	}
 	r := &Request{}
-	a.fill(r, v.plan)
+	a.a.fill(r, v.plan)
 	v.eng.RunUntil(at)
 	v.sent[r] = 0
 	v.eng.Submit(r, at)
-	return r, nil
+	return r
+}
+
+// Submit parses body, a request of API api (a schemas.API* kind, served at
+// its wire.Path by the HTTP server), and hands it to the engine at simulated time
+// at (s, not before the last RunUntil): Admit, then SubmitAdmission. A
+// refused request (bad body, prompt over the context) returns a
+// *RequestError and never reaches the engine.
+func (v *Virtual) Submit(api string, body []byte, at float64) (*Request, error) {
+	a, err := v.Admit(api, body)
+	if err != nil {
+		return nil, err
+	}
+	return v.SubmitAdmission(a, at), nil
 }
 
 // Cancel removes r from the engine (its client went away).
@@ -126,3 +203,122 @@ func (v *Virtual) RunUntil(t float64) []Output {
 	}
 	return v.outs
 }
+
+// Served is what a streaming client of the HTTP server reads of one
+// request (stream: true), in the terms of wire.Stream: which events carry
+// output and the usage the events report.
+type Served struct {
+	// Lead counts the output events the stream sends with its first
+	// delivery ahead of the first token's (a chat tool call's opening
+	// delta carries output); they arrive with the first token.
+	Lead int
+	// PerDelivery is set when a delivery is one output event (the server
+	// coalesces tokens), else each token delivered is one.
+	PerDelivery bool
+	// Usage is the usage the client read: from the start events once a
+	// token was delivered, and from the end events when the stream
+	// completed; -1 fields were not reported.
+	Usage wire.Usage
+	// Err is an error event the stream carried ("" when none).
+	Err string
+}
+
+// Served returns what a streaming client read of r, a submission of a
+// that had its first delivery when started is set and its last when
+// complete is set: the server's own start and end events, rendered and read
+// with wire's stream reader, so the figures are those of the HTTP path.
+func (a *Admission) Served(r *Request, started, complete bool) Served {
+	sv := Served{PerDelivery: a.plan.cfg.CoalesceTokens}
+	st := wire.NewStream(a.APIName)
+	if !started {
+		sv.Usage = st.Usage()
+		return sv
+	}
+	enc := a.a.encoder(a.api, "virtual", 0, defaultWords())
+	buf := enc.start(nil, r.CachedTokens)
+	sv.Lead = readEvents(&st, buf)
+	if complete {
+		c := completion{prompt: a.a.prompt, output: a.a.d.tokens, truncated: a.a.d.truncated, cached: r.CachedTokens}
+		readEvents(&st, enc.end(buf[:0], c))
+	}
+	sv.Usage, sv.Err = st.Usage(), st.Err
+	return sv
+}
+
+// readEvents feeds the SSE events in b to st and returns how many carried
+// output.
+func readEvents(st *wire.Stream, b []byte) int {
+	n := 0
+	var scratch []byte
+	for len(b) > 0 {
+		evLen, textLen := wire.NextEvent(b)
+		if evLen == 0 {
+			break
+		}
+		var name, data []byte
+		name, data, scratch, _ = wire.SplitEvent(b[:textLen], scratch)
+		if st.Event(name, data) {
+			n++
+		}
+		b = b[evLen:]
+	}
+	return n
+}
+
+// AcceleratorJoules appends to dst each accelerator's modelled energy from
+// simulated time 0 to Now, J, in the order of Engine.AcceleratorWatts; it
+// appends nothing when the hardware has no power figures. Two readings a
+// simulated interval apart give each accelerator's mean power over it.
+func (v *Virtual) AcceleratorJoules(dst []float64) []float64 {
+	e := v.eng
+	if !e.power.ok {
+		return dst
+	}
+	for _, pool := range [][]*instance{e.insts, e.pinsts} {
+		for _, in := range pool {
+			j := e.power.joules(in, e.now)
+			for i := 0; i < e.plan.TP; i++ {
+				dst = append(dst, j)
+			}
+		}
+	}
+	return dst
+}
+
+// PrefillTokensPerSecond is the prompt tokens one engine instance (a
+// unified or prefill instance) computes per simulated second when every
+// iteration is a full chunk of the iteration token budget at context ctx
+// (tokens of KV already cached before the chunk): the plan's prefill
+// throughput, for sizing estimates.
+func (p *Plan) PrefillTokensPerSecond(ctx int) float64 {
+	q := max(p.cfg.MaxBatchTokens, 1)
+	t := p.cost.iteration([]work{{q: q, ctx: max(ctx, 0)}}).Total()
+	if t <= 0 {
+		return 0
+	}
+	return float64(q) / t
+}
+
+// DecodeTokensPerSecond is the output tokens one engine instance produces
+// per simulated second running batch sequences of ctx tokens of context
+// each, decode only (speculative decoding not counted): the plan's decode
+// throughput, for sizing estimates.
+func (p *Plan) DecodeTokensPerSecond(batch, ctx int) float64 {
+	batch = max(batch, 1)
+	ws := make([]work, batch)
+	for i := range ws {
+		ws[i] = work{q: 1, ctx: max(ctx, 0), decode: true}
+	}
+	t := p.cost.iteration(ws).Total()
+	if t <= 0 {
+		return 0
+	}
+	return float64(batch) / t
+}
+
+// CoalescesTokens reports whether a stream sends a delivery's tokens as
+// one event (Config.CoalesceTokens) rather than one event per token.
+func (p *Plan) CoalescesTokens() bool { return p.cfg.CoalesceTokens }
+
+// MaxBatch is the most sequences one engine instance runs per iteration.
+func (p *Plan) MaxBatch() int { return p.cfg.MaxBatch }
