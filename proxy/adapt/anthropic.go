@@ -3,7 +3,8 @@ package adapt
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/agentperf/agentperf/schemas"
@@ -186,11 +187,7 @@ func anthropicStream(body []byte, fast bool) Result {
 		r.Error = "truncated: no message_start"
 		return r
 	}
-	idx := make([]int, 0, len(blocks))
-	for i := range blocks {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
+	idx := slices.Sorted(maps.Keys(blocks))
 	content := make([]any, 0, len(idx))
 	for _, i := range idx {
 		b := blocks[i]

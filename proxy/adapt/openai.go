@@ -3,7 +3,8 @@ package adapt
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/agentperf/agentperf/schemas"
@@ -197,11 +198,7 @@ func chatStream(body []byte, fast bool) Result {
 		msg[reasoningKey] = reasoning.String()
 	}
 	if len(calls) > 0 {
-		idx := make([]int, 0, len(calls))
-		for i := range calls {
-			idx = append(idx, i)
-		}
-		sort.Ints(idx)
+		idx := slices.Sorted(maps.Keys(calls))
 		tcs := make([]any, 0, len(idx))
 		for _, i := range idx {
 			t := calls[i]

@@ -3,7 +3,8 @@ package adapt
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/agentperf/agentperf/schemas"
@@ -166,11 +167,7 @@ func responsesStream(body []byte, fast bool) Result {
 			res.Response = append(res.Response, it)
 		}
 	} else {
-		idx := make([]int, 0, len(items))
-		for i := range items {
-			idx = append(idx, i)
-		}
-		sort.Ints(idx)
+		idx := slices.Sorted(maps.Keys(items))
 		for _, i := range idx {
 			res.Response = append(res.Response, items[i])
 		}
