@@ -348,3 +348,29 @@ func assertNoSecretIn(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestEveryColumnDecided fails when schemas gains a trace-set column that
+// anonymize has not decided about: a new field must be copied, rewritten
+// or dropped on purpose in TraceSet, then listed here.
+func TestEveryColumnDecided(t *testing.T) {
+	decided := map[string][]string{
+		"Request": {"SessionID", "Turn", "API", "Model", "Stream", "Params", "Prompt", "Response", "HashIDs",
+			"StartNS", "FirstTokenNS", "EndNS", "FirstByteNS", "ChunkNS", "ThinkNS", "InputTokens", "OutputTokens",
+			"UsageInput", "UsageCached", "UsageCacheWrite", "UsageOutput", "UsageReasoning", "Status", "Error",
+			"ContextItems", "Extras"},
+		"Session": {"ID", "Source", "Agent", "Model", "API", "Parent", "ParentTurn", "ParentOffsetNS", "Turns",
+			"InputTokens", "OutputTokens", "StartNS", "EndNS"},
+		"Blob": {"ID", "Kind", "Tokens", "Body", "Recipe"},
+	}
+	for _, typ := range []reflect.Type{reflect.TypeOf(schemas.Request{}), reflect.TypeOf(schemas.Session{}), reflect.TypeOf(schemas.Blob{})} {
+		known := map[string]bool{}
+		for _, f := range decided[typ.Name()] {
+			known[f] = true
+		}
+		for i := range typ.NumField() {
+			if f := typ.Field(i); f.IsExported() && !known[f.Name] {
+				t.Errorf("schemas.%s.%s is new: decide in anonymize.TraceSet whether to copy, rewrite or drop it, then list it here", typ.Name(), f.Name)
+			}
+		}
+	}
+}
