@@ -122,6 +122,15 @@ type Config struct {
 	// (getrusage; 0 where unsupported).
 	ProcessCPU func() time.Duration
 
+	// KeepRequestMetadata sends the per-request metadata blocks a trace
+	// recorded (schemas.KindRequestMeta: Claude Code's billing header) as
+	// they were; by default they are dropped, because a block that changes
+	// on every request ahead of the prompt defeats every prefix cache.
+	KeepRequestMetadata bool
+	// ConversationMarker says whether each user's conversation carries a
+	// marker after the shared prefix (see MarkerPolicy); "" means
+	// MarkerAuto, which withDefaults resolves to MarkerOn or MarkerOff.
+	ConversationMarker MarkerPolicy
 	// Sim, when set, replays against this simulated deployment in
 	// virtual time (virtual.go): one discrete-event loop runs the users,
 	// their think times and the simulator's engine, without sockets or
@@ -232,6 +241,22 @@ func (c Config) withDefaults() (Config, error) {
 			return c, err
 		}
 		c.Search = &sc
+	}
+	switch c.ConversationMarker {
+	case "", MarkerAuto:
+		c.ConversationMarker = MarkerOn
+		if c.Mode == ModeTimestamps {
+			c.ConversationMarker = MarkerOff
+		}
+	case MarkerOn, MarkerOff:
+	default:
+		return c, fmt.Errorf("unknown conversation marker policy %q (want auto, on or off)", c.ConversationMarker)
+	}
+	if c.Sender == nil {
+		// An HTTP target answers a request without a model with an error.
+		if err := c.Plan.CheckModel(c.Shaping.Model); err != nil {
+			return c, err
+		}
 	}
 	if c.Transport.MaxConns == 0 {
 		c.Transport.MaxConns = c.Users

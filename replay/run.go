@@ -52,6 +52,10 @@ type LevelReport struct {
 	Verdict *analyze.Verdict
 	// Interrupted is true when the run was stopped during the level.
 	Interrupted bool
+	// PrefixCache compares the target's prefix-cache hit rate with the
+	// trace set's under production sharing (nil when the steady window
+	// had no success).
+	PrefixCache *schemas.CacheExpectation
 
 	// SteadyWindow is the steady-state window the level ran (world): the
 	// one asked for, or longer when a virtual-time level extended it
@@ -138,7 +142,7 @@ func newRunner(cfg Config, sink Sink) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := newBuilder(cfg.Plan, cfg.Shaping, cfg.API)
+	b, err := newBuilder(cfg)
 	if err != nil {
 		return nil, err
 	}

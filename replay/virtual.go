@@ -152,7 +152,7 @@ func (h *veventHeap) Pop() any {
 // vtree is one tree being replayed by a user in virtual time.
 type vtree struct {
 	tr   *treeRun
-	salt string
+	conv conversation
 	// user is the closed-loop user replaying it (nil for Poisson
 	// arrivals, which replay one tree and end).
 	user *vuser
@@ -489,7 +489,7 @@ func (l *vlevel) handle(e vevent) {
 		u := i*max(sh.Count, 1) + sh.Index
 		r.active.Add(1)
 		tr, steps := r.startTree(roots[i%len(roots)], &user{index: u}, i/len(roots), vt.at(e.at))
-		l.queue(&vtree{tr: tr, salt: saltText(r.cfg.CacheSalt, u, i/len(roots))}, steps)
+		l.queue(&vtree{tr: tr, conv: r.builder.conversation(l.lv.index, u, i/len(roots))}, steps)
 		l.scheduleArrival()
 	case vkSend:
 		l.send(e)
@@ -506,7 +506,7 @@ func (l *vlevel) startTree(u *vuser, at time.Time) {
 	s := roots[(u.off+i)%len(roots)]
 	pass := i / len(roots)
 	tr, steps := l.r.startTree(s, u.us, pass, at)
-	l.queue(&vtree{tr: tr, salt: saltText(l.r.cfg.CacheSalt, u.us.index, pass), user: u}, steps)
+	l.queue(&vtree{tr: tr, conv: l.r.builder.conversation(l.lv.index, u.us.index, pass), user: u}, steps)
 }
 
 // queue schedules steps of tree t, each held for the drain when it is due
@@ -522,9 +522,12 @@ func (l *vlevel) send(e vevent) {
 	r, vt, lv := l.r, l.vt, l.lv
 	st := e.st
 	us := st.b.us
-	salt := saltText(r.cfg.CacheSalt, 0, 0)
+	var conv conversation
 	if e.tree != nil {
-		salt = e.tree.salt
+		conv = e.tree.conv
+	} else {
+		// timestamp mode: each recorded request once, as the user it was
+		conv = r.builder.conversation(lv.index, us.index, 0)
 	}
 	x := &vreq{seq: e.seq, st: st, tree: e.tree, us: us, due: vt.ns(st.due), sent: vt.now, first: -1, lastRead: vt.now}
 	x.phase = lv.phase(st.due)
@@ -533,7 +536,7 @@ func (l *vlevel) send(e vevent) {
 		r.active.Add(1)
 	}
 	body := make([]byte, 0, us.last+us.last/8+1024)
-	body, api, parts, berr := r.builder.build(body, st.t, salt, &us.salt, us.parts)
+	body, api, parts, berr := r.builder.build(body, st.t, conv, &us.salt, us.parts)
 	us.parts = parts
 	us.last = len(body)
 	x.api = api
