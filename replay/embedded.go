@@ -24,8 +24,11 @@ func StartSimulator(cfg sim.Config) (*Simulator, error) {
 }
 
 // Meta describes the simulated deployment for the results metadata.
-func (s *Simulator) Meta() schemas.RunMeta {
-	p := s.Plan()
+func (s *Simulator) Meta() schemas.RunMeta { return SimMeta(s.Plan()) }
+
+// SimMeta describes simulated deployment p for the results metadata, for
+// the HTTP server and virtual-time runs alike.
+func SimMeta(p *sim.Plan) schemas.RunMeta {
 	return schemas.RunMeta{
 		Target: "sim", Hardware: p.Hardware.Name, Accelerators: p.Accelerators, Model: p.Model.Name,
 		System: fmt.Sprintf("sim: %d×%s %s (simulated)", p.Accelerators, p.Hardware.Name, p.Model.Name),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/replay"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
@@ -194,21 +195,26 @@ func replayAction(c *cli.Context) error {
 		simClock = c.Bool("sim-clock")
 	}
 	model := c.String("model")
+	var virtualSim *sim.Plan // the embedded simulator, run in virtual time
 	meta := schemas.RunMeta{AgentperfVersion: version, TraceSet: c.String("traces")}
 	if target == "" {
 		simModel := model
 		if simModel == "" {
 			simModel = sim.DefaultModel
 		}
-		s, err := replay.StartSimulator(sim.Config{Hardware: c.String("hardware"), Model: simModel,
-			Accelerators: c.Int("accelerators"), TimeScale: c.Float64("time-scale"), Seed: c.Int64("seed")})
-		if err != nil {
-			return err
+		// Virtual time (issue 13): the embedded simulator runs in the
+		// replay's own discrete-event loop, not over loopback HTTP.
+		if c.IsSet("time-scale") && c.Float64("time-scale") != 1 {
+			fmt.Fprintln(stderr, "note: --time-scale has no effect without --target: the embedded simulator runs in virtual time, as fast as the host computes it")
 		}
-		defer s.Close()
-		target = s.URL
-		model = s.Plan().Model.Name
-		sm := s.Meta()
+		sp, err := sim.Resolve(sim.Config{Hardware: c.String("hardware"), Model: simModel,
+			Accelerators: c.Int("accelerators"), Seed: c.Int64("seed")})
+		if err != nil {
+			return exitCode(2, fmt.Errorf("embedded simulator: %w (--hardware, --model, --accelerators)", err))
+		}
+		virtualSim = sp
+		model = sp.Model.Name
+		sm := replay.SimMeta(sp)
 		sm.AgentperfVersion, sm.TraceSet = meta.AgentperfVersion, meta.TraceSet
 		meta = sm
 	} else {
@@ -233,6 +239,9 @@ func replayAction(c *cli.Context) error {
 		Transport: replay.TransportOptions{HTTP2: c.Bool("http2"), Insecure: c.Bool("insecure"), ReadTimes: c.Bool("read-times")},
 		Headers:   perAPI, SimClock: simClock, RunID: c.String("run-id"), StartAt: startAt,
 		Logger: log, Meta: meta,
+	}
+	if virtualSim != nil {
+		cfg.Sim, cfg.Target, cfg.TimeScale, cfg.SimClock = virtualSim, "", 1, false
 	}
 	cfg.KeepRequestMetadata = c.Bool("keep-request-metadata")
 	cfg.ConversationMarker = marker
@@ -292,6 +301,13 @@ func replayAction(c *cli.Context) error {
 	}
 	if err := rw.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", out, err)
+	}
+	if rep.Power != nil {
+		// The simulator's modelled power, beside the results as measured
+		// power is (docs/power.md).
+		if err := power.Save(schemas.PowerPath(out), *rep.Power, c.Bool("overwrite")); err != nil {
+			return fmt.Errorf("writing the simulator's power beside %s: %w", out, err)
+		}
 	}
 	printSummary(c.App.Writer, rep, out, rw.Rows())
 	if rep.Interrupted {

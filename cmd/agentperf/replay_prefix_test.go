@@ -58,7 +58,7 @@ func TestReplayRefusesMissingModel(t *testing.T) {
 func TestReplayPrefixCacheSummary(t *testing.T) {
 	traces := writeReplayTraces(t, 2, 3)
 	out := filepath.Join(t.TempDir(), "results.parquet")
-	stdout, stderr, code := runIn("replay", "--traces", traces, "--users", "4", "--time-scale", "20",
+	stdout, stderr, code := runIn("replay", "--traces", traces, "--users", "4",
 		"--warmup", "2s", "--duration", "20s", "--out", out, "--quiet")
 	if code != 0 {
 		t.Fatalf("replay: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)

@@ -60,7 +60,7 @@ func writeReplayTraces(t *testing.T, sessions, turns int) string {
 func TestReplayCLI(t *testing.T) {
 	traces := writeReplayTraces(t, 4, 3)
 	out := filepath.Join(t.TempDir(), "results.parquet")
-	stdout, stderr, code := runIn("replay", "--traces", traces, "--users", "3", "--time-scale", "20",
+	stdout, stderr, code := runIn("replay", "--traces", traces, "--users", "3",
 		"--warmup", "2s", "--duration", "20s", "--out", out, "--quiet", "--run-id", "cli-test")
 	if code != 0 {
 		t.Fatalf("replay: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
@@ -74,7 +74,7 @@ func TestReplayCLI(t *testing.T) {
 	}
 	defer rf.Close()
 	m := rf.RunMeta()
-	if rf.NumRows() == 0 || m.RunID != "cli-test" || m.Target != "sim" || m.TimeScale != 20 || m.AgentperfVersion == "" || len(m.Levels) != 1 || m.Levels[0].Client == nil {
+	if rf.NumRows() == 0 || m.RunID != "cli-test" || m.Target != "sim" || m.ResponseClock != "virtual" || m.AgentperfVersion == "" || len(m.Levels) != 1 || m.Levels[0].Client == nil {
 		t.Errorf("rows %d, meta %+v", rf.NumRows(), m)
 	}
 	// A second run without --overwrite refuses to clobber the file.
@@ -96,8 +96,8 @@ func TestReplaySIGINT(t *testing.T) {
 	bin := testutil.Binary(t)
 	traces := writeReplayTraces(t, 4, 3)
 	out := filepath.Join(t.TempDir(), "results.parquet")
-	cmd := exec.Command(bin, "replay", "--traces", traces, "--users", "4", "--time-scale", "10",
-		"--warmup", "0s", "--duration", "1h", "--out", out, "--metrics-addr", "127.0.0.1:0", "--progress-interval", "200ms")
+	cmd := exec.Command(bin, "replay", "--traces", traces, "--users", "4",
+		"--warmup", "0s", "--duration", "100000h", "--out", out, "--metrics-addr", "127.0.0.1:0", "--progress-interval", "200ms")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
