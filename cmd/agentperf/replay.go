@@ -32,12 +32,18 @@ response ended plus the recorded think time, then takes the next session.
 User u of N starts at session ⌊u·S/N⌋ of the S sessions and cycles through
 all of them. Output length is pinned to the recorded length (--output-policy).
 
-Without --target, the embedded simulator is started in-process (--hardware,
---model, --accelerators, --time-scale). --time-scale K runs the simulated
-world K times faster (simulator clock and think times); results are stored
-in world time, so runs at different K give the same figures. Responses of
-the embedded simulator are timed by its own simulated clock, not the wall
-clock × K (--sim-clock; metadata response_clock).
+Without --target, the embedded simulator (--hardware, --model,
+--accelerators) runs in virtual time: the users, their think times and
+arrivals and the simulated engine share one discrete-event clock, with no
+sockets and no wall clock, as fast as the host computes it. Every mode and
+--search work there; the rows and metadata are those of an HTTP run
+(response_clock "virtual"), and the same inputs and --seed give the same
+rows. AA's rules hold by default: a 1-minute warm-up and a 10-minute steady
+window, grown (metadata steady_extended_ns) until the level has >= 30
+completed trajectories and >= 3 per agent. --time-scale has no effect
+there. The simulator's modelled power goes beside the results
+(FILE.power.parquet, docs/power.md). To test a client or another tool
+against the simulator over HTTP, start 'agentperf sim' and give --target.
 
 Modes: closed loop (--users, default); --sessions-per-second R (Poisson
 arrivals of sessions); --timestamps (each turn at its recorded arrival time);
@@ -54,9 +60,9 @@ written to disk. See docs/replay.md and docs/distributed.md.
 
 Examples:
    agentperf replay --traces traces/demo --users 32 --duration 2m --out results.parquet
-   agentperf replay --traces traces/demo --hardware h200 --accelerators 8 --time-scale 20 --search --tier 250:3s --out search.parquet
+   agentperf replay --traces traces/demo --hardware h200 --accelerators 8 --search --tier 250:3s --out search.parquet
    agentperf replay --traces traces/cc --target http://127.0.0.1:8000/v1 --api openai-chat --model openai/gpt-oss-120b --users 64 --duration 10m --cache-salt run42-{user}
-   agentperf replay --traces traces/mooncake --timestamps --time-scale 10 --out mooncake.parquet
+   agentperf replay --traces traces/mooncake --timestamps --out mooncake.parquet
    agentperf replay --traces traces/demo --target http://vllm:8000 --users 2000 --shard 4 --start-at 2026-06-01T12:00:00Z --out /results/shard.parquet`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "traces", Required: true, Usage: "trace set `DIR` (made by synth, import or record)"},
@@ -76,7 +82,7 @@ Examples:
 			&cli.StringFlag{Name: "cache-salt", Usage: "`TEXT` prepended as \"[cache-salt TEXT]\\n\" to each request's system prompt or first message; {user} and {pass} expand per user and pass"},
 			&cli.StringFlag{Name: "hardware", Value: sim.DefaultHardware, Usage: "simulator accelerator `NAME` (without --target)"},
 			&cli.IntFlag{Name: "accelerators", Usage: "simulator accelerators (without --target; default: smallest that fits)"},
-			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "world runs `K` times faster than the wall clock (simulator and think times; results in world time)"},
+			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "world runs `K` times faster than the wall clock (think times and timeouts; results in world time); no effect without --target (virtual time)"},
 			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the simulator and of Poisson arrivals"},
 			&cli.Float64Flag{Name: "sessions-per-second", Usage: "open loop: start sessions as a Poisson process of rate `R` per world second"},
 			&cli.BoolFlag{Name: "timestamps", Usage: "open loop: send every turn at its recorded arrival time (scaled by --time-scale)"},
@@ -355,8 +361,12 @@ func printSummary(w io.Writer, rep *replay.Report, out string, rows int64) {
 				verdict = fmt.Sprintf("pass (%.0f tok/s, TTFT %s)", l.Verdict.Speed, l.Verdict.TTFT)
 			}
 		}
-		fmt.Fprintf(w, "%-5d %6d %9d %7d %7d %13s %7.0f%% %6v  %s\n", l.Index, l.Users, l.Requests, l.Steady, l.SteadyErrors,
-			l.LagP99.Round(time.Microsecond), 100*l.CPUUtil, l.Valid, verdict)
+		cpu := fmt.Sprintf("%7.0f%%", 100*l.CPUUtil)
+		if l.CPUUtil < 0 {
+			cpu = fmt.Sprintf("%8s", "-") // virtual time: no client CPU to judge
+		}
+		fmt.Fprintf(w, "%-5d %6d %9d %7d %7d %13s %s %6v  %s\n", l.Index, l.Users, l.Requests, l.Steady, l.SteadyErrors,
+			l.LagP99.Round(time.Microsecond), cpu, l.Valid, verdict)
 	}
 	if s := rep.Search; s != nil {
 		fmt.Fprintf(w, "max users passing: %d", s.MaxUsers)
