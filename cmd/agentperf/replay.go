@@ -109,6 +109,8 @@ Examples:
 			&cli.BoolFlag{Name: "keep-request-metadata", Usage: "send per-request metadata blocks as recorded (Claude Code's billing header, which changes on every request); by default they are dropped, as they would defeat the target's prefix cache"},
 			&cli.StringFlag{Name: "conversation-marker", Value: "auto", Usage: "mark each user's conversation after the shared system prompt and tools, so users share those on the target but not their conversations: auto (on, off with --timestamps), on or off"},
 			&cli.StringFlag{Name: "memory-limit", Value: defaultMemoryLimit, Usage: "soft limit on the Go heap (`SIZE`, e.g. 384MiB or 2GiB), raised to twice the live heap when a run needs more; off for none; GOMEMLIMIT in the environment overrides it"},
+			// Virtual time (issue 13).
+			&cli.DurationFlag{Name: "max-steady", Value: replay.DefaultMaxSteady, Usage: "without --target (virtual time): longest a level's steady window grows to reach >= 30 completed trajectories and >= 3 per agent (world time; 0 = never grow)"},
 		},
 		Action: replayAction,
 	})
@@ -248,6 +250,9 @@ func replayAction(c *cli.Context) error {
 	}
 	if virtualSim != nil {
 		cfg.Sim, cfg.Target, cfg.TimeScale, cfg.SimClock = virtualSim, "", 1, false
+		if cfg.MaxSteady = c.Duration("max-steady"); cfg.MaxSteady == 0 {
+			cfg.MaxSteady = -1 // never grow
+		}
 	}
 	cfg.KeepRequestMetadata = c.Bool("keep-request-metadata")
 	cfg.ConversationMarker = marker
