@@ -47,40 +47,56 @@ func TestForest(t *testing.T) {
 	}
 }
 
-// TestVirtualSubAgentTree replays a parent whose first turn spawns a
-// sub-agent in virtual time: the sub-agent starts its recorded offset after
-// that turn's response ended, the parent's next turn waits for it to end
-// plus the think time, and the tree is one trajectory.
-func TestVirtualSubAgentTree(t *testing.T) {
+// TestSubAgentTree replays a parent whose first turn spawns a sub-agent,
+// in virtual time and over HTTP on the wall clock: the sub-agent starts its
+// recorded offset after that turn's response ended, the parent's next turn
+// waits for it to end plus the think time, one user holds the whole tree,
+// and the tree is one trajectory.
+func TestSubAgentTree(t *testing.T) {
 	dir := writeTraces(t, traceSpec{sessions: 2, turns: 3, api: schemas.APIOpenAIChat, think: 2 * time.Second, out: 40, pad: 500})
-	plan := loadPlan(t, dir, PlanOptions{})
-	parent, kid := plan.Sessions[0], plan.Sessions[1]
-	kid.Parent, kid.ParentTurn, kid.ParentOffsetNS, kid.EndNS = parent.ID, 0, int64(1500*time.Millisecond), 0
-	cfg := Config{Plan: plan, Sim: simPlan(t, sim.Config{}), Users: 1, Steady: 2 * time.Minute, MaxSteady: -1,
-		Shaping: Shaping{Model: "gpt-oss-120b"}}
-	rows, _, rep := runToFile(t, context.Background(), cfg)
-	row := func(sid string, turn int32) *schemas.Result {
-		for i := range rows {
-			if rows[i].SessionID == sid && rows[i].Turn == turn {
-				return &rows[i]
+	for _, virtual := range []bool{true, false} {
+		name := map[bool]string{true: "virtual", false: "http"}[virtual]
+		t.Run(name, func(t *testing.T) {
+			plan := loadPlan(t, dir, PlanOptions{})
+			parent, kid := plan.Sessions[0], plan.Sessions[1]
+			kid.Parent, kid.ParentTurn, kid.ParentOffsetNS, kid.EndNS = parent.ID, 0, int64(1500*time.Millisecond), 0
+			cfg := Config{Plan: plan, Users: 1, Steady: 40 * time.Second, MaxSteady: -1, Shaping: Shaping{Model: "gpt-oss-120b"}}
+			// lo and hi bound the schedule around the row's end: exact in
+			// virtual time; over HTTP the loop schedules from when the end
+			// arrived on the wall clock, after the simulated end (docs/
+			// architecture.md, "Which clock times a response").
+			lo, hi := int64(0), int64(0)
+			if virtual {
+				cfg.Sim = simPlan(t, sim.Config{})
+			} else {
+				cfg.Target, cfg.TimeScale, cfg.SimClock = startSim(t, 20).URL, 20, true
+				lo, hi = int64(time.Millisecond), int64(2*time.Second)
 			}
-		}
-		t.Fatalf("no row of %s turn %d", sid, turn)
-		return nil
-	}
-	p0, k0, k2, p1 := row(parent.ID, 0), row(kid.ID, 0), row(kid.ID, 2), row(parent.ID, 1)
-	if got, want := k0.ScheduledNS, p0.EndNS+int64(1500*time.Millisecond); got != want {
-		t.Errorf("sub-agent's first send at %d, want the parent's turn 0 end + 1.5 s = %d", got, want)
-	}
-	if got, want := p1.ScheduledNS, k2.EndNS+int64(2*time.Second); got != want {
-		t.Errorf("parent's turn 1 at %d, want the sub-agent's end + 2 s think = %d", got, want)
-	}
-	for _, r := range rows {
-		if r.User != 0 {
-			t.Errorf("row of user %d: one user holds the whole tree", r.User)
-		}
-	}
-	if l := rep.Levels[0]; l.CompletedSessions == 0 || l.SessionsByAgent["agent-a"] != l.CompletedSessions {
-		t.Errorf("completed %d trajectories, by agent %v: each tree counts once", l.CompletedSessions, l.SessionsByAgent)
+			rows, _, rep := runToFile(t, context.Background(), cfg)
+			row := func(sid string, turn int32) *schemas.Result {
+				for i := range rows {
+					if rows[i].SessionID == sid && rows[i].Turn == turn {
+						return &rows[i]
+					}
+				}
+				t.Fatalf("no row of %s turn %d", sid, turn)
+				return nil
+			}
+			p0, k0, k2, p1 := row(parent.ID, 0), row(kid.ID, 0), row(kid.ID, 2), row(parent.ID, 1)
+			if got, want := k0.ScheduledNS, p0.EndNS+int64(1500*time.Millisecond); got < want-lo || got > want+hi {
+				t.Errorf("sub-agent's first send at %d, want the parent's turn 0 end + 1.5 s = %d", got, want)
+			}
+			if got, want := p1.ScheduledNS, k2.EndNS+int64(2*time.Second); got < want-lo || got > want+hi {
+				t.Errorf("parent's turn 1 at %d, want the sub-agent's end + 2 s think = %d", got, want)
+			}
+			for _, r := range rows {
+				if r.User != 0 {
+					t.Errorf("row of user %d: one user holds the whole tree", r.User)
+				}
+			}
+			if l := rep.Levels[0]; l.CompletedSessions == 0 || l.SessionsByAgent["agent-a"] != l.CompletedSessions {
+				t.Errorf("completed %d trajectories, by agent %v: each tree counts once", l.CompletedSessions, l.SessionsByAgent)
+			}
+		})
 	}
 }
