@@ -103,9 +103,9 @@ func TestVirtualMatchesHTTP(t *testing.T) {
 			dir := writeTraces(t, traceSpec{sessions: 2, turns: 4, api: api, think: 2 * time.Second, out: 30, pad: 2000})
 			base := Config{Users: 1, Warmup: 0, Steady: 40 * time.Second, Shaping: Shaping{Model: "gpt-oss-120b"}}
 
-			s := startSim(t, 8)
+			s := startSim(t, 16)
 			cfg := base
-			cfg.Plan, cfg.Target, cfg.TimeScale, cfg.SimClock = loadPlan(t, dir, PlanOptions{}), s.URL, 8, true
+			cfg.Plan, cfg.Target, cfg.TimeScale, cfg.SimClock = loadPlan(t, dir, PlanOptions{}), s.URL, 16, true
 			httpRows, _, _ := runToFile(t, context.Background(), cfg)
 
 			cfg = base
