@@ -233,23 +233,10 @@ type timestampArrivals struct{}
 func (timestampArrivals) run(r *runner, lv *levelRun) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	type arrival struct {
-		t    *Turn
-		user int
-	}
-	var all []arrival
-	for i, s := range r.plan.Sessions {
-		for _, t := range s.Turns {
-			if t.StartNS > 0 {
-				all = append(all, arrival{t, i})
-			}
-		}
-	}
+	all := r.recordedArrivals()
 	if len(all) == 0 {
-		r.warn("timestamp replay: no turn of the trace set has a recorded start time; nothing was sent")
 		return
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].t.StartNS < all[j].t.StartNS })
 	t0 := all[0].t.StartNS
 	var timer Timer
 	for _, a := range all {
@@ -269,4 +256,30 @@ func (timestampArrivals) run(r *runner, lv *levelRun) {
 			r.do(lv, us, a.t, r.builder.conversation(lv.index, a.user, 0), due)
 		}()
 	}
+}
+
+// arrival is a turn sent at its recorded start, by the user numbered by
+// its session's place in the plan.
+type arrival struct {
+	t    *Turn
+	user int
+}
+
+// recordedArrivals returns the plan's turns with a recorded start time in
+// start order (warning when there is none): what timestamp mode sends.
+func (r *runner) recordedArrivals() []arrival {
+	var all []arrival
+	for i, s := range r.plan.Sessions {
+		for _, t := range s.Turns {
+			if t.StartNS > 0 {
+				all = append(all, arrival{t, i})
+			}
+		}
+	}
+	if len(all) == 0 {
+		r.warn("timestamp replay: no turn of the trace set has a recorded start time; nothing was sent")
+		return nil
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].t.StartNS < all[j].t.StartNS })
+	return all
 }

@@ -70,13 +70,7 @@ func (r *runner) runLevel(parent context.Context, index, users int, warmup, stea
 	lv.windowEnd = lv.windowStart.Add(r.clock.Wall(int64(steady)))
 	lv.report = LevelReport{Index: index, Users: users, SessionsByAgent: map[string]int{}}
 	lv.report.acc = analyze.NewLevelAccumulator(cfg.TimeScale)
-	r.cur.Store(lv)
-	r.level.Store(int64(index))
-	r.levelUsers.Store(int64(users))
-	if cfg.Metrics != nil {
-		cfg.Metrics.level.Set(float64(index))
-		cfg.Metrics.users.Set(float64(users))
-	}
+	r.enter(lv)
 	cpu0 := r.cpu()
 
 	watchDone := make(chan struct{})
@@ -309,5 +303,16 @@ func (lv *levelRun) watch() {
 			}
 			sh.mu.Unlock()
 		}
+	}
+}
+
+// enter makes lv the current level for the progress line and the metrics.
+func (r *runner) enter(lv *levelRun) {
+	r.cur.Store(lv)
+	r.level.Store(int64(lv.index))
+	r.levelUsers.Store(int64(lv.users))
+	if m := r.cfg.Metrics; m != nil {
+		m.level.Set(float64(lv.index))
+		m.users.Set(float64(lv.users))
 	}
 }

@@ -156,18 +156,7 @@ func TestTimeScaleInvariance(t *testing.T) {
 		// race detector.
 		slowK, fastK := 4.0, 64.0
 		slow, fast := run(t, slowK, 1, 0, 30*time.Second), run(t, fastK, 1, 0, 30*time.Second)
-		// Rows in send order; drain rows may be cut at different points.
-		ok := func(rows []schemas.Result) []schemas.Result {
-			var out []schemas.Result
-			for _, r := range rows {
-				if r.Error == "" {
-					out = append(out, r)
-				}
-			}
-			sort.Slice(out, func(i, j int) bool { return out[i].SentNS < out[j].SentNS })
-			return out
-		}
-		a, b := ok(slow), ok(fast)
+		a, b := completedBySend(slow), completedBySend(fast)
 		n := min(len(a), len(b))
 		if n < 8 {
 			t.Fatalf("only %d and %d completed requests", len(a), len(b))

@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -243,13 +242,7 @@ func (r *runner) runLevelVirtual(parent context.Context, index, users int, warmu
 	lv.windowEnd = lv.windowStart.Add(steady)
 	lv.report = LevelReport{Index: index, Users: users, SessionsByAgent: map[string]int{}}
 	lv.report.acc = analyze.NewLevelAccumulator(1)
-	r.cur.Store(lv)
-	r.level.Store(int64(index))
-	r.levelUsers.Store(int64(users))
-	if cfg.Metrics != nil {
-		cfg.Metrics.level.Set(float64(index))
-		cfg.Metrics.users.Set(float64(users))
-	}
+	r.enter(lv)
 	l := &vlevel{r: r, vt: vt, lv: lv, live: map[*sim.Request]*vreq{}}
 	l.windowEnd = vt.ns(lv.windowEnd)
 	l.capEnd = l.windowEnd
@@ -294,23 +287,10 @@ func (l *vlevel) begin(warmup time.Duration) {
 		l.nextArr = start
 		l.scheduleArrival()
 	case ModeTimestamps:
-		type arrival struct {
-			t    *Turn
-			user int
-		}
-		var all []arrival
-		for i, s := range r.plan.Sessions {
-			for _, t := range s.Turns {
-				if t.StartNS > 0 {
-					all = append(all, arrival{t, i})
-				}
-			}
-		}
+		all := r.recordedArrivals()
 		if len(all) == 0 {
-			r.warn("timestamp replay: no turn of the trace set has a recorded start time; nothing was sent")
 			return
 		}
-		sort.SliceStable(all, func(i, j int) bool { return all[i].t.StartNS < all[j].t.StartNS })
 		t0 := all[0].t.StartNS
 		for _, a := range all {
 			due := lv.start.Add(r.clock.Wall(a.t.StartNS - t0))

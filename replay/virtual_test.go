@@ -112,17 +112,7 @@ func TestVirtualMatchesHTTP(t *testing.T) {
 			cfg.Plan, cfg.Sim = loadPlan(t, dir, PlanOptions{}), simPlan(t, sim.Config{})
 			virtRows, _, _ := runToFile(t, context.Background(), cfg)
 
-			ok := func(rows []schemas.Result) []schemas.Result {
-				var out []schemas.Result
-				for _, r := range rows {
-					if r.Error == "" {
-						out = append(out, r)
-					}
-				}
-				sort.Slice(out, func(i, j int) bool { return out[i].SentNS < out[j].SentNS })
-				return out
-			}
-			h, v := ok(httpRows), ok(virtRows)
+			h, v := completedBySend(httpRows), completedBySend(virtRows)
 			n := min(len(h), len(v))
 			if n < 4 {
 				t.Fatalf("only %d HTTP and %d virtual completed requests", len(h), len(v))
@@ -161,4 +151,17 @@ func TestVirtualRefusal(t *testing.T) {
 	if r.Status != 413 || !strings.HasPrefix(r.Error, "HTTP 413: ") || !strings.Contains(r.Error, "exceeds the 1-byte limit") {
 		t.Errorf("row status %d error %q, want 413 with the server's message", r.Status, r.Error)
 	}
+}
+
+// completedBySend returns the rows without an error in send order (drain
+// rows may be cut at different points in two runs).
+func completedBySend(rows []schemas.Result) []schemas.Result {
+	var out []schemas.Result
+	for _, r := range rows {
+		if r.Error == "" {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SentNS < out[j].SentNS })
+	return out
 }
