@@ -165,3 +165,36 @@ func completedBySend(rows []schemas.Result) []schemas.Result {
 	sort.Slice(out, func(i, j int) bool { return out[i].SentNS < out[j].SentNS })
 	return out
 }
+
+// TestVirtualPower: a virtual-time run reports the simulator's modelled
+// power, one sample per simulated second with a reading per accelerator,
+// each between the hardware's idle power and its TDP, busier under load.
+func TestVirtualPower(t *testing.T) {
+	dir := writeTraces(t, traceSpec{sessions: 4, turns: 4, api: schemas.APIOpenAIChat, think: time.Second, out: 200, pad: 3000})
+	plan := simPlan(t, sim.Config{})
+	hw := plan.Hardware
+	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Sim: plan, Users: 4, Warmup: 5 * time.Second, Steady: 30 * time.Second,
+		MaxSteady: -1, Shaping: Shaping{Model: "gpt-oss-120b"}}
+	_, _, rep := runToFile(t, context.Background(), cfg)
+	if rep.Power == nil || len(rep.Power.Samples) < 35 {
+		t.Fatalf("power: %+v", rep.Power)
+	}
+	busiest := 0.0
+	for i, s := range rep.Power.Samples {
+		if len(s.GPUWatts) != plan.Accelerators || s.System != "sim" {
+			t.Fatalf("sample %d: %d readings of system %q, want %d of sim", i, len(s.GPUWatts), s.System, plan.Accelerators)
+		}
+		for _, w := range s.GPUWatts {
+			if w < hw.IdleWatts-1e-6 || w > hw.TDPWatts+1e-6 {
+				t.Fatalf("sample %d: %.1f W outside idle %.0f W – TDP %.0f W", i, w, hw.IdleWatts, hw.TDPWatts)
+			}
+		}
+		busiest = max(busiest, s.Watts)
+		if i > 0 && s.TimeNS-rep.Power.Samples[i-1].TimeNS != int64(time.Second) {
+			t.Fatalf("samples %d and %d are %d ns apart, want 1 s", i-1, i, s.TimeNS-rep.Power.Samples[i-1].TimeNS)
+		}
+	}
+	if idle := hw.IdleWatts * float64(plan.Accelerators); busiest <= idle*1.05 {
+		t.Errorf("busiest second %.0f W, idle %.0f W: the load drew no power", busiest, idle)
+	}
+}

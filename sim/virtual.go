@@ -212,9 +212,6 @@ type Served struct {
 	// delivery ahead of the first token's (a chat tool call's opening
 	// delta carries output); they arrive with the first token.
 	Lead int
-	// PerDelivery is set when a delivery is one output event (the server
-	// coalesces tokens), else each token delivered is one.
-	PerDelivery bool
 	// Usage is the usage the client read: from the start events once a
 	// token was delivered, and from the end events when the stream
 	// completed; -1 fields were not reported.
@@ -228,7 +225,7 @@ type Served struct {
 // complete is set: the server's own start and end events, rendered and read
 // with wire's stream reader, so the figures are those of the HTTP path.
 func (a *Admission) Served(r *Request, started, complete bool) Served {
-	sv := Served{PerDelivery: a.plan.cfg.CoalesceTokens}
+	var sv Served
 	st := wire.NewStream(a.APIName)
 	if !started {
 		sv.Usage = st.Usage()
@@ -285,40 +282,6 @@ func (v *Virtual) AcceleratorJoules(dst []float64) []float64 {
 	return dst
 }
 
-// PrefillTokensPerSecond is the prompt tokens one engine instance (a
-// unified or prefill instance) computes per simulated second when every
-// iteration is a full chunk of the iteration token budget at context ctx
-// (tokens of KV already cached before the chunk): the plan's prefill
-// throughput, for sizing estimates.
-func (p *Plan) PrefillTokensPerSecond(ctx int) float64 {
-	q := max(p.cfg.MaxBatchTokens, 1)
-	t := p.cost.iteration([]work{{q: q, ctx: max(ctx, 0)}}).Total()
-	if t <= 0 {
-		return 0
-	}
-	return float64(q) / t
-}
-
-// DecodeTokensPerSecond is the output tokens one engine instance produces
-// per simulated second running batch sequences of ctx tokens of context
-// each, decode only (speculative decoding not counted): the plan's decode
-// throughput, for sizing estimates.
-func (p *Plan) DecodeTokensPerSecond(batch, ctx int) float64 {
-	batch = max(batch, 1)
-	ws := make([]work, batch)
-	for i := range ws {
-		ws[i] = work{q: 1, ctx: max(ctx, 0), decode: true}
-	}
-	t := p.cost.iteration(ws).Total()
-	if t <= 0 {
-		return 0
-	}
-	return float64(batch) / t
-}
-
 // CoalescesTokens reports whether a stream sends a delivery's tokens as
 // one event (Config.CoalesceTokens) rather than one event per token.
 func (p *Plan) CoalescesTokens() bool { return p.cfg.CoalesceTokens }
-
-// MaxBatch is the most sequences one engine instance runs per iteration.
-func (p *Plan) MaxBatch() int { return p.cfg.MaxBatch }
