@@ -161,11 +161,18 @@ func (d Dialect) Pin(body []byte, api string, n int) ([]byte, error) {
 // max_output_tokens for Responses, max_completion_tokens for a Chat body
 // that already uses it, else max_tokens.
 func MaxTokensField(api string, body []byte) string {
+	return MaxTokensKey(api, api == schemas.APIOpenAIChat && hasTopKey(body, "max_completion_tokens"))
+}
+
+// MaxTokensKey returns the request field that caps output for api:
+// max_output_tokens for Responses, max_completion_tokens for a Chat body
+// that already uses it (maxCompletion), else max_tokens.
+func MaxTokensKey(api string, maxCompletion bool) string {
 	switch api {
 	case schemas.APIOpenAIResponses:
 		return "max_output_tokens"
 	case schemas.APIOpenAIChat:
-		if hasTopKey(body, "max_completion_tokens") {
+		if maxCompletion {
 			return "max_completion_tokens"
 		}
 	}
