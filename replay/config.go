@@ -159,7 +159,9 @@ type Config struct {
 	// MaxContext is the target's context length, tokens; 0 takes what
 	// Describe found (and cuts nothing when it found none). Sessions with
 	// a turn whose prompt and output exceed it are cut by ContextPolicy
-	// ("" means truncate: the session's later turns are dropped).
+	// ("" means truncate: the session's later turns are dropped; fail
+	// refuses to run instead). A known context below AA's 65,536 tokens
+	// is a warning.
 	MaxContext    int
 	ContextPolicy target.ContextPolicy
 	// Power lists the power sources sampled for the whole run
@@ -280,13 +282,11 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	// The target's context (issue 16).
-	switch c.ContextPolicy {
-	case "":
-		c.ContextPolicy = target.ContextTruncate
-	case target.ContextTruncate, target.ContextSkip:
-	default:
-		return c, fmt.Errorf("unknown context policy %q (truncate or skip)", c.ContextPolicy)
+	policy, err := target.ParseContextPolicy(string(c.ContextPolicy))
+	if err != nil {
+		return c, err
 	}
+	c.ContextPolicy = policy
 	if c.MaxContext < 0 {
 		return c, fmt.Errorf("context length %d < 0: give the target's context in tokens (0 takes what it reports)", c.MaxContext)
 	}

@@ -11,7 +11,9 @@ import (
 // else what Describe found — by cfg.ContextPolicy, the way AA truncates
 // trajectories to the model's context (target.FitContext): a session keeps
 // its turns before the first whose prompt and output do not fit
-// (truncate), or is dropped (skip). It returns the plan to replay (cfg.Plan
+// (truncate), or is dropped (skip); the fail policy refuses instead of
+// cutting. A context below AA's required 65,536 tokens is warned of. It
+// returns the plan to replay (cfg.Plan
 // itself when nothing is cut), the record for the metadata (nil when no
 // context length is known), warnings for the run, and an error when no
 // session fits at all.
@@ -34,12 +36,19 @@ func fitContext(cfg Config, prov *schemas.Provenance) (*Plan, *schemas.ContextMe
 			sessions[i][j] = target.TurnTokens{Prompt: int(t.ExpectedInput), Output: int(t.ExpectedOutput)}
 		}
 	}
+	var warns []string
+	if limit < target.AAMinContext {
+		warns = append(warns, fmt.Sprintf("context: the target's context of %d tokens (%s) is below the %d tokens AA-AgentPerf requires of a deployment", limit, source, target.AAMinContext))
+	}
 	fit := target.FitContext(sessions, limit, cfg.ContextPolicy)
 	cm := &schemas.ContextMeta{Limit: limit, Source: source, Policy: string(cfg.ContextPolicy),
 		Sessions: fit.Sessions, Truncated: fit.Truncated, Skipped: fit.Skipped,
 		KeptTurns: fit.KeptTurns, DroppedTurns: fit.DroppedTurns, Longest: fit.Longest}
 	if fit.Truncated+fit.Skipped == 0 {
-		return p, cm, nil, nil
+		return p, cm, warns, nil
+	}
+	if cfg.ContextPolicy == target.ContextFail {
+		return nil, cm, nil, fmt.Errorf("%d of %d sessions have a turn whose prompt and output (up to %d tokens) exceed the target's context of %d tokens (%s): truncate those sessions, skip them, or give a trace set that fits", fit.Truncated+fit.Skipped, fit.Sessions, fit.Longest, limit, source)
 	}
 	if fit.KeptTurns == 0 {
 		return nil, cm, nil, fmt.Errorf("no session of the trace set fits the target's context of %d tokens (%s): every session's first turn needs more (prompt and output); give a larger context or a trace set of shorter sessions", limit, source)
@@ -59,5 +68,5 @@ func fitContext(cfg Config, prov *schemas.Provenance) (*Plan, *schemas.ContextMe
 	}
 	warn := fmt.Sprintf("context: %d of %d sessions truncated and %d skipped (%s policy), %d turns dropped, to fit the target's context of %d tokens (%s; longest turn %d tokens)",
 		fit.Truncated, fit.Sessions, fit.Skipped, cfg.ContextPolicy, fit.DroppedTurns, limit, source, fit.Longest)
-	return &cut, cm, []string{warn}, nil
+	return &cut, cm, append(warns, warn), nil
 }

@@ -22,6 +22,10 @@ const (
 	engineDetected = "detected"
 	// engineDefault: nothing was detected or given: the generic dialect.
 	engineDefault = "default"
+	// EngineEmbedded marks the embedded simulator's metadata
+	// (RunMeta.EngineSource; RunMeta.Engine is "sim"): replay speaks the
+	// generic dialect to it and keeps both as given.
+	EngineEmbedded = "embedded"
 )
 
 // prepareTarget returns cfg (defaults applied) ready to run against its
@@ -56,15 +60,18 @@ func prepareTarget(ctx context.Context, cfg Config) (Config, error) {
 	}
 
 	engine, source := cfg.Engine, engineGiven
-	if engine == "" || engine == target.EngineAuto {
+	if m.EngineSource == EngineEmbedded {
+		// The embedded simulator: it takes the generic dialect's pin and
+		// reports usage as the API references define it.
+		engine, source = target.EngineGeneric, EngineEmbedded
+	} else if engine == "" || engine == target.EngineAuto {
 		engine, source = target.EngineGeneric, engineDefault
 		if prov != nil {
 			engine, source = target.Engine(prov.Engine), engineDetected
 		}
 	}
-	m.Engine = string(engine)
-	if m.EngineSource == "" {
-		m.EngineSource = source
+	if source != EngineEmbedded {
+		m.Engine, m.EngineSource = string(engine), source
 	}
 	cfg.Shaping.Dialect = target.DialectOf(engine)
 	if prov != nil && source == engineGiven && prov.Engine != string(target.EngineGeneric) && prov.Engine != string(engine) {

@@ -162,7 +162,8 @@ type ContextMeta struct {
 	// cut); Source where it came from ("given", or the target's answer).
 	Limit  int    `json:"limit"`
 	Source string `json:"source,omitempty"`
-	// Policy is "truncate" (a session's later turns dropped) or "skip".
+	// Policy is "truncate" (a session's later turns dropped), "skip" or
+	// "fail" (the run refused to cut).
 	Policy string `json:"policy"`
 	// Sessions counts the plan's sessions; Truncated those that lost
 	// turns, Skipped those dropped; KeptTurns and DroppedTurns the turns.
