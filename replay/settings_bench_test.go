@@ -34,20 +34,7 @@ func BenchmarkBuildBodySettings(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				t := plan.Sessions[0].Turns[99]
-				conv := bl.conversation(0, 3, 0)
-				var sc saltCache
-				var parts []schemas.Part
-				buf := make([]byte, 0, 256<<10)
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					buf, _, parts, err = bl.build(buf[:0], t, conv, &sc, parts)
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.SetBytes(int64(len(buf)))
+				benchBuild(b, bl, plan.Sessions[0].Turns[99])
 			})
 		}
 	}
