@@ -22,10 +22,14 @@ func (r *runner) startPower(ctx context.Context) {
 // finishTarget ends what the run measured beside its rows: it stops the
 // power sampler, writes the power file, records both in the metadata and
 // reports each gap as a warning (a source that failed never fails the
-// run), and gives the report the context and power records. Later calls
+// run), and gives the report the engine, probe, context and power
+// records. Later calls
 // do nothing.
 func (r *runner) finishTarget(rep *Report) {
-	rep.Context = r.meta.Context
+	rep.Context, rep.Engine, rep.Probe = r.meta.Context, r.meta.Engine, r.meta.Probe
+	if p := r.meta.Provenance; p != nil {
+		rep.EngineVersion = p.Version
+	}
 	if r.power == nil || r.powerDone {
 		rep.Power = r.meta.Power
 		return

@@ -73,6 +73,11 @@ type Report struct {
 	// sources). Both are in the results metadata too.
 	Context *schemas.ContextMeta
 	Power   *schemas.PowerMeta
+	// Engine is the dialect spoken (RunMeta.Engine), EngineVersion the
+	// version the target reported ("" when none), Probe the probe's
+	// results (nil when none ran).
+	Engine, EngineVersion string
+	Probe                 []schemas.ProbeResult
 }
 
 // runner is one Run.

@@ -145,6 +145,12 @@ func printTarget(w io.Writer, rep *replay.Report) {
 	if rep == nil {
 		return
 	}
+	if rep.Engine != "" && rep.Engine != "sim" {
+		fmt.Fprintf(w, "target engine: %s %s\n", rep.Engine, rep.EngineVersion)
+	}
+	for _, p := range rep.Probe {
+		fmt.Fprintf(w, "probe %s\n", p)
+	}
 	if c := rep.Context; c != nil && c.Truncated+c.Skipped > 0 {
 		fmt.Fprintf(w, "context %d tokens (%s): %d of %d sessions truncated, %d skipped, %d turns dropped\n",
 			c.Limit, c.Source, c.Truncated, c.Sessions, c.Skipped, c.DroppedTurns)

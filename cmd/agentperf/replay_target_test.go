@@ -45,8 +45,10 @@ func TestReplayEngines(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("replay: %v\nstdout %s\nstderr %s", err, stdout.String(), stderr.String())
 			}
-			if !strings.Contains(stdout.String(), "power: ") {
-				t.Errorf("summary lacks the power line:\n%s", stdout.String())
+			for _, want := range []string{"power: ", "target engine: " + string(e), "probe openai-chat " + string(e)} {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+				}
 			}
 			rf, err := schemas.OpenResults(out)
 			if err != nil {
