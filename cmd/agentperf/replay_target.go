@@ -146,7 +146,7 @@ func printTarget(w io.Writer, rep *replay.Report) {
 		return
 	}
 	if rep.Engine != "" && rep.Engine != "sim" {
-		fmt.Fprintf(w, "target engine: %s %s\n", rep.Engine, rep.EngineVersion)
+		fmt.Fprintf(w, "target engine: %s\n", strings.TrimSpace(rep.Engine+" "+rep.EngineVersion))
 	}
 	for _, p := range rep.Probe {
 		fmt.Fprintf(w, "probe %s\n", p)
