@@ -160,6 +160,6 @@ func printTarget(w io.Writer, rep *replay.Report) {
 		if file == "" {
 			file = "not saved"
 		}
-		fmt.Fprintf(w, "power: %d samples from %d sources, %d gaps (%s)\n", p.Samples, len(p.Sources), len(p.Gaps), file)
+		fmt.Fprintf(w, "power: %d samples, %d source(s), %d gap(s) (%s)\n", p.Samples, len(p.Sources), len(p.Gaps), file)
 	}
 }
