@@ -80,6 +80,9 @@ func TestEngines(t *testing.T) {
 			if meta.Provenance == nil || meta.Provenance.Engine != string(e) || len(meta.Provenance.Endpoints) == 0 {
 				t.Errorf("provenance %+v: want the engine's answers", meta.Provenance)
 			}
+			if e == target.EngineTGI && meta.Provenance.ModelRevision != "abc123" {
+				t.Errorf("model revision %q, want TGI's model_sha abc123", meta.Provenance.ModelRevision)
+			}
 			if len(meta.Probe) != 1 || meta.Probe[0].Err != "" || !meta.Probe[0].Streamed {
 				t.Fatalf("probe %+v: want one streamed result", meta.Probe)
 			}

@@ -28,6 +28,10 @@ type Provenance struct {
 	Engine   string `json:"engine"`
 	Evidence string `json:"evidence,omitempty"`
 	Version  string `json:"version,omitempty"`
+	// ModelRevision identifies the served weights when the target says
+	// (TGI's /info model_sha, SGLang's /server_info revision), "" when it
+	// does not.
+	ModelRevision string `json:"model_revision,omitempty"`
 	// ContextTokens is the context length the target reports for the
 	// model, tokens (0 when it reports none), and ContextSource where it
 	// came from.

@@ -100,6 +100,22 @@ func versionOf(p Provenance, e Engine) string {
 	return ""
 }
 
+// modelRevision returns the served weights' revision an answer reports:
+// TGI's /info model_sha, SGLang's /server_info revision; "" when none.
+func modelRevision(p Provenance) string {
+	var v struct {
+		SHA      string `json:"model_sha"`
+		Revision string `json:"revision"`
+	}
+	if b := answerOf(p, "/info"); b != nil && json.Unmarshal(b, &v) == nil && v.SHA != "" {
+		return v.SHA
+	}
+	if b := answerOf(p, "server_info"); b != nil && json.Unmarshal(b, &v) == nil && v.Revision != "" {
+		return v.Revision
+	}
+	return ""
+}
+
 // ContextLength returns the context length the target reports for model
 // (the first listed model when model is "" or not listed), tokens, and
 // where it came from; 0 when it reports none. It reads, in order: the

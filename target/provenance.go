@@ -107,6 +107,7 @@ func Describe(ctx context.Context, base string, opt DescribeOptions) Provenance 
 	p.Models = modelCards(answerOf(p, "/models"))
 	det := Detect(p)
 	p.Engine, p.Evidence, p.Version = string(det.Engine), det.Evidence, det.Version
+	p.ModelRevision = modelRevision(p)
 	p.ContextTokens, p.ContextSource = ContextLength(p, opt.Model)
 	return p
 }
