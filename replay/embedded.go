@@ -33,5 +33,6 @@ func SimMeta(p *sim.Plan) schemas.RunMeta {
 		Target: "sim", Hardware: p.Hardware.Name, Accelerators: p.Accelerators, Model: p.Model.Name,
 		System: fmt.Sprintf("sim: %d×%s %s (simulated)", p.Accelerators, p.Hardware.Name, p.Model.Name),
 		Sim:    &schemas.SimMeta{TP: p.TP, Instances: p.Instances},
+		Engine: "sim", EngineSource: EngineEmbedded,
 	}
 }

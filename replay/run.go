@@ -6,9 +6,7 @@ import (
 	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/schemas"
-	"github.com/agentperf/agentperf/wire"
 	"log/slog"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -80,10 +78,16 @@ type Report struct {
 	Interrupted bool
 	// Warnings collects run-level warnings (also in the results metadata).
 	Warnings []string
-	// Power is the simulator's modelled power of a virtual-time run, one
-	// sample per simulated second (system and source "sim"), for the
-	// run's power file (power.Save); nil otherwise.
-	Power *power.Record
+	// Context is what was cut to fit the target's context (nil when no
+	// context length was known); Power the power sampled (nil without
+	// sources). Both are in the results metadata too.
+	Context *schemas.ContextMeta
+	Power   *schemas.PowerMeta
+	// Engine is the dialect spoken (RunMeta.Engine), EngineVersion the
+	// version the target reported ("" when none), Probe the probe's
+	// results (nil when none ran).
+	Engine, EngineVersion string
+	Probe                 []schemas.ProbeResult
 }
 
 // runner is one Run.
@@ -117,6 +121,10 @@ type runner struct {
 	// kernelTimed counts the wall-timed ones timed by kernel receive
 	// timestamps.
 	kernelTimed atomic.Int64
+	// power samples the power sources (power.go); powerDone is set once
+	// it was stopped and saved.
+	power     *power.Sampler
+	powerDone bool
 
 	// forest is the plan's sessions as sub-agent trees (tree.go).
 	forest *forest
@@ -130,6 +138,10 @@ type runner struct {
 // written and Report.Interrupted is set, with a nil error. The caller
 // closes the sink (for a ResultsWriter: Close writes the metadata).
 func Run(ctx context.Context, cfg Config, sink Sink) (*Report, error) {
+	cfg, err := prepareTarget(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	r, err := newRunner(cfg, sink)
 	if err != nil {
 		return nil, err
@@ -148,12 +160,9 @@ func newRunner(cfg Config, sink Sink) (*runner, error) {
 	}
 	snd := cfg.Sender
 	if snd == nil && cfg.Sim == nil {
-		urls := map[string]string{}
-		for _, api := range wire.APIs {
-			urls[api], _ = wire.EndpointURL(cfg.Target, api)
+		if snd, err = newSender(cfg); err != nil {
+			return nil, err
 		}
-		snd = &sender{client: &http.Client{Transport: newTransport(cfg.Transport)}, clk: cfg.Clock,
-			headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}
 	}
 	r := &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, clk: cfg.Clock, cpu: cfg.ProcessCPU,
 		sink: sink, sender: snd, forest: newForest(cfg.Plan)}
@@ -197,6 +206,8 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		origin = cfg.StartAt
 	}
 	r.clock = newWorldClock(origin, cfg.TimeScale)
+	r.startPower(ctx)
+	defer r.finishTarget(&Report{}) // no-op after finish
 
 	stopProgress := r.startProgress(ctx)
 	defer stopProgress()
@@ -220,10 +231,6 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	if ctx.Err() != nil {
 		rep.Interrupted = true
 	}
-	if r.virt != nil && len(r.virt.power.Samples) > 0 {
-		p := r.virt.power
-		rep.Power = &p
-	}
 	if err != nil {
 		return rep, err
 	}
@@ -235,6 +242,7 @@ func (r *runner) finish(rep *Report) (*Report, error) {
 		return rep, fmt.Errorf("writing results: %w", err)
 	}
 	r.clockMeta()
+	r.finishTarget(rep)
 	r.warnMu.Lock()
 	rep.Warnings = slices.Clone(r.warnings)
 	r.warnMu.Unlock()

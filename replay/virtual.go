@@ -8,12 +8,14 @@ import (
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/power"
+	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
 	"github.com/agentperf/agentperf/wire"
 )
@@ -705,3 +707,23 @@ func (vt *virtualTarget) sample(r *runner) {
 // simPowerLabel names the simulator's power in the power file: its source
 // and its system.
 const simPowerLabel = "sim"
+
+// finishSimPower writes a virtual-time run's modelled power to the power
+// file (Config.PowerFile; none when empty) and records it in the
+// metadata, as measured power is (power.go).
+func (r *runner) finishSimPower() {
+	rec := r.virt.power
+	if len(rec.Samples) == 0 {
+		return // hardware without power figures
+	}
+	pm := &schemas.PowerMeta{Samples: len(rec.Samples), Sources: []string{simPowerLabel}}
+	if f := r.cfg.PowerFile; f != "" {
+		if err := power.Save(f, rec, r.cfg.PowerOverwrite); err != nil {
+			pm.Error = err.Error()
+			r.warn("power: the simulator's power was not saved: %v", err)
+		} else {
+			pm.File = filepath.Base(f)
+		}
+	}
+	r.meta.Power = pm
+}

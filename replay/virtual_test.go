@@ -3,12 +3,14 @@ package replay
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
 )
@@ -174,13 +176,17 @@ func TestVirtualPower(t *testing.T) {
 	plan := simPlan(t, sim.Config{})
 	hw := plan.Hardware
 	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Sim: plan, Users: 4, Warmup: 5 * time.Second, Steady: 30 * time.Second,
-		MaxSteady: -1, Shaping: Shaping{Model: "gpt-oss-120b"}}
-	_, _, rep := runToFile(t, context.Background(), cfg)
-	if rep.Power == nil || len(rep.Power.Samples) < 35 {
-		t.Fatalf("power: %+v", rep.Power)
+		MaxSteady: -1, Shaping: Shaping{Model: "gpt-oss-120b"}, PowerFile: filepath.Join(t.TempDir(), "r.power.parquet")}
+	_, meta, rep := runToFile(t, context.Background(), cfg)
+	if rep.Power == nil || meta.Power == nil || meta.Power.File != "r.power.parquet" || meta.Power.Samples < 35 {
+		t.Fatalf("power in the report %+v and the metadata %+v", rep.Power, meta.Power)
+	}
+	rec, err := power.Load(cfg.PowerFile)
+	if err != nil || len(rec.Samples) != meta.Power.Samples {
+		t.Fatalf("power file: %d samples, %v; metadata says %d", len(rec.Samples), err, meta.Power.Samples)
 	}
 	busiest := 0.0
-	for i, s := range rep.Power.Samples {
+	for i, s := range rec.Samples {
 		if len(s.GPUWatts) != plan.Accelerators || s.System != "sim" {
 			t.Fatalf("sample %d: %d readings of system %q, want %d of sim", i, len(s.GPUWatts), s.System, plan.Accelerators)
 		}
@@ -190,8 +196,8 @@ func TestVirtualPower(t *testing.T) {
 			}
 		}
 		busiest = max(busiest, s.Watts)
-		if i > 0 && s.TimeNS-rep.Power.Samples[i-1].TimeNS != int64(time.Second) {
-			t.Fatalf("samples %d and %d are %d ns apart, want 1 s", i-1, i, s.TimeNS-rep.Power.Samples[i-1].TimeNS)
+		if i > 0 && s.TimeNS-rec.Samples[i-1].TimeNS != int64(time.Second) {
+			t.Fatalf("samples %d and %d are %d ns apart, want 1 s", i-1, i, s.TimeNS-rec.Samples[i-1].TimeNS)
 		}
 	}
 	if idle := hw.IdleWatts * float64(plan.Accelerators); busiest <= idle*1.05 {

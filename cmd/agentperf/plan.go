@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
-	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/replay"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
@@ -208,6 +207,7 @@ func planSearch(ctx context.Context, c *cli.Context, sp *sim.Plan, tier analyze.
 		Warmup: c.Duration("warmup"), Steady: c.Duration("duration"), Seed: uint64(c.Int64("seed")),
 		Search: &replay.SearchConfig{Start: 1, MaxUsers: c.Int("search-max"), Precision: c.Float64("search-precision"), Tier: tier},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Meta: meta,
+		PowerFile: schemas.PowerPath(path), PowerOverwrite: c.Bool("overwrite"),
 		// analyze groups files by run id: one run per system.
 		RunID: fmt.Sprintf("plan-%s-%dx%s", time.Now().UTC().Format("20060102T150405"), sp.Accelerators, sp.Hardware.Name),
 	}
@@ -226,11 +226,6 @@ func planSearch(ctx context.Context, c *cli.Context, sp *sim.Plan, tier analyze.
 	}
 	if err := rw.Close(); err != nil {
 		return 0, fmt.Errorf("closing %s: %w", path, err)
-	}
-	if rep.Power != nil {
-		if err := power.Save(schemas.PowerPath(path), *rep.Power, c.Bool("overwrite")); err != nil {
-			return 0, fmt.Errorf("writing the simulator's power beside %s: %w", path, err)
-		}
 	}
 	if rep.Search == nil {
 		return 0, nil
