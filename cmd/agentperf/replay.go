@@ -107,7 +107,7 @@ Examples:
 			&cli.DurationFlag{Name: "request-timeout", Value: 30 * time.Minute, Usage: "cancel a request that runs longer (world time)"},
 			&cli.DurationFlag{Name: "stall-timeout", Value: 5 * time.Minute, Usage: "cancel a request that receives no bytes for this long (world time)"},
 			&cli.DurationFlag{Name: "error-backoff", Value: time.Second, Usage: "least wait after a failed request before the user's next one (world time)"},
-			&cli.BoolFlag{Name: "sim-clock", Usage: "time responses by the target's simulated clock (X-Agentperf-Sim-Clock of agentperf sim) instead of the wall clock × K", DefaultText: "true for the embedded simulator, false with --target"},
+			&cli.BoolFlag{Name: "sim-clock", Usage: "time responses by the target's simulated clock (X-Agentperf-Sim-Clock of agentperf sim) instead of the wall clock × K", DefaultText: "false; without --target the simulator runs in virtual time and times every response"},
 			&cli.BoolFlag{Name: "http2", Usage: "speak HTTP/2 without TLS (h2c) to an http:// target (https:// negotiates HTTP/2 by ALPN)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "skip TLS certificate verification"},
 			&cli.BoolFlag{Name: "read-times", Usage: "time output events when the client reads them, not by the kernel's receive timestamp (Linux, HTTP/1.1; the default leaves the client's own wake-up delay out of TTFT and ITL)"},
