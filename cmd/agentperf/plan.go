@@ -91,7 +91,11 @@ func planAction(c *cli.Context) error {
 	model := c.String("model")
 	plans := make([]*sim.Plan, len(systems))
 	for i, h := range systems {
-		p, err := sim.Resolve(sim.Config{Hardware: h, Model: model, Accelerators: c.Int("accelerators"), Seed: c.Int64("seed")})
+		sc := sim.Config{Hardware: h, Model: model, Accelerators: c.Int("accelerators"), Seed: c.Int64("seed")}
+		if err := simKnobs(c, &sc); err != nil {
+			return err
+		}
+		p, err := sim.Resolve(sc)
 		if err != nil {
 			return exitCode(2, fmt.Errorf("--hardware %s: %w", h, err))
 		}

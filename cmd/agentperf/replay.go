@@ -225,8 +225,12 @@ func replayAction(c *cli.Context) error {
 		if c.IsSet("time-scale") && c.Float64("time-scale") != 1 {
 			fmt.Fprintln(stderr, "note: --time-scale has no effect without --target: the embedded simulator runs in virtual time, as fast as the host computes it")
 		}
-		sp, err := sim.Resolve(sim.Config{Hardware: c.String("hardware"), Model: simModel,
-			Accelerators: c.Int("accelerators"), Seed: c.Int64("seed")})
+		sc := sim.Config{Hardware: c.String("hardware"), Model: simModel,
+			Accelerators: c.Int("accelerators"), Seed: c.Int64("seed")}
+		if err := simKnobs(c, &sc); err != nil {
+			return err
+		}
+		sp, err := sim.Resolve(sc)
 		if err != nil {
 			return exitCode(2, fmt.Errorf("embedded simulator: %w (--hardware, --model, --accelerators)", err))
 		}
@@ -236,6 +240,9 @@ func replayAction(c *cli.Context) error {
 		sm.AgentperfVersion, sm.TraceSet = meta.AgentperfVersion, meta.TraceSet
 		meta = sm
 	} else {
+		if k := simKnobSet(c); k != "" {
+			return exitCode(2, fmt.Errorf("--%s configures the embedded simulator: give it to 'agentperf sim', or drop --target", k))
+		}
 		meta.Target = target
 		meta.Model = model
 		if c.IsSet("hardware") {
