@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
@@ -64,6 +65,8 @@ func TestVirtualDeterministic(t *testing.T) {
 		{"closed", Config{Users: 5, Warmup: 10 * time.Second, Steady: time.Minute}},
 		{"poisson", Config{Mode: ModePoisson, SessionsPerSecond: 0.2, Steady: time.Minute, Seed: 7}},
 		{"timestamps", Config{Mode: ModeTimestamps}},
+		{"search", Config{Warmup: 5 * time.Second, Steady: 30 * time.Second, MaxSteady: -1,
+			Search: &SearchConfig{Start: 1, MaxUsers: 8, Precision: 0.25, Tier: analyze.NewTier(150, 5*time.Second)}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var runs [2][]schemas.Result
@@ -84,6 +87,13 @@ func TestVirtualDeterministic(t *testing.T) {
 			}
 			if len(a) != len(b) {
 				t.Fatalf("%d rows, then %d", len(a), len(b))
+			}
+			levels := map[int32]bool{}
+			for _, r := range a {
+				levels[r.Level] = true
+			}
+			if tt.cfg.Search != nil && len(levels) < 2 {
+				t.Errorf("the search ran %d level(s)", len(levels))
 			}
 			for i := range a {
 				if fmt.Sprint(a[i]) != fmt.Sprint(b[i]) {
