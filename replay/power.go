@@ -51,14 +51,22 @@ func (r *runner) finishTarget(rep *Report) {
 	if len(rec.Samples) == 0 {
 		r.warn("power: no source gave a reading: no power was measured")
 	}
-	if f := r.cfg.PowerFile; f != "" {
-		if err := power.Save(f, rec, r.cfg.PowerOverwrite); err != nil {
-			pm.Error = err.Error()
-			r.warn("power: the samples were not saved: %v", err)
-		} else {
-			pm.File = filepath.Base(f)
-		}
-	}
+	r.savePower(pm, rec)
 	r.meta.Power = pm
 	rep.Power = pm
+}
+
+// savePower writes rec to the power file (Config.PowerFile; nothing when
+// empty) and records the file, or why it was not written, in pm.
+func (r *runner) savePower(pm *schemas.PowerMeta, rec power.Record) {
+	f := r.cfg.PowerFile
+	if f == "" {
+		return
+	}
+	if err := power.Save(f, rec, r.cfg.PowerOverwrite); err != nil {
+		pm.Error = err.Error()
+		r.warn("power: the samples were not saved: %v", err)
+		return
+	}
+	pm.File = filepath.Base(f)
 }

@@ -8,7 +8,6 @@ import (
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -717,13 +716,6 @@ func (r *runner) finishSimPower() {
 		return // hardware without power figures
 	}
 	pm := &schemas.PowerMeta{Samples: len(rec.Samples), Sources: []string{simPowerLabel}}
-	if f := r.cfg.PowerFile; f != "" {
-		if err := power.Save(f, rec, r.cfg.PowerOverwrite); err != nil {
-			pm.Error = err.Error()
-			r.warn("power: the simulator's power was not saved: %v", err)
-		} else {
-			pm.File = filepath.Base(f)
-		}
-	}
+	r.savePower(pm, rec)
 	r.meta.Power = pm
 }
