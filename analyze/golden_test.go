@@ -167,21 +167,24 @@ func TestGolden(t *testing.T) {
 			t.Errorf("tier %s max users %d, want %d", c.Tier.Name, c.MaxUsers, wantMax[j])
 		}
 	}
-	c := a.Capacity[0] // 16 users on 8 H200 (700 W, $3.50/h, 32 per rack)
+	c := a.Capacity[0] // fitted between 16 (pass) and 32 (fail) on 8 H200 (700 W, $3.50/h, 32 per rack)
+	if c.Fit == nil || c.Fit.FitPass != 16 || c.Fit.FitFail != 32 || c.Users.Point < 16 || c.Users.Point >= 32 || c.Users.Lo > c.Users.Point || c.Users.Hi < c.Users.Point {
+		t.Fatalf("100 tok/s: max users %+v, fit %+v; want between 16 and 32", c.Users, c.Fit)
+	}
 	for _, x := range []struct {
 		name      string
 		got, want float64
 	}{
-		{"users/accelerator", c.UsersPerAccelerator, 2},
-		{"users/kW", c.UsersPerKW, 16 / (8 * 0.7)},
-		{"users/$h", c.UsersPerDollarHour, 16 / (8 * 3.5)},
-		{"users/rack", c.UsersPerRack, 64},
+		{"users/accelerator", c.UsersPerAccelerator.Point, c.Users.Point / 8},
+		{"users/kW", c.UsersPerKW.Point, c.Users.Point / (8 * 0.7)},
+		{"users/$h lo", c.UsersPerDollarHour.Lo, c.Users.Lo / (8 * 3.5)},
+		{"users/rack hi", c.UsersPerRack.Hi, c.Users.Hi / 8 * 32},
 	} {
 		if math.Abs(x.got-x.want) > 1e-9 {
 			t.Errorf("%s = %v, want %v", x.name, x.got, x.want)
 		}
 	}
-	if !math.IsNaN(b.Capacity[0].UsersPerAccelerator) {
+	if !math.IsNaN(b.Capacity[0].UsersPerAccelerator.Point) {
 		t.Errorf("set without hardware should have no normalization, got %v", b.Capacity[0].UsersPerAccelerator)
 	}
 	if lv := b.Levels[0]; lv.Shards != 2 || lv.Requests != 120 || lv.ChunkCounted != 120 || lv.Users != 6 {

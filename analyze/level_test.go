@@ -89,8 +89,16 @@ func TestLevelAccumulator(t *testing.T) {
 	check("cache hit", s.CacheHitRate(), 0.6)
 	// window: first steady send (t0) to last steady end (b: 4000+300+1000+1 ms)
 	check("window s", s.Window().Seconds(), 5.301)
-	check("output tok/s", s.OutputTokPerSec(), 86/5.301)
-	check("total tok/s", s.TotalTokPerSec(), 8086/5.301)
+	// steady-state window: from midway between the warm-up's last and the
+	// steady phase's first schedule (−5 s, 0) to start + the configured
+	// 5 s, held at the last steady schedule (4 s): [−2.5 s, 4 s). Output
+	// tokens arriving inside it: a's 11 + 21, c's 3, d's 1 + 5 + 2, e's 2
+	// (b's arrive from 4.3 s on, the warm-up's at −4.9 s); input tokens of
+	// the 8 successful steady requests.
+	check("steady window s", s.SteadyWindow().Seconds(), 6.5)
+	check("window output tokens", s.WindowOutputTokens, 45)
+	check("output tok/s", s.OutputTokPerSec(), 45/6.5)
+	check("total tok/s", s.TotalTokPerSec(), (8000+45)/6.5)
 	check("error rate", s.ErrorRate(), 1.0/9)
 	codes := []string{}
 	for _, f := range s.Flags {
