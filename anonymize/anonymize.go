@@ -40,10 +40,28 @@ type Stats struct {
 // hashes; session ids and the free-form strings of request parameters
 // (metadata.user_id, prompt_cache_key, user, …) become hashes.
 //
+// Request-metadata blobs (schemas.KindRequestMeta: a billing header
+// carrying the agent's version and a per-request checksum) stay metadata
+// blobs, their text replaced by filler of the same token count like any
+// other text: replay leaves them out by default as before, and a replay
+// of the request as recorded still sends, at the same place, as many
+// tokens as the agent did, varying per request as they did. Generated
+// blobs (a schemas.Recipe, e.g. an import's filler) stay recipes, of the
+// same kind and token count, with the seed replaced by a hash of the
+// recipe: no text to hide, and the copy stays as small as the original.
+//
 // What stays: JSON structure (keys, arrays, numbers, booleans, roles, block
 // types, ids that link tool calls to results), each blob's token count as
 // recorded, model names, sampling parameters, timings, think times,
-// provider usage, status, agents and parent links.
+// provider usage, status, context_items, agents and sub-agent links (the
+// parent session, under its new id, parent_turn and parent_offset_ns).
+//
+// What goes: each request's extras column. It holds what a source recorded
+// beyond the columns — an imported AA line's fields (task_id, source and
+// others that can name a repository or a customer), the capture transport,
+// the previous_response_id sent — which anonymize cannot vet field by
+// field, so the copy has none (an AA export of it writes lines from the
+// columns alone).
 func TraceSet(in, out string, opt Options) (Stats, error) {
 	var st Stats
 	ts, err := schemas.OpenTraceSet(in, schemas.TraceSetOptions{})
@@ -74,7 +92,8 @@ func TraceSet(in, out string, opt Options) (Stats, error) {
 			if s.Parent != "" {
 				parent = a.hashID("s-", s.Parent)
 			}
-			w.SetSession(schemas.Session{ID: sid, Source: s.Source, Agent: s.Agent, Parent: parent})
+			w.SetSession(schemas.Session{ID: sid, Source: s.Source, Agent: s.Agent, Parent: parent,
+				ParentTurn: s.ParentTurn, ParentOffsetNS: s.ParentOffsetNS})
 			st.Sessions++
 		}
 		parts := make([]schemas.Part, 0, len(r.Prompt))
@@ -91,19 +110,24 @@ func TraceSet(in, out string, opt Options) (Stats, error) {
 			if err != nil {
 				return err
 			}
-			// Store the response blob with its recorded count first;
-			// WriteTurn then finds it by content.
-			if _, _, err := w.PutBlob(p.Kind, p.Body, p.Tokens); err != nil {
+			// Store the response blob with its recorded count (or as its
+			// recipe) first; WriteTurn then finds it by content.
+			if !p.Recipe.IsZero() {
+				if _, _, err := w.PutRecipe(p.Kind, p.Recipe); err != nil {
+					return err
+				}
+			} else if _, _, err := w.PutBlob(p.Kind, p.Body, p.Tokens); err != nil {
 				return err
 			}
-			resp = append(resp, p.Body)
+			resp = append(resp, p.Bytes())
 		}
 		t := &schemas.Turn{SessionID: sid, API: r.API, Params: a.params([]byte(r.Params)), Parts: parts, Response: resp,
 			StartNS: r.StartNS, FirstTokenNS: r.FirstTokenNS, EndNS: r.EndNS, ThinkNS: r.ThinkNS,
 			FirstByteNS: r.FirstByteNS, ChunkNS: append([]int64(nil), r.ChunkNS...),
 			Usage: schemas.Usage{Input: r.UsageInput, Cached: r.UsageCached, CacheWrite: r.UsageCacheWrite,
 				Output: r.UsageOutput, Reasoning: r.UsageReasoning},
-			OutputTokens: int(r.OutputTokens), Status: int(r.Status), Error: r.Error}
+			OutputTokens: int(r.OutputTokens), Status: int(r.Status), Error: r.Error,
+			ContextItems: int(r.ContextItems)} // Extras are dropped: see TraceSet's doc
 		if _, err := w.WriteTurn(t); err != nil {
 			return err
 		}
@@ -121,6 +145,8 @@ func TraceSet(in, out string, opt Options) (Stats, error) {
 type anonymizer struct {
 	salt  string
 	blobs map[int64]schemas.Part
+	// scratch is TraceSet.Parts's reused slice.
+	scratch []schemas.Part
 }
 
 func (a *anonymizer) hash(s string) [32]byte {
@@ -137,26 +163,33 @@ func (a *anonymizer) hashID(prefix, s string) string {
 	return prefix + hex.EncodeToString(h[:8])
 }
 
-// blob returns the anonymized part for a blob id, rewriting it once.
+// blob returns the anonymized part for a blob id, rewriting it once. A
+// generated blob is read as its recipe, never generated.
 func (a *anonymizer) blob(ts *schemas.TraceSet, id int64) (schemas.Part, error) {
 	if p, ok := a.blobs[id]; ok {
 		return p, nil
 	}
-	b, err := ts.Blob(id)
+	parts, err := ts.Parts(a.scratch[:0], []int64{id})
 	if err != nil {
 		return schemas.Part{}, err
 	}
-	body := []byte(b.Body)
-	var v any
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var out []byte
-	if d.Decode(&v) == nil {
-		out = canonical(a.value(v, ""))
-	} else {
-		out = canonical(a.text(b.Body))
+	a.scratch = parts
+	in := parts[0]
+	p := schemas.Part{Kind: in.Kind, Tokens: in.Tokens}
+	if !in.Recipe.IsZero() && len(in.Body) == 0 {
+		p.Recipe = in.Recipe
+		p.Recipe.Seed = a.seed(in.Recipe.String())
+		a.blobs[id] = p
+		return p, nil
 	}
-	p := schemas.Part{Kind: b.Kind, Body: out, Tokens: int(b.Tokens)}
+	var v any
+	d := json.NewDecoder(bytes.NewReader(in.Body))
+	d.UseNumber()
+	if d.Decode(&v) == nil {
+		p.Body = canonical(a.value(v, ""))
+	} else {
+		p.Body = canonical(a.text(string(in.Body)))
+	}
 	a.blobs[id] = p
 	return p, nil
 }

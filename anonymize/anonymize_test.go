@@ -2,6 +2,7 @@ package anonymize
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -217,6 +218,159 @@ func TestAnonymize(t *testing.T) {
 		body, err := ts.Body(nil, &b.requests[i])
 		if err != nil || !json.Valid(body) {
 			t.Errorf("request %d rebuilds as invalid JSON (%v): %s", i, err, body)
+		}
+	}
+}
+
+// TestAnonymizeSchema12Columns covers what trace sets gained after
+// anonymize was written: context_items and the sub-agent link are copied,
+// request-metadata blobs stay metadata (filler of the same token count),
+// generated blobs stay recipes under a new seed, and extras are dropped.
+func TestAnonymizeSchema12Columns(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	w, err := schemas.CreateTraceSet(in, schemas.TraceWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const billing = "x-anthropic-billing-header: cc_version=2.1.120.cf9; cc_entrypoint=cli; cch=543cf;"
+	w.SetSession(schemas.Session{ID: "root", Source: schemas.SourceProxy, Agent: "claude-code"})
+	w.SetSession(schemas.Session{ID: "child", Source: schemas.SourceProxy, Agent: "claude-code", Parent: "root",
+		ParentTurn: schemas.Int32(0), ParentOffsetNS: 7_000})
+	extras := `{"aa":{"keys":["task_id","source"],"fields":{"task_id":"acme/` + secret + `#12","source":"github.com/acme/` + secret + `"}},"transport":"websocket"}`
+	gen := schemas.FillerMessage(42, 300)
+	turns := []*schemas.Turn{
+		{SessionID: "root", API: schemas.APIAnthropic, Body: []byte(`{"model":"claude-x","max_tokens":10,"system":[{"type":"text","text":"` + billing + `"},{"type":"text","text":"You are ` + secret + `"}],"messages":[{"role":"user","content":"go"}]}`),
+			Response: [][]byte{[]byte(`{"role":"assistant","content":[{"type":"text","text":"ok"}]}`)}, StartNS: 1_000, EndNS: 2_000, Status: 200, Extras: []byte(extras)},
+		{SessionID: "child", API: schemas.APIOpenAIResponses, Params: []byte(`{"model":"gpt-x"}`),
+			Parts:    []schemas.Part{{Kind: schemas.KindMessage, Recipe: gen, Tokens: -1}, {Kind: schemas.KindMessage, Body: []byte(`{"content":"` + secret + `","role":"user"}`), Tokens: -1}},
+			Response: [][]byte{[]byte(`{"content":[{"text":"done","type":"output_text"}],"role":"assistant","type":"message"}`)}, StartNS: 9_000, EndNS: 9_500, Status: 200,
+			ContextItems: 1, Extras: []byte(`{"previous_response_id":"resp_` + secret + `"}`)},
+	}
+	for _, tt := range turns {
+		if _, err := w.WriteTurn(tt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	outs := map[string]*flat{}
+	for _, salt := range []string{"a", "b"} {
+		out := filepath.Join(dir, "out-"+salt)
+		if _, err := TraceSet(in, out, Options{Salt: salt}); err != nil {
+			t.Fatal(err)
+		}
+		assertNoSecretIn(t, out)
+		outs[salt] = load(t, out)
+	}
+	a, b := load(t, in), outs["a"]
+
+	// context_items and extras.
+	for i := range a.requests {
+		x, y := a.requests[i], b.requests[i]
+		if y.ContextItems != x.ContextItems || y.Extras != "" {
+			t.Errorf("request %d: context_items %d→%d, extras %q, want %d and none", i, x.ContextItems, y.ContextItems, y.Extras, x.ContextItems)
+		}
+		if x.InputTokens != y.InputTokens || len(x.HashIDs) != len(y.HashIDs) {
+			t.Errorf("request %d: input tokens %d→%d, %d→%d blocks", i, x.InputTokens, y.InputTokens, len(x.HashIDs), len(y.HashIDs))
+		}
+	}
+	if a.requests[1].ContextItems != 1 || a.requests[0].Extras == "" {
+		t.Fatalf("input set lacks what the test is about: %+v", a.requests)
+	}
+
+	// The sub-agent link, under the parent's new id.
+	byID := map[string]schemas.Session{}
+	for _, s := range b.sessions {
+		byID[s.ID] = s
+	}
+	var child schemas.Session
+	for _, s := range b.sessions {
+		if s.Parent != "" {
+			child = s
+		}
+	}
+	if _, ok := byID[child.Parent]; !ok || child.ParentTurn == nil || *child.ParentTurn != 0 || child.ParentOffsetNS != 7_000 {
+		t.Errorf("sub-agent link: parent %q (known %v), turn %v, offset %d; want the root's new id, 0, 7000", child.Parent, ok, child.ParentTurn, child.ParentOffsetNS)
+	}
+
+	// The request-metadata blob: still metadata, same tokens, no header.
+	kinds := func(f *flat, r schemas.Request) []schemas.Blob {
+		var out []schemas.Blob
+		for _, id := range r.Prompt {
+			out = append(out, f.blobs[id])
+		}
+		return out
+	}
+	orig, anon := kinds(a, a.requests[0]), kinds(b, b.requests[0])
+	if orig[0].Kind != schemas.KindRequestMeta || anon[0].Kind != schemas.KindRequestMeta || anon[0].Tokens != orig[0].Tokens {
+		t.Errorf("request metadata: %s (%d tokens) → %s (%d tokens)", orig[0].Kind, orig[0].Tokens, anon[0].Kind, anon[0].Tokens)
+	}
+	if strings.Contains(anon[0].Body, "cc_version") || strings.Contains(anon[0].Body, "543cf") {
+		t.Errorf("request metadata kept its content: %s", anon[0].Body)
+	}
+
+	// The generated blob: still a recipe of the same tokens, another seed
+	// per salt.
+	gotRecipe := func(f *flat) schemas.Recipe {
+		bl := f.blobs[f.requests[1].Prompt[0]]
+		r, err := schemas.ParseRecipe(bl.Recipe)
+		if err != nil || r.IsZero() {
+			t.Fatalf("generated blob is stored as %q (%v), want a recipe", bl.Recipe, err)
+		}
+		return r
+	}
+	ra, rb := gotRecipe(b), gotRecipe(outs["b"])
+	if ra.Tokens != gen.Tokens || ra.Version != gen.Version || ra.Seed == gen.Seed || ra.Seed == rb.Seed {
+		t.Errorf("recipe %+v → %+v (salt a), %+v (salt b); want the same tokens and version, new seeds", gen, ra, rb)
+	}
+}
+
+// assertNoSecretIn fails when a session, request or blob of the trace set
+// at dir holds the secret's distinctive word.
+func assertNoSecretIn(t *testing.T, dir string) {
+	t.Helper()
+	f := load(t, dir)
+	for _, s := range f.sessions {
+		if strings.Contains(fmt.Sprint(s), "Nightingale") {
+			t.Errorf("session holds the secret: %+v", s)
+		}
+	}
+	for _, r := range f.requests {
+		if strings.Contains(r.Params+r.Extras+r.Error, "Nightingale") {
+			t.Errorf("request %s/%d holds the secret: %s %s", r.SessionID, r.Turn, r.Params, r.Extras)
+		}
+	}
+	for _, bl := range f.blobs {
+		if strings.Contains(bl.Body, "Nightingale") {
+			t.Errorf("blob holds the secret: %s", bl.Body)
+		}
+	}
+}
+
+// TestEveryColumnDecided fails when schemas gains a trace-set column that
+// anonymize has not decided about: a new field must be copied, rewritten
+// or dropped on purpose in TraceSet, then listed here.
+func TestEveryColumnDecided(t *testing.T) {
+	decided := map[string][]string{
+		"Request": {"SessionID", "Turn", "API", "Model", "Stream", "Params", "Prompt", "Response", "HashIDs",
+			"StartNS", "FirstTokenNS", "EndNS", "FirstByteNS", "ChunkNS", "ThinkNS", "InputTokens", "OutputTokens",
+			"UsageInput", "UsageCached", "UsageCacheWrite", "UsageOutput", "UsageReasoning", "Status", "Error",
+			"ContextItems", "Extras"},
+		"Session": {"ID", "Source", "Agent", "Model", "API", "Parent", "ParentTurn", "ParentOffsetNS", "Turns",
+			"InputTokens", "OutputTokens", "StartNS", "EndNS"},
+		"Blob": {"ID", "Kind", "Tokens", "Body", "Recipe"},
+	}
+	for _, typ := range []reflect.Type{reflect.TypeOf(schemas.Request{}), reflect.TypeOf(schemas.Session{}), reflect.TypeOf(schemas.Blob{})} {
+		known := map[string]bool{}
+		for _, f := range decided[typ.Name()] {
+			known[f] = true
+		}
+		for i := range typ.NumField() {
+			if f := typ.Field(i); f.IsExported() && !known[f.Name] {
+				t.Errorf("schemas.%s.%s is new: decide in anonymize.TraceSet whether to copy, rewrite or drop it, then list it here", typ.Name(), f.Name)
+			}
 		}
 	}
 }

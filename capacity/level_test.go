@@ -3,11 +3,9 @@ package capacity
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -15,9 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	goldenfile "github.com/agentperf/agentperf/internal/testutil/golden" // golden is this file's fixture type
+)
 
 // fixedWindow returns a deterministic window: sessions × perSession requests
 // with speeds around speed tok/s (±spread, a per-session offset of
@@ -299,17 +297,5 @@ func TestGolden(t *testing.T) {
 		Capacity *Capacity
 	}
 	got := goldenJSON(t, golden{levels, c})
-	path := filepath.Join("testdata", "run.golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("figures differ from %s (run go test -update if the change is intended):\n%s", path, got)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "run.golden.json"), got)
 }

@@ -2,16 +2,15 @@ package power
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/agentperf/agentperf/internal/testutil/golden"
+)
 
 // readOutput feeds a command's output to the reader of spec's source and
 // returns what was recorded, as a command run would.
@@ -59,19 +58,7 @@ func TestCommandOutputs(t *testing.T) {
 			fmt.Fprintf(&b, "gap: %d failure(s), open %v: %s\n", g.Failures, g.Open, g.Err)
 		}
 	}
-	golden := filepath.Join("testdata", "outputs.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./power -run TestCommandOutputs -update)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("parsed outputs differ from %s (rerun with -update if intended)\n got:\n%s\nwant:\n%s", golden, b.String(), want)
-	}
+	golden.Check(t, filepath.Join("testdata", "outputs.golden"), []byte(b.String()))
 }
 
 func TestParseLines(t *testing.T) {

@@ -2,10 +2,12 @@
 // tap serves two front ends: a reverse proxy (agents point their base URL
 // at it) and an HTTPS man-in-the-middle proxy on goproxy (agents set
 // HTTPS_PROXY and trust its CA). The tap forwards bytes untouched and as
-// they arrive, copying them and their arrival times aside; a capture
-// goroutine later decodes each call with the adapters in proxy/adapt,
-// groups calls into sessions, and appends finished turns to a crash-safe
-// spool that is rolled into a Parquet trace set.
+// they arrive (flushed per write, so per event), copying them and their
+// arrival times aside; a capture goroutine later decodes each call with
+// the adapters in proxy/adapt, groups calls into sessions, and appends
+// finished turns to a crash-safe spool that is rolled into a Parquet trace
+// set. Which requests are calls (wire.APIOf), how an SSE body is framed
+// and what its usage numbers say are package wire's, shared with replay.
 //
 // Contract:
 //

@@ -28,7 +28,7 @@ var (
 
 // DefaultInterceptHosts are the hosts whose HTTPS traffic MITM mode opens
 // (all other CONNECTs are tunnelled untouched). Within them only LLM API
-// calls (APIOf) are decoded; everything else is forwarded as is.
+// calls (wire.APIOf) are decoded; everything else is forwarded as is.
 var DefaultInterceptHosts = []string{
 	"api.anthropic.com", "api.openai.com", "chatgpt.com",
 	"openrouter.ai", "api.deepseek.com", "api.together.xyz", "api.fireworks.ai",

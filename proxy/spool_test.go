@@ -153,26 +153,6 @@ func TestRotationRecovery(t *testing.T) {
 	}
 }
 
-func TestAPIOf(t *testing.T) {
-	tests := []struct{ method, path, want string }{
-		{"POST", "/v1/messages", schemas.APIAnthropic},
-		{"POST", "/v1/messages/", schemas.APIAnthropic},
-		{"POST", "/v1/messages/count_tokens", ""},
-		{"POST", "/v1/chat/completions", schemas.APIOpenAIChat},
-		{"POST", "/api/v1/chat/completions", schemas.APIOpenAIChat},
-		{"POST", "/v1/responses", schemas.APIOpenAIResponses},
-		{"POST", "/backend-api/codex/responses", schemas.APIOpenAIResponses},
-		{"GET", "/v1/responses", ""},
-		{"HEAD", "/", ""},
-		{"GET", "/v1/models", ""},
-	}
-	for _, tt := range tests {
-		if got := APIOf(tt.method, tt.path); got != tt.want {
-			t.Errorf("APIOf(%s %s) = %q, want %q", tt.method, tt.path, got, tt.want)
-		}
-	}
-}
-
 // BenchmarkSpoolToTraceSet measures writing a spooled 200-turn agent
 // session (each turn resends the growing history, ~100 tokens per
 // message) as a trace set: the work SIGINT or rotation does.

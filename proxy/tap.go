@@ -10,33 +10,13 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
-
-// APIOf returns the API kind (a schemas.API* constant) of an LLM API call,
-// or "" for any other request, which is forwarded without capture. Calls
-// are recognised by method POST and the path's ending, so gateway prefixes
-// (/openai/v1/…, /backend-api/codex/responses, /api/v1/chat/completions)
-// are understood too.
-func APIOf(method, path string) string {
-	if method != http.MethodPost {
-		return ""
-	}
-	path = strings.TrimRight(path, "/")
-	switch {
-	case strings.HasSuffix(path, "/v1/messages") || path == "/messages":
-		return schemas.APIAnthropic
-	case strings.HasSuffix(path, "/chat/completions"):
-		return schemas.APIOpenAIChat
-	case strings.HasSuffix(path, "/responses"):
-		return schemas.APIOpenAIResponses
-	}
-	return ""
-}
 
 // isResponsesWebSocket reports a Codex attempt to open the Responses API
 // over a WebSocket.
 func isResponsesWebSocket(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/responses") &&
+	return r.Method == http.MethodGet && wire.APIOfPath(r.URL.Path) == schemas.APIOpenAIResponses &&
 		strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
@@ -75,7 +55,7 @@ type exchange struct {
 }
 
 // Tap is an http.RoundTripper that forwards through Transport and hands a
-// copy of every LLM API call to Sink once its response has ended. Other
+// copy of every LLM API call (wire.APIOf) to Sink once its response has ended. Other
 // requests pass through untouched and uncopied. Responses are returned to
 // the caller as they arrive: the tap copies each chunk aside as the caller
 // reads it and never reads ahead.
@@ -98,7 +78,7 @@ type Tap struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Tap) RoundTrip(req *http.Request) (*http.Response, error) {
-	api := APIOf(req.Method, req.URL.Path)
+	api := wire.APIOf(req.Method, req.URL.Path)
 	ws := t.WebSocket && isResponsesWebSocket(req)
 	if t.Map != nil {
 		t.Map(req)

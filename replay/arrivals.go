@@ -102,7 +102,7 @@ func (r *runner) closedUser(lv *levelRun, u, k, n int, startAt time.Time) {
 // runSession sends a session's turns as a closed loop starting at *due;
 // it reports false when the level ended.
 func (r *runner) runSession(lv *levelRun, us *user, s *Session, pass int, due *time.Time, timer *Timer) bool {
-	salt := saltText(r.cfg.CacheSalt, us.index, pass)
+	conv := r.builder.conversation(lv.index, us.index, pass)
 	for i, t := range s.Turns {
 		if i > 0 {
 			*due = due.Add(r.thinkWall(t))
@@ -112,7 +112,7 @@ func (r *runner) runSession(lv *levelRun, us *user, s *Session, pass int, due *t
 			release()
 			return false
 		}
-		end, failed := r.do(lv, us, t, salt, *due)
+		end, failed := r.do(lv, us, t, conv, *due)
 		release()
 		if lv.ctx.Err() != nil {
 			return false
@@ -199,7 +199,6 @@ func (timestampArrivals) run(r *runner, lv *levelRun) {
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].t.StartNS < all[j].t.StartNS })
 	t0 := all[0].t.StartNS
-	salt := saltText(r.cfg.CacheSalt, 0, 0)
 	var timer Timer
 	for _, a := range all {
 		due := lv.start.Add(r.clock.Wall(a.t.StartNS - t0))
@@ -215,7 +214,7 @@ func (timestampArrivals) run(r *runner, lv *levelRun) {
 			r.active.Add(1)
 			defer r.active.Add(-1)
 			us := &user{index: a.user}
-			r.do(lv, us, a.t, salt, due)
+			r.do(lv, us, a.t, r.builder.conversation(lv.index, a.user, 0), due)
 		}()
 	}
 }

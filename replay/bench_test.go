@@ -357,28 +357,34 @@ func simpleClient(url string, body []byte, users int, ramp, measure, think time.
 }
 
 // BenchmarkBuildBody rebuilds the body of turn 99 of a 100-turn session
-// (about 100 KB) from preloaded pieces, and from the trace set's LRU per
-// send (what a plan too large to preload does).
+// (about 100 KB) from the trace set's blob cache, as every send does:
+// "stored" as recorded (conversation marker off), "marked" with the
+// conversation marker of a closed-loop user, and "generated" from a set
+// whose messages are filler recipes (a Mooncake import), generated per
+// send.
 func BenchmarkBuildBody(b *testing.B) {
-	dir := writeTraces(b, traceSpec{sessions: 1, turns: 100, out: 100, pad: 2000})
+	stored := writeTraces(b, traceSpec{sessions: 1, turns: 100, out: 100, pad: 2000})
+	generated := writeRecipeTraces(b, 100, 200)
 	for _, tc := range []struct {
-		name string
-		max  int64
-	}{{"preloaded", 0}, {"lazy", 1}} {
+		name   string
+		dir    string
+		marker MarkerPolicy
+	}{{"stored", stored, MarkerOff}, {"marked", stored, MarkerOn}, {"generated", generated, MarkerOff}} {
 		b.Run(tc.name, func(b *testing.B) {
-			plan := loadPlan(b, dir, PlanOptions{MaxBlobBytes: tc.max})
-			bl, err := newBuilder(plan, Shaping{}, "")
+			plan := loadPlan(b, tc.dir, PlanOptions{})
+			bl, err := newBuilder(Config{Plan: plan, ConversationMarker: tc.marker})
 			if err != nil {
 				b.Fatal(err)
 			}
 			t := plan.Sessions[0].Turns[99]
+			conv := bl.conversation(0, 3, 0)
 			var sc saltCache
 			var parts []schemas.Part
 			buf := make([]byte, 0, 256<<10)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				buf, _, parts, err = bl.build(buf[:0], t, "", &sc, parts)
+				buf, _, parts, err = bl.build(buf[:0], t, conv, &sc, parts)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,15 +1,20 @@
 package replay
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"github.com/agentperf/agentperf/translate"
+	"hash/fnv"
+	"strconv"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/translate"
 )
 
-// builder rebuilds request bodies for sending: recorded prompt pieces, the
-// run's shaping of params, the cache salt and API translation.
+// builder rebuilds request bodies for sending: recorded prompt pieces read
+// from the trace set per send, request metadata dropped, the run's shaping
+// of params, the cache salt, the conversation marker and API translation.
 type builder struct {
 	plan    *Plan
 	shaping Shaping
@@ -18,16 +23,33 @@ type builder struct {
 	// params holds each turn's shaped params for its send API, computed
 	// once, by turn.
 	params map[*Turn][]byte
+	// keepMeta sends per-request metadata pieces (KindRequestMeta) as
+	// recorded instead of dropping them.
+	keepMeta bool
+	// salt is the run's cache-salt template ("" = none).
+	salt string
+	// marker puts a conversation marker in every request.
+	marker bool
+	// prefix computes the expected prefix-cache hits.
+	prefix *prefixModel
 }
 
-func newBuilder(plan *Plan, sh Shaping, api string) (*builder, error) {
-	b := &builder{plan: plan, shaping: sh, api: api, params: make(map[*Turn][]byte, plan.Turns)}
+// newBuilder returns the builder of c (defaults applied, or zero values:
+// no salt, no marker, recorded APIs).
+func newBuilder(c Config) (*builder, error) {
+	plan := c.Plan
+	b := &builder{plan: plan, shaping: c.Shaping, api: c.API, params: make(map[*Turn][]byte, plan.Turns),
+		keepMeta: c.KeepRequestMetadata, salt: c.CacheSalt, marker: c.ConversationMarker == MarkerOn,
+		prefix: newPrefixModel(c.Mode != ModeTimestamps)}
+	if b.api == "auto" {
+		b.api = ""
+	}
 	for _, s := range plan.Sessions {
 		for _, t := range s.Turns {
 			if b.sendAPI(t) != t.API {
 				continue // shaped after translation, per send
 			}
-			p, err := sh.shapeParams(t.Params, t.API, t.ExpectedOutput)
+			p, err := b.shaping.shapeParams(t.Params, t.API, t.ExpectedOutput)
 			if err != nil {
 				return nil, fmt.Errorf("session %s turn %d: %w", s.ID, t.Index, err)
 			}
@@ -48,36 +70,215 @@ func (b *builder) sendAPI(t *Turn) string {
 	return t.API
 }
 
-// saltCache remembers one salted piece per user: consecutive turns of a
-// session share their first piece (the system prompt), so it is salted once.
+// MarkerPolicy says whether replay marks each user's conversation so that
+// a target's prefix cache shares the agent's system prompt and tools
+// between users but not their conversations (docs/replay.md, Prefix
+// sharing).
+type MarkerPolicy string
+
+// Marker policies.
+const (
+	// MarkerAuto marks conversations in closed-loop and Poisson runs, where
+	// users replay the same recorded sessions, and not in timestamp runs,
+	// where every recorded request is sent once and the recorded sharing
+	// is the production sharing.
+	MarkerAuto MarkerPolicy = "auto"
+	// MarkerOn marks every conversation.
+	MarkerOn MarkerPolicy = "on"
+	// MarkerOff sends conversations as recorded: users replaying the same
+	// session share its prefix on the target.
+	MarkerOff MarkerPolicy = "off"
+)
+
+// ParseMarkerPolicy checks a conversation-marker policy; "" is MarkerAuto.
+func ParseMarkerPolicy(s string) (MarkerPolicy, error) {
+	switch p := MarkerPolicy(s); p {
+	case MarkerAuto, MarkerOn, MarkerOff:
+		return p, nil
+	case "":
+		return MarkerAuto, nil
+	}
+	return "", fmt.Errorf("unknown conversation marker policy %q (want auto, on or off)", s)
+}
+
+// conversation is whose conversation a request belongs to: the level, the
+// user and the user's pass through the sessions, with the texts the
+// builder puts into its body for them.
+type conversation struct {
+	level, user, pass int
+	// salt is the run's cache-salt text for this user and pass (saltText;
+	// "" for none).
+	salt string
+	// marker is the conversation marker (markerText; "" when off).
+	marker string
+}
+
+// conversation returns the conversation of user (index summed over
+// shards) in its pass-th cycle through the sessions, at level.
+func (b *builder) conversation(level, user, pass int) conversation {
+	c := conversation{level: level, user: user, pass: pass, salt: saltText(b.salt, user, pass)}
+	if b.marker {
+		c.marker = markerText(level, user, pass)
+	}
+	return c
+}
+
+// markerText returns the conversation marker of a user's pass at a level:
+// "[conversation <12 hex digits>]" and a newline, the digits a hash of the
+// three, so that no two users, passes or levels share a conversation
+// prefix on the target (a level's users are new users, as a search's
+// levels are separate measurements). About 10 tokens. The same run
+// configuration sends the same markers; a run that must not profit from a
+// previous run's conversations on the same target adds a per-run cache
+// salt.
+func markerText(level, user, pass int) string {
+	h := fnv.New64a()
+	var buf [24]byte
+	binary.LittleEndian.PutUint64(buf[0:], uint64(level))
+	binary.LittleEndian.PutUint64(buf[8:], uint64(user))
+	binary.LittleEndian.PutUint64(buf[16:], uint64(pass))
+	h.Write(buf[:])
+	hex := strconv.FormatUint(h.Sum64()>>16, 16)
+	for len(hex) < 12 {
+		hex = "0" + hex
+	}
+	return "[conversation " + hex + "]\n"
+}
+
+// saltCache is one user's build state: its salted and its marked prompt
+// piece (consecutive turns of a session share the system prompt and the
+// first message, so each is changed once), its private prefix-cache blocks
+// and the expected cache figures of the last body built.
 type saltCache struct {
+	salted, marked pieceSlot
+	priv           privateBlocks
+	exp            expectation
+}
+
+// pieceSlot remembers one changed prompt piece: the blob id, the text put
+// into it and the result.
+type pieceSlot struct {
 	id   int64
 	text string
 	body []byte
 }
 
-// build appends the body of t to dst and returns it with the API it is for.
-// parts is scratch space.
-func (b *builder) build(dst []byte, t *Turn, salt string, sc *saltCache, parts []schemas.Part) ([]byte, string, []schemas.Part, error) {
+// piece returns p (blob id) with text prepended to its first text,
+// reusing the slot's last result when it is for the same piece and text.
+func (s *pieceSlot) piece(id int64, p *schemas.Part, text string) ([]byte, error) {
+	if s.body != nil && s.id == id && s.text == text {
+		return s.body, nil
+	}
+	b, err := saltPiece(p.Kind, p.Bytes(), text)
+	if err != nil {
+		return nil, err
+	}
+	*s = pieceSlot{id: id, text: text, body: b}
+	return b, nil
+}
+
+// conversationStart returns the index of the first prompt piece of the
+// conversation proper: the first message or input that is not a system or
+// developer message (the agent's instructions, shared by all its users);
+// len(parts) when there is none.
+func conversationStart(parts []schemas.Part) int {
+	for i := range parts {
+		switch parts[i].Kind {
+		case schemas.KindMessage:
+			if !isSystemMessage(&parts[i]) {
+				return i
+			}
+		case schemas.KindInput, schemas.KindBody:
+			return i
+		}
+	}
+	return len(parts)
+}
+
+var (
+	roleSystem    = []byte(`"role":"system"`)
+	roleDeveloper = []byte(`"role":"developer"`)
+)
+
+// isSystemMessage reports whether a message piece is a system or developer
+// message (OpenAI Chat and Responses carry the agent's instructions so). A
+// generated piece (Recipe) is a user message.
+func isSystemMessage(p *schemas.Part) bool {
+	if len(p.Body) == 0 || !bytes.Contains(p.Body, roleSystem) && !bytes.Contains(p.Body, roleDeveloper) {
+		return false
+	}
+	var m struct {
+		Role string `json:"role"`
+	}
+	if json.Unmarshal(p.Body, &m) != nil {
+		return false
+	}
+	return m.Role == "system" || m.Role == "developer"
+}
+
+// sharedTokens returns the trace's token count of the pieces before the
+// conversation (start: conversationStart), request metadata left out as
+// the trace's block hashes leave it out.
+func sharedTokens(parts []schemas.Part, start int) int {
+	n := 0
+	for _, p := range parts[:start] {
+		if p.Kind != schemas.KindRequestMeta && p.Tokens > 0 {
+			n += p.Tokens
+		}
+	}
+	return n
+}
+
+// build appends the body of t, sent in conversation conv, to dst and
+// returns it with the API it is for. parts is scratch space. It records
+// the body's expected prefix-cache figures in sc.exp.
+func (b *builder) build(dst []byte, t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) ([]byte, string, []schemas.Part, error) {
 	api := b.sendAPI(t)
+	sc.exp = expectation{}
 	parts, err := b.plan.Parts(parts[:0], t)
 	if err != nil {
 		return dst, api, parts, err
 	}
-	if salt != "" {
-		if i := saltIndex(parts); i >= 0 {
-			id := t.Prompt[i]
-			if sc.id != id || sc.text != salt || sc.body == nil {
-				sb, err := saltPiece(parts[i].Kind, parts[i].Body, salt)
-				if err == errNoText {
-					sb = parts[i].Body
-				} else if err != nil {
-					return dst, api, parts, fmt.Errorf("cache salt: %w", err)
-				}
-				*sc = saltCache{id: id, text: salt, body: sb}
+	start := conversationStart(parts)
+	si := -1 // the piece the salt goes to
+	if conv.salt != "" {
+		si = saltIndex(parts)
+	}
+	if conv.marker != "" {
+		for j := start; j < len(parts); j++ {
+			if k := parts[j].Kind; k != schemas.KindMessage && k != schemas.KindInput {
+				continue
 			}
-			parts[i].Body = sc.body
+			text := conv.marker
+			if j == si {
+				text = conv.salt + conv.marker // one piece carries both, the salt first
+			}
+			body, err := sc.marked.piece(t.Prompt[j], &parts[j], text)
+			if err == errNoText {
+				continue // e.g. a function call item: the next message carries it
+			}
+			if err != nil {
+				return dst, api, parts, fmt.Errorf("conversation marker: %w", err)
+			}
+			parts[j].Body = body
+			if j == si {
+				si = -1
+			}
+			break
 		}
+	}
+	if si >= 0 {
+		body, err := sc.salted.piece(t.Prompt[si], &parts[si], conv.salt)
+		switch {
+		case err == nil:
+			parts[si].Body = body
+		case err != errNoText:
+			return dst, api, parts, fmt.Errorf("cache salt: %w", err)
+		}
+	}
+	sc.exp = b.prefix.see(t, conv, sharedTokens(parts, start), &sc.priv)
+	if !b.keepMeta {
+		parts = schemas.DropRequestMetadata(parts)
 	}
 	if api == t.API {
 		return schemas.Rebuild(dst, api, b.params[t], parts), api, parts, nil

@@ -120,6 +120,16 @@ type Config struct {
 	// judge whether it is saturated; nil means the process's own usage
 	// (getrusage; 0 where unsupported).
 	ProcessCPU func() time.Duration
+
+	// KeepRequestMetadata sends the per-request metadata blocks a trace
+	// recorded (schemas.KindRequestMeta: Claude Code's billing header) as
+	// they were; by default they are dropped, because a block that changes
+	// on every request ahead of the prompt defeats every prefix cache.
+	KeepRequestMetadata bool
+	// ConversationMarker says whether each user's conversation carries a
+	// marker after the shared prefix (see MarkerPolicy); "" means
+	// MarkerAuto, which withDefaults resolves to MarkerOn or MarkerOff.
+	ConversationMarker MarkerPolicy
 }
 
 // withDefaults returns c with every zero field that has a default set to
@@ -207,6 +217,22 @@ func (c Config) withDefaults() (Config, error) {
 			return c, err
 		}
 		c.Search = &sc
+	}
+	switch c.ConversationMarker {
+	case "", MarkerAuto:
+		c.ConversationMarker = MarkerOn
+		if c.Mode == ModeTimestamps {
+			c.ConversationMarker = MarkerOff
+		}
+	case MarkerOn, MarkerOff:
+	default:
+		return c, fmt.Errorf("unknown conversation marker policy %q (want auto, on or off)", c.ConversationMarker)
+	}
+	if c.Sender == nil {
+		// An HTTP target answers a request without a model with an error.
+		if err := c.Plan.CheckModel(c.Shaping.Model); err != nil {
+			return c, err
+		}
 	}
 	if c.Transport.MaxConns == 0 {
 		c.Transport.MaxConns = c.Users

@@ -29,6 +29,8 @@ func (r *runner) runMeta() *schemas.RunMeta {
 	m.OutputPolicy = string(orDefault(c.Shaping.Output, OutputExact))
 	m.TimeScale, m.ThinkScale, m.ThinkCap = c.TimeScale, c.ThinkScale, c.ThinkCap
 	m.CacheSalt = c.CacheSalt
+	m.ConversationMarker = string(c.ConversationMarker)
+	m.KeepRequestMetadata = c.KeepRequestMetadata
 	m.Users = c.Users
 	m.Warmup, m.Steady = c.Warmup, c.Steady
 	m.DrainTimeout, m.RequestTimeout, m.StallTimeout = c.DrainTimeout, c.RequestTimeout, c.StallTimeout
@@ -78,6 +80,8 @@ func (r *runner) levelMeta(lr *LevelReport) {
 	}
 	c := lr.Client
 	l.Client = &c
+	lr.PrefixCache = r.builder.prefix.level(lr.Index)
+	l.PrefixCache = lr.PrefixCache
 	if lr.SessionsByAgent == nil {
 		l.SessionsByAgent = map[string]int{}
 	}

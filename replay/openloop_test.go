@@ -41,7 +41,8 @@ func TestMooncakeTimestamps(t *testing.T) {
 	}
 	const scale = 20.0
 	srv := &fake.Server{TTFT: time.Millisecond, ITL: time.Millisecond, TokensPerEvent: 32, DefaultTokens: 1 << 20, Record: true}
-	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, srv), Mode: ModeTimestamps, TimeScale: scale}
+	cfg := Config{Plan: loadPlan(t, dir, PlanOptions{}), Target: startFake(t, srv), Mode: ModeTimestamps, TimeScale: scale,
+		Shaping: Shaping{Model: "kimi-k2"}} // a Mooncake trace names no model
 	rows, meta, _ := runToFile(t, context.Background(), cfg)
 	if len(rows) != n {
 		t.Fatalf("%d rows, want %d (one per Mooncake request)", len(rows), n)

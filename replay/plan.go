@@ -1,32 +1,37 @@
 package replay
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/agentperf/agentperf/schemas"
 )
 
 // Plan is the part of a trace set one replay process sends: this shard's
-// sessions with their turns in order, and the prompt pieces they reference.
-// A Plan is read-only after LoadPlan and safe for concurrent use.
+// sessions with their turns in order. It holds each turn's blob ids, not
+// the prompt pieces: bodies are built from the trace set (its bounded blob
+// cache) when a request is about to be sent, so memory grows with the
+// requests in flight, not with the trace set. A Plan is read-only after
+// LoadPlan and safe for concurrent use; the trace set it was loaded from
+// stays open while the plan is in use.
 type Plan struct {
 	// Sessions are this shard's sessions in trace-set order, each with at
 	// least one turn.
 	Sessions []*Session
 	// Turns counts the turns of all Sessions.
 	Turns int
-	// BlobBytes is the size of the prompt pieces held in memory (0 when
-	// they are fetched from the trace set per send).
-	BlobBytes int64
+	// NoModel counts the turns whose recorded request names no model (an
+	// import from a trace without model names); CheckModel refuses to send
+	// them without one.
+	NoModel int
 	// Shard is the shard this plan was cut for.
 	Shard Shard
 
-	ts *schemas.TraceSet // fallback blob source when pieces are not preloaded
+	ts *schemas.TraceSet // the blob source of every body
 }
 
 // Session is one recorded trajectory: a sequence of turns a user sends in
@@ -42,14 +47,19 @@ type Turn struct {
 	Session *Session
 	// Index is the 0-based turn index within the session.
 	Index int32
-	// API and Model are the recorded API kind and model.
+	// API and Model are the recorded API kind and model ("" when the
+	// trace names none).
 	API, Model string
 	// Params is the recorded canonical params object.
 	Params string
 	// Prompt lists the prompt's blob ids in order.
 	Prompt []int64
-	// parts are the resolved prompt pieces (nil when fetched lazily).
-	parts []schemas.Part
+	// HashIDs are the trace's chained hashes of the prompt's 512-token
+	// blocks (request metadata left out) and LocalInput the trace's local
+	// o200k_base count of the prompt they cover: the expected prefix-cache
+	// figures are computed from them.
+	HashIDs    []int64
+	LocalInput int32
 	// ThinkNS is the recorded think/tool time before this turn, world ns.
 	ThinkNS int64
 	// StartNS is the recorded send time, Unix ns (0 when unknown).
@@ -89,15 +99,12 @@ func (s Shard) String() string {
 type PlanOptions struct {
 	// Shard restricts the plan to one shard's sessions.
 	Shard Shard
-	// MaxBlobBytes bounds the prompt pieces preloaded into memory; when the
-	// plan needs more, pieces are fetched from the trace set (through its
-	// LRU cache) on each send instead. 0 means 8 GiB.
-	MaxBlobBytes int64
 }
 
-// LoadPlan reads the sessions and requests of ts that belong to the shard,
-// orders each session's turns and preloads the prompt pieces they use.
-// The plan keeps a reference to ts when pieces are fetched lazily; the
+// LoadPlan reads the sessions and requests of ts that belong to the shard
+// and orders each session's turns. It reads no prompt text: it checks
+// that every blob a turn references is in the trace set (through its id
+// index), and the bodies are built from ts per send (Parts), so the
 // caller keeps ts open while the plan is in use.
 func LoadPlan(ts *schemas.TraceSet, opt PlanOptions) (*Plan, error) {
 	p := &Plan{Shard: opt.Shard, ts: ts}
@@ -114,7 +121,17 @@ func LoadPlan(ts *schemas.TraceSet, opt PlanOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	need := map[int64]struct{}{}
+	// Recorded API, model and params repeat across a session's turns:
+	// keep one copy of each.
+	intern := map[string]string{}
+	str := func(s string) string {
+		if v, ok := intern[s]; ok {
+			return v
+		}
+		v := strings.Clone(s)
+		intern[v] = v
+		return v
+	}
 	err = ts.Requests(func(r *schemas.Request) error {
 		if !opt.Shard.Has(r.SessionID) {
 			return nil
@@ -127,8 +144,18 @@ func LoadPlan(ts *schemas.TraceSet, opt PlanOptions) (*Plan, error) {
 			byID[s.ID] = s
 			p.Sessions = append(p.Sessions, s)
 		}
-		t := &Turn{Session: s, Index: r.Turn, API: strings.Clone(r.API), Model: strings.Clone(r.Model),
-			Params: strings.Clone(r.Params), Prompt: slices.Clone(r.Prompt),
+		for _, id := range r.Prompt {
+			ok, err := ts.HasBlob(id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%s: session %s turn %d references blob %d, which is missing from %s; the trace set is damaged: make it again (import, synth or record)", ts.Dir, r.SessionID, r.Turn, id, schemas.BlobsFile)
+			}
+		}
+		t := &Turn{Session: s, Index: r.Turn, API: str(r.API), Model: str(r.Model),
+			Params: str(r.Params), Prompt: slices.Clone(r.Prompt),
+			HashIDs: slices.Clone(r.HashIDs), LocalInput: r.InputTokens,
 			ThinkNS: r.ThinkNS, StartNS: r.StartNS,
 			ExpectedInput: r.InputTokens, ExpectedOutput: r.OutputTokens}
 		if r.UsageInput != nil && *r.UsageInput > 0 {
@@ -137,10 +164,10 @@ func LoadPlan(ts *schemas.TraceSet, opt PlanOptions) (*Plan, error) {
 		if t.ThinkNS < 0 {
 			t.ThinkNS = 0
 		}
-		s.Turns = append(s.Turns, t)
-		for _, id := range r.Prompt {
-			need[id] = struct{}{}
+		if t.Model == "" {
+			p.NoModel++
 		}
+		s.Turns = append(s.Turns, t)
 		return nil
 	})
 	if err != nil {
@@ -162,84 +189,30 @@ func LoadPlan(ts *schemas.TraceSet, opt PlanOptions) (*Plan, error) {
 		}
 		return nil, fmt.Errorf("trace set %s has no requests to replay", ts.Dir)
 	}
-	return p, p.preload(ts, need, opt.MaxBlobBytes)
+	return p, nil
 }
 
-// preload reads the needed blobs into memory in one pass over the blob file
-// and resolves every turn's parts, unless they exceed max bytes.
-func (p *Plan) preload(ts *schemas.TraceSet, need map[int64]struct{}, max int64) error {
-	if max <= 0 {
-		max = 8 << 30
-	}
-	type piece struct {
-		kind string
-		body []byte
-		tok  int
-	}
-	blobs := make(map[int64]piece, len(need))
-	var total int64
-	tooBig := false
-	err := ts.Blobs(func(b *schemas.Blob) error {
-		if _, ok := need[b.ID]; !ok || tooBig {
-			return nil
-		}
-		if _, dup := blobs[b.ID]; dup {
-			return nil
-		}
-		total += int64(len(b.Body))
-		if total > max {
-			tooBig = true
-			return nil
-		}
-		body := strings.Clone(b.Body)
-		blobs[b.ID] = piece{kind: kindName(b.Kind), body: unsafe.Slice(unsafe.StringData(body), len(body)), tok: int(b.Tokens)}
+// ErrNoModel is the error CheckModel wraps when requests would be sent
+// without a model name.
+var ErrNoModel = errors.New("requests without a model name")
+
+// CheckModel returns an error wrapping ErrNoModel when some turns name no
+// model and model, the name sent in every request instead, is empty: a
+// target answers such requests with an error, so a run would measure
+// nothing.
+func (p *Plan) CheckModel(model string) error {
+	if model != "" || p.NoModel == 0 {
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	if tooBig {
-		return nil // fetch per send through the trace set's cache
-	}
-	for _, s := range p.Sessions {
-		for _, t := range s.Turns {
-			t.parts = make([]schemas.Part, len(t.Prompt))
-			for i, id := range t.Prompt {
-				b, ok := blobs[id]
-				if !ok {
-					return fmt.Errorf("%s: session %s turn %d references blob %d, which is missing from %s", ts.Dir, s.ID, t.Index, id, schemas.BlobsFile)
-				}
-				t.parts[i] = schemas.Part{Kind: b.kind, Body: b.body, Tokens: b.tok}
-			}
-		}
-	}
-	p.BlobBytes = total
-	return nil
+	return fmt.Errorf("%w: %d of the %d requests to replay name no model (the trace set was imported from a format that records none, such as Mooncake), and no model name is set to send instead; give the name of the model the target serves", ErrNoModel, p.NoModel, p.Turns)
 }
 
-// kindName interns the few blob kinds.
-func kindName(k string) string {
-	for _, c := range []string{schemas.KindSystem, schemas.KindTools, schemas.KindInstructions, schemas.KindInput, schemas.KindMessage, schemas.KindBody} {
-		if k == c {
-			return c
-		}
-	}
-	return strings.Clone(k)
-}
-
-// Parts returns the prompt pieces of t, appended to dst.
+// Parts returns the prompt pieces of t, appended to dst, from the trace
+// set's blob cache (schemas.TraceSet.Parts): a generated piece carries its
+// Recipe and no Body, and a stored piece's Body shares the cache's memory,
+// so callers read a piece with Part.Bytes and never modify it.
 func (p *Plan) Parts(dst []schemas.Part, t *Turn) ([]schemas.Part, error) {
-	if t.parts != nil {
-		return append(dst, t.parts...), nil
-	}
-	for _, id := range t.Prompt {
-		b, err := p.ts.Blob(id)
-		if err != nil {
-			return dst, err
-		}
-		dst = append(dst, schemas.Part{Kind: b.Kind, Body: unsafe.Slice(unsafe.StringData(b.Body), len(b.Body)), Tokens: int(b.Tokens)})
-	}
-	return dst, nil
+	return p.ts.Parts(dst, t.Prompt)
 }
 
 // UserOffset returns where user u of n starts in Sessions: user u starts

@@ -9,9 +9,9 @@ import (
 
 // do sends turn t for user us, scheduled at wall time due, writes its row
 // and returns when the response ended and whether it failed.
-func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time) (time.Time, bool) {
+func (r *runner) do(lv *levelRun, us *user, t *Turn, conv conversation, due time.Time) (time.Time, bool) {
 	body := make([]byte, 0, us.last+us.last/8+1024)
-	body, api, parts, berr := r.builder.build(body, t, salt, &us.salt, us.parts)
+	body, api, parts, berr := r.builder.build(body, t, conv, &us.salt, us.parts)
 	us.parts = parts
 	us.last = len(body)
 	ctx, cancel := context.WithCancelCause(lv.ctx)
@@ -64,6 +64,7 @@ func (r *runner) do(lv *levelRun, us *user, t *Turn, salt string, due time.Time)
 		m.observe(res, failed, outTok)
 	}
 	lv.account(res, failed, outTok, phase == schemas.PhaseSteady)
+	r.builder.prefix.tally(lv.index, us.salt.exp, res)
 	r.out.write(res)
 	return end, failed
 }

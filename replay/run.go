@@ -51,6 +51,10 @@ type LevelReport struct {
 	Verdict *analyze.Verdict
 	// Interrupted is true when the run was stopped during the level.
 	Interrupted bool
+	// PrefixCache compares the target's prefix-cache hit rate with the
+	// trace set's under production sharing (nil when the steady window
+	// had no success).
+	PrefixCache *schemas.CacheExpectation
 
 	acc   *analyze.LevelAccumulator // the level's rows, for judging
 	stats *analyze.LevelStats       // acc's figures over the steady window
@@ -118,7 +122,7 @@ func newRunner(cfg Config, sink Sink) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := newBuilder(cfg.Plan, cfg.Shaping, cfg.API)
+	b, err := newBuilder(cfg)
 	if err != nil {
 		return nil, err
 	}

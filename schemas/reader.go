@@ -210,6 +210,21 @@ func (t *TraceSet) Parts(dst []Part, ids []int64) ([]Part, error) {
 	return dst, nil
 }
 
+// HasBlob reports whether the trace set holds a blob with the given id. It
+// reads only the id index (built on first use, 8 bytes a blob), no blob
+// body, so a reader can check a request's references without loading them.
+func (t *TraceSet) HasBlob(id int64) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.index == nil {
+		if err := t.buildIndex(); err != nil {
+			return false, err
+		}
+	}
+	_, ok := t.index[id]
+	return ok, nil
+}
+
 // lookup returns the cached row group holding blob id, and the blob, loading
 // the group when it is not cached. The caller holds t.mu.
 func (t *TraceSet) lookup(id int64) (*blobGroup, *Blob, error) {

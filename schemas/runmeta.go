@@ -101,6 +101,14 @@ type RunMeta struct {
 	// Extra holds keys a schema 1.0/1.1 file carried that no field above
 	// stands for (nil for files of 1.2 on).
 	Extra map[string]string `json:"extra,omitempty"`
+
+	// ConversationMarker is "on" when each user's conversation carried a
+	// marker after the shared prefix (system prompt and tools), "off" when
+	// conversations were sent as recorded ("" in older files).
+	ConversationMarker string `json:"conversation_marker,omitempty"`
+	// KeepRequestMetadata is set when per-request metadata blocks
+	// (KindRequestMeta) were sent as recorded instead of dropped.
+	KeepRequestMetadata bool `json:"keep_request_metadata,omitempty"`
 }
 
 // SimMeta describes the embedded simulator's deployment.
@@ -175,6 +183,40 @@ type LevelMeta struct {
 	BelowAABar []string `json:"below_aa_bar,omitempty"`
 	// Interrupted is set when the run was stopped during the level.
 	Interrupted bool `json:"interrupted,omitempty"`
+
+	// PrefixCache compares the target's prefix-cache hit rate with the
+	// trace set's under production sharing (nil when not computed).
+	PrefixCache *CacheExpectation `json:"prefix_cache,omitempty"`
+}
+
+// CacheExpectation is a level's prefix-cache hit rate as the trace set
+// implies it beside the one the target reported, over the steady-state
+// window's successful requests. The expected figures are those of a
+// target with an unbounded cache of 512-token blocks under Rule (replay's
+// docs, Prefix sharing); rates are fractions, tokens the trace's local
+// counts for the expected figures and the target's for its own.
+type CacheExpectation struct {
+	// Rule is the sharing rule: "private-conversations" (the agent's
+	// system prompt and tools shared by all users, each user's
+	// conversation private) or "as-recorded" (every block shared, each
+	// recorded request sent once).
+	Rule string `json:"rule"`
+	// Requests counts the requests; InputTokens and CachedTokens sum their
+	// input and the tokens the rule expects from the cache; HitRate =
+	// CachedTokens ÷ InputTokens.
+	Requests     int64   `json:"requests"`
+	InputTokens  int64   `json:"input_tokens"`
+	CachedTokens int64   `json:"cached_tokens"`
+	HitRate      float64 `json:"hit_rate"`
+	// TargetRequests counts those whose response reported input and cached
+	// tokens (0: the target reported none); TargetInputTokens,
+	// TargetCachedTokens and TargetHitRate are the target's figures over
+	// them, and ExpectedHitRate is the rule's over the same requests.
+	TargetRequests     int64   `json:"target_requests"`
+	TargetInputTokens  int64   `json:"target_input_tokens"`
+	TargetCachedTokens int64   `json:"target_cached_tokens"`
+	TargetHitRate      float64 `json:"target_hit_rate"`
+	ExpectedHitRate    float64 `json:"expected_hit_rate"`
 }
 
 // ClientHealth holds the figures by which a level's client is judged (see

@@ -1,15 +1,13 @@
 package sim
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata golden files")
+	"github.com/agentperf/agentperf/internal/testutil/golden"
+)
 
 // publicFigure is one published measurement and the workload that
 // reproduces it on the simulator.
@@ -126,18 +124,8 @@ func TestSanityTable(t *testing.T) {
 				num(one.UserTokensPerSecond), one.TTFT*1000, num(sat.PerAccelerator), sat.UserTokensPerSecond, w1/acc, ws/acc)
 		}
 	}
-	golden := filepath.Join("testdata", "sanity.md")
-	if *update {
-		if err := os.WriteFile(golden, []byte(sb.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./sim -run TestSanityTable -update)", err)
-	}
-	if string(want) != sb.String() {
-		t.Errorf("sanity table changed; review and run go test ./sim -run TestSanityTable -update, then copy it into docs/sim.md:\n%s", sb.String())
+	if !golden.Check(t, filepath.Join("testdata", "sanity.md"), []byte(sb.String())) {
+		t.Error("after -update, copy the table into docs/sim.md")
 	}
 }
 

@@ -50,14 +50,22 @@ func EndpointURL(base, api string) (string, error) {
 	return base + p, nil
 }
 
-// APIOf returns the API kind of a call, or "" for any other request.
-// Calls are recognised by method POST and the path's ending, so gateway
-// prefixes (/openai/v1/…, /backend-api/codex/responses,
-// /api/v1/chat/completions) are understood too.
+// APIOf returns the API kind of a call, or "" for any other request:
+// calls are POSTs to a path APIOfPath recognises.
 func APIOf(method, path string) string {
 	if method != http.MethodPost {
 		return ""
 	}
+	return APIOfPath(path)
+}
+
+// APIOfPath returns the API kind whose endpoint path ends path (a trailing
+// "/" aside), or "". Only the ending counts, so gateway prefixes
+// (/openai/v1/…, /backend-api/codex/responses, /api/v1/chat/completions)
+// are understood too; Anthropic's is also recognised bare (/messages).
+// The capture proxy also applies it to the GET that opens a Responses
+// WebSocket.
+func APIOfPath(path string) string {
 	path = strings.TrimRight(path, "/")
 	switch {
 	case strings.HasSuffix(path, PathAnthropic) || path == "/messages":

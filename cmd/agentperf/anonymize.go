@@ -21,8 +21,11 @@ parameters (metadata.user_id, prompt_cache_key, user) become hashes.
 
 Kept: JSON structure, each blob's token count, prefix sharing (equal content
 stays equal, so KV-cache reuse on replay is unchanged), models, sampling
-parameters, timings, think times, provider usage, status, agents and
-sub-agent links. Use --salt so that two teams' sets share no filler.
+parameters, timings, think times, provider usage, status, context_items,
+agents and sub-agent links. Request-metadata blobs stay metadata (filler of
+the same token count); generated blobs stay recipes. Dropped: each request's
+extras (an imported AA line's task_id, source and other fields can name a
+repository). Use --salt so that two teams' sets share no filler.
 
 Examples:
    agentperf anonymize traces/monday --out traces/monday-anon

@@ -98,6 +98,10 @@ Examples:
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9464)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress line (warnings still go to stderr)"},
 			&cli.DurationFlag{Name: "progress-interval", Value: time.Second, Usage: "how often the progress line is updated (wall time)"},
+			// Faithful bodies and memory (issues 10 and 12).
+			&cli.BoolFlag{Name: "keep-request-metadata", Usage: "send per-request metadata blocks as recorded (Claude Code's billing header, which changes on every request); by default they are dropped, as they would defeat the target's prefix cache"},
+			&cli.StringFlag{Name: "conversation-marker", Value: "auto", Usage: "mark each user's conversation after the shared system prompt and tools, so users share those on the target but not their conversations: auto (on, off with --timestamps), on or off"},
+			&cli.StringFlag{Name: "memory-limit", Value: defaultMemoryLimit, Usage: "soft limit on the Go heap (`SIZE`, e.g. 384MiB or 2GiB), raised to twice the live heap when a run needs more; off for none; GOMEMLIMIT in the environment overrides it"},
 		},
 		Action: replayAction,
 	})
@@ -111,6 +115,19 @@ func replayAction(c *cli.Context) error {
 		// lag p99 43–156 ms at the default 100, 14 ms at 400; see
 		// BENCHMARKS.md). GOGC in the environment overrides this.
 		debug.SetGCPercent(400)
+	}
+	// The soft memory limit beside GOGC 400: see memlimit.go for why a
+	// floor, raised with the live heap.
+	if s := c.String("memory-limit"); s != "off" {
+		floor, err := parseByteSize(s)
+		if err != nil {
+			return exitCode(2, fmt.Errorf("--memory-limit %q: %w", s, err))
+		}
+		defer startMemoryLimit(floor, os.Getenv)()
+	}
+	marker, err := replay.ParseMarkerPolicy(c.String("conversation-marker"))
+	if err != nil {
+		return exitCode(2, fmt.Errorf("--conversation-marker: %w", err))
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -162,6 +179,14 @@ func replayAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.String("target") != "" {
+		// Before any request: a target answers requests without a model
+		// with errors. The embedded simulator serves any name, and is sent
+		// its own model's.
+		if err := plan.CheckModel(c.String("model")); err != nil {
+			return exitCode(2, fmt.Errorf("%w (--model NAME)", err))
+		}
+	}
 
 	target := c.String("target")
 	simClock := target == "" // the embedded simulator's clock times its responses
@@ -209,6 +234,8 @@ func replayAction(c *cli.Context) error {
 		Headers:   perAPI, SimClock: simClock, RunID: c.String("run-id"), StartAt: startAt,
 		Logger: log, Meta: meta,
 	}
+	cfg.KeepRequestMetadata = c.Bool("keep-request-metadata")
+	cfg.ConversationMarker = marker
 	if mode == replay.ModeTimestamps && !c.IsSet("duration") {
 		cfg.Steady = 0
 	}
@@ -325,5 +352,28 @@ func printSummary(w io.Writer, rep *replay.Report, out string, rows int64) {
 		}
 		fmt.Fprintln(w)
 	}
+	printPrefixCache(w, rep)
 	fmt.Fprintf(w, "%d rows written to %s (steady: requests due in the steady window; errors: of those; requests cancelled when a level ends are drain rows)\n", rows, filepath.Clean(out))
+}
+
+// printPrefixCache prints each level's prefix-cache hit rate as the target
+// reported it beside the trace set's under production sharing.
+func printPrefixCache(w io.Writer, rep *replay.Report) {
+	for _, l := range rep.Levels {
+		pc := l.PrefixCache
+		if pc == nil {
+			continue
+		}
+		rule := "each user's conversation private, system prompt and tools shared"
+		if pc.Rule == replay.RuleAsRecorded {
+			rule = "every block shared, as recorded"
+		}
+		if pc.TargetRequests == 0 {
+			fmt.Fprintf(w, "prefix cache, level %d: target reported none; trace set %.1f %% (%s; %d steady requests)\n",
+				l.Index, 100*pc.HitRate, rule, pc.Requests)
+			continue
+		}
+		fmt.Fprintf(w, "prefix cache, level %d: target %.1f %%, trace set %.1f %% (%s; %d steady requests)\n",
+			l.Index, 100*pc.TargetHitRate, 100*pc.ExpectedHitRate, rule, pc.TargetRequests)
+	}
 }

@@ -6,6 +6,12 @@
 // token in the stream, and errors. It handles Anthropic Messages, OpenAI
 // Chat Completions and OpenAI Responses. Anything it cannot read is kept
 // raw with a note; adapters never panic on malformed or truncated input.
+//
+// SSE framing and the usage numbers are read by package wire, as replay
+// reads them: Events cuts the events, and every complete event up to the
+// end-of-stream one goes through a wire.Stream, so a capture and a replay
+// of the same server report the same input, cached, output and reasoning
+// counts (DeepSeek's prompt_cache_hit_tokens included).
 package adapt
 
 import (
@@ -15,8 +21,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/agentperf/agentperf/proxy/sse"
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
 
 // Result is what an adapter read from one call.
@@ -24,8 +30,9 @@ type Result struct {
 	// Response holds the response as message-list items of the call's API,
 	// in order; for an unreadable body, the raw body as one JSON string.
 	Response [][]byte
-	// Usage is the provider-reported token counts; Input is the whole
-	// prompt, cached and cache-written tokens included.
+	// Usage is the provider-reported token counts, as wire.Stream reads
+	// them (nil where it read none); Input is the whole prompt, cached and
+	// cache-written tokens included.
 	Usage schemas.Usage
 	// FirstContent is the offset in the response body just past the event
 	// that carried the first content token (text, reasoning or tool-call
@@ -66,7 +73,7 @@ func Parse(api string, status int, contentType string, body []byte) (res Result)
 // (tests compare both).
 func parse(api string, status int, contentType string, body []byte, fast bool) (res Result) {
 	res.FirstContent = -1
-	stream := sse.IsEventStream(contentType) || looksLikeSSE(body)
+	stream := wire.IsEventStream(contentType) || looksLikeSSE(body)
 	defer func() {
 		// Adapters are written not to panic; this keeps a bug in one from
 		// ever losing a turn.
@@ -151,13 +158,46 @@ func apiError(status int, body []byte) string {
 	return fmt.Sprintf("HTTP %d: %s", status, msg)
 }
 
-// usageInt returns a pointer to v when present.
-func usageInt(v *int64) *int64 {
-	if v == nil {
+// scan calls fn for each complete event of a streamed body, after handing
+// it to a usage scanner of api as replay's reader does (every event up to
+// the end-of-stream one), and returns the scanner. A last event cut off
+// before its blank line is noted and not passed.
+func scan(api string, body []byte, notes *[]string, fn func(*wire.Event)) *wire.Stream {
+	st := wire.NewStream(api)
+	wire.Events(body, func(e *wire.Event) {
+		if e.Partial {
+			*notes = append(*notes, "stream cut off mid-event")
+			return
+		}
+		if !st.Done {
+			st.Event(e.Name, e.Data)
+		}
+		fn(e)
+	})
+	return &st
+}
+
+// wholeUsage returns a scanner of api that has read the usage object u of
+// an unstreamed response (raw JSON; empty or null when absent).
+func wholeUsage(api string, u []byte) *wire.Stream {
+	st := wire.NewStream(api)
+	st.WholeUsage(u)
+	return &st
+}
+
+// setUsage fills res.Usage with what st read.
+func setUsage(res *Result, st *wire.Stream) {
+	u := st.Usage()
+	res.Usage = schemas.Usage{Input: count(u.Input), Cached: count(u.Cached), CacheWrite: count(st.CacheWrite()),
+		Output: count(u.Output), Reasoning: count(u.Reasoning)}
+}
+
+// count returns a pointer to v, or nil for -1 (not reported).
+func count(v int64) *int64 {
+	if v < 0 {
 		return nil
 	}
-	x := *v
-	return &x
+	return &v
 }
 
 // marshal encodes v without HTML escaping.

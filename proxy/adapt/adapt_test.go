@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentperf/agentperf/proxy/internal/fakellm"
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
 
 // call runs body against the fake and returns status, content type, body.
@@ -208,6 +209,12 @@ func fuzzAdapter(f *testing.F, api, path string, bodies ...string) {
 		for _, it := range r.Response {
 			if !json.Valid(it) {
 				t.Fatalf("response item is not JSON: %q", it)
+			}
+		}
+		// A stream read without error reports the usage replay reads.
+		if status == 200 && wire.IsEventStream(ct) && r.Error == "" && !bytes.HasPrefix(body, []byte("\xEF\xBB\xBF")) {
+			if got, want := captured(r), replayUsage(api, ct, body, 64); got != want {
+				t.Fatalf("capture reads usage %+v, replay %+v", got, want)
 			}
 		}
 	})

@@ -3,54 +3,13 @@ package adapt
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
-	"github.com/agentperf/agentperf/proxy/sse"
+	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
-
-type anthUsage struct {
-	Input      *int64 `json:"input_tokens"`
-	CacheWrite *int64 `json:"cache_creation_input_tokens"`
-	CacheRead  *int64 `json:"cache_read_input_tokens"`
-	Output     *int64 `json:"output_tokens"`
-}
-
-// merge takes the fields u reports over acc (later events win).
-func (acc *anthUsage) merge(u *anthUsage) {
-	if u == nil {
-		return
-	}
-	if u.Input != nil {
-		acc.Input = u.Input
-	}
-	if u.CacheWrite != nil {
-		acc.CacheWrite = u.CacheWrite
-	}
-	if u.CacheRead != nil {
-		acc.CacheRead = u.CacheRead
-	}
-	if u.Output != nil {
-		acc.Output = u.Output
-	}
-}
-
-// set fills res.Usage. Anthropic's input_tokens excludes cache reads and
-// writes: the whole prompt is their sum.
-func (acc *anthUsage) set(res *Result) {
-	if acc.Input != nil || acc.CacheRead != nil || acc.CacheWrite != nil {
-		var total int64
-		for _, p := range []*int64{acc.Input, acc.CacheRead, acc.CacheWrite} {
-			if p != nil {
-				total += *p
-			}
-		}
-		res.Usage.Input = &total
-	}
-	res.Usage.Cached = usageInt(acc.CacheRead)
-	res.Usage.CacheWrite = usageInt(acc.CacheWrite)
-	res.Usage.Output = usageInt(acc.Output)
-}
 
 func anthropicJSON(body []byte) Result {
 	var m struct {
@@ -59,7 +18,7 @@ func anthropicJSON(body []byte) Result {
 		Model   string          `json:"model"`
 		Role    string          `json:"role"`
 		Content json.RawMessage `json:"content"`
-		Usage   *anthUsage      `json:"usage"`
+		Usage   json.RawMessage `json:"usage"`
 		Error   *apiErr         `json:"error"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -78,9 +37,7 @@ func anthropicJSON(body []byte) Result {
 	}
 	res := Result{FirstContent: -1, End: -1, ResponseID: m.ID, Model: m.Model}
 	res.Response = [][]byte{marshal(map[string]any{"role": role, "content": m.Content})}
-	var acc anthUsage
-	acc.merge(m.Usage)
-	acc.set(&res)
+	setUsage(&res, wholeUsage(schemas.APIAnthropic, m.Usage))
 	return res
 }
 
@@ -122,23 +79,17 @@ type anthEvent struct {
 		Citation    json.RawMessage `json:"citation"`
 		StopReason  string          `json:"stop_reason"`
 	} `json:"delta"`
-	Usage *anthUsage `json:"usage"`
-	Error *apiErr    `json:"error"`
+	Error *apiErr `json:"error"`
 }
 
 func anthropicStream(body []byte, fast bool) Result {
 	res := Result{FirstContent: -1, End: -1}
 	blocks := map[int]*anthBlock{}
-	var acc anthUsage
 	var notes []string
 	stopped, started := false, false
 	var ev anthEvent
-	sse.Parse(body, func(e *sse.Event) {
-		if e.Partial {
-			notes = append(notes, "stream cut off mid-event")
-			return
-		}
-		if fast && (e.Name == "content_block_delta" || e.Name == "") {
+	st := scan(schemas.APIAnthropic, body, &notes, func(e *wire.Event) {
+		if fast && (len(e.Name) == 0 || string(e.Name) == "content_block_delta") {
 			if idx, kind, s, ok := anthFastDelta(e.Data); ok {
 				if b := blocks[idx]; b != nil {
 					switch kind {
@@ -159,23 +110,21 @@ func anthropicStream(body []byte, fast bool) Result {
 		}
 		ev = anthEvent{}
 		if err := json.Unmarshal(e.Data, &ev); err != nil {
-			notes = append(notes, "unreadable event "+e.Name)
+			notes = append(notes, "unreadable event "+string(e.Name))
 			return
 		}
 		if ev.Type == "" {
-			ev.Type = e.Name
+			ev.Type = string(e.Name)
 		}
 		switch ev.Type {
 		case "message_start":
 			started = true
 			var msg struct {
-				ID    string     `json:"id"`
-				Model string     `json:"model"`
-				Usage *anthUsage `json:"usage"`
+				ID    string `json:"id"`
+				Model string `json:"model"`
 			}
 			if json.Unmarshal(ev.Message, &msg) == nil {
 				res.ResponseID, res.Model = msg.ID, msg.Model
-				acc.merge(msg.Usage)
 			}
 		case "content_block_start":
 			b := &anthBlock{}
@@ -218,8 +167,6 @@ func anthropicStream(body []byte, fast bool) Result {
 			if content && res.FirstContent < 0 {
 				res.FirstContent = e.End
 			}
-		case "message_delta":
-			acc.merge(ev.Usage)
 		case "message_stop":
 			stopped = true
 			res.Complete, res.End = true, e.End
@@ -230,7 +177,7 @@ func anthropicStream(body []byte, fast bool) Result {
 				res.Error = "error event"
 			}
 			res.Complete, res.End = true, e.End
-		case "ping", "content_block_stop":
+		case "ping", "content_block_stop", "message_delta": // wire reads message_delta's usage
 		default:
 			notes = append(notes, "unknown event "+ev.Type)
 		}
@@ -240,11 +187,7 @@ func anthropicStream(body []byte, fast bool) Result {
 		r.Error = "truncated: no message_start"
 		return r
 	}
-	idx := make([]int, 0, len(blocks))
-	for i := range blocks {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
+	idx := slices.Sorted(maps.Keys(blocks))
 	content := make([]any, 0, len(idx))
 	for _, i := range idx {
 		b := blocks[i]
@@ -276,7 +219,7 @@ func anthropicStream(body []byte, fast bool) Result {
 		content = append(content, m)
 	}
 	res.Response = [][]byte{marshal(map[string]any{"role": "assistant", "content": content})}
-	acc.set(&res)
+	setUsage(&res, st)
 	if !stopped && res.Error == "" {
 		res.Error = "truncated: stream ended before message_stop"
 	}

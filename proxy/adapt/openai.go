@@ -3,42 +3,13 @@ package adapt
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
-	"github.com/agentperf/agentperf/proxy/sse"
+	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
-
-type chatUsage struct {
-	Prompt        *int64 `json:"prompt_tokens"`
-	Completion    *int64 `json:"completion_tokens"`
-	PromptDetails *struct {
-		Cached *int64 `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	CompletionDetails *struct {
-		Reasoning *int64 `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details"`
-	// DeepSeek reports cache hits here instead.
-	CacheHit *int64 `json:"prompt_cache_hit_tokens"`
-}
-
-// set fills res.Usage. prompt_tokens already includes cached tokens.
-func (u *chatUsage) set(res *Result) {
-	if u == nil {
-		return
-	}
-	res.Usage.Input = usageInt(u.Prompt)
-	res.Usage.Output = usageInt(u.Completion)
-	if u.PromptDetails != nil {
-		res.Usage.Cached = usageInt(u.PromptDetails.Cached)
-	}
-	if res.Usage.Cached == nil {
-		res.Usage.Cached = usageInt(u.CacheHit)
-	}
-	if u.CompletionDetails != nil {
-		res.Usage.Reasoning = usageInt(u.CompletionDetails.Reasoning)
-	}
-}
 
 func chatJSON(body []byte) Result {
 	var c struct {
@@ -47,8 +18,8 @@ func chatJSON(body []byte) Result {
 		Choices []struct {
 			Message json.RawMessage `json:"message"`
 		} `json:"choices"`
-		Usage *chatUsage `json:"usage"`
-		Error *apiErr    `json:"error"`
+		Usage json.RawMessage `json:"usage"`
+		Error *apiErr         `json:"error"`
 	}
 	if err := json.Unmarshal(body, &c); err != nil {
 		return rawResult(body, "openai-chat: response is not a JSON completion: "+err.Error())
@@ -64,7 +35,7 @@ func chatJSON(body []byte) Result {
 	if len(c.Choices) > 1 {
 		res.Note = "openai-chat: only choices[0] kept"
 	}
-	c.Usage.set(&res)
+	setUsage(&res, wholeUsage(schemas.APIOpenAIChat, c.Usage))
 	return res
 }
 
@@ -97,8 +68,10 @@ type chatChunk struct {
 		} `json:"delta"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage *chatUsage `json:"usage"`
-	Error *apiErr    `json:"error"`
+	// Usage is non-nil for a chunk with a usage object (wire reads its
+	// numbers).
+	Usage *struct{} `json:"usage"`
+	Error *apiErr   `json:"error"`
 }
 
 func chatStream(body []byte, fast bool) Result {
@@ -110,11 +83,7 @@ func chatStream(body []byte, fast bool) Result {
 	var notes []string
 	done, finished, anyChunk := false, false, false
 	var ch chatChunk
-	sse.Parse(body, func(e *sse.Event) {
-		if e.Partial {
-			notes = append(notes, "stream cut off mid-event")
-			return
-		}
+	st := scan(schemas.APIOpenAIChat, body, &notes, func(e *wire.Event) {
 		data := bytes.TrimSpace(e.Data)
 		if string(data) == "[DONE]" {
 			done = true
@@ -149,11 +118,8 @@ func chatStream(body []byte, fast bool) Result {
 		if res.Model == "" {
 			res.Model = ch.Model
 		}
-		if ch.Usage != nil {
-			ch.Usage.set(&res)
-			if len(ch.Choices) == 0 { // the final usage chunk
-				res.Complete, res.End = true, e.End
-			}
+		if ch.Usage != nil && len(ch.Choices) == 0 { // the final usage chunk
+			res.Complete, res.End = true, e.End
 		}
 		got := false
 		for i := range ch.Choices {
@@ -232,11 +198,7 @@ func chatStream(body []byte, fast bool) Result {
 		msg[reasoningKey] = reasoning.String()
 	}
 	if len(calls) > 0 {
-		idx := make([]int, 0, len(calls))
-		for i := range calls {
-			idx = append(idx, i)
-		}
-		sort.Ints(idx)
+		idx := slices.Sorted(maps.Keys(calls))
 		tcs := make([]any, 0, len(idx))
 		for _, i := range idx {
 			t := calls[i]
@@ -246,6 +208,7 @@ func chatStream(body []byte, fast bool) Result {
 		msg["tool_calls"] = tcs
 	}
 	res.Response = [][]byte{marshal(msg)}
+	setUsage(&res, st)
 	if res.Error == "" && !done && !finished {
 		res.Error = "truncated: stream ended before finish_reason and [DONE]"
 	}

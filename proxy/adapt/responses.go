@@ -3,37 +3,13 @@ package adapt
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
-	"github.com/agentperf/agentperf/proxy/sse"
+	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
-
-type respUsage struct {
-	Input        *int64 `json:"input_tokens"`
-	Output       *int64 `json:"output_tokens"`
-	InputDetails *struct {
-		Cached *int64 `json:"cached_tokens"`
-	} `json:"input_tokens_details"`
-	OutputDetails *struct {
-		Reasoning *int64 `json:"reasoning_tokens"`
-	} `json:"output_tokens_details"`
-}
-
-// set fills res.Usage. input_tokens already includes cached tokens.
-func (u *respUsage) set(res *Result) {
-	if u == nil {
-		return
-	}
-	res.Usage.Input = usageInt(u.Input)
-	res.Usage.Output = usageInt(u.Output)
-	if u.InputDetails != nil {
-		res.Usage.Cached = usageInt(u.InputDetails.Cached)
-	}
-	if u.OutputDetails != nil {
-		res.Usage.Reasoning = usageInt(u.OutputDetails.Reasoning)
-	}
-}
 
 // respObject is the part of a Responses "response" object the adapter reads.
 type respObject struct {
@@ -41,8 +17,10 @@ type respObject struct {
 	Model  string            `json:"model"`
 	Status string            `json:"status"`
 	Output []json.RawMessage `json:"output"`
-	Usage  *respUsage        `json:"usage"`
-	Error  *apiErr           `json:"error"`
+	// Usage is read by wire (WholeUsage) where its stream scanner does
+	// not: unstreamed bodies and the WebSocket's response.done.
+	Usage  json.RawMessage `json:"usage"`
+	Error  *apiErr         `json:"error"`
 	Incomp *struct {
 		Reason string `json:"reason"`
 	} `json:"incomplete_details"`
@@ -54,9 +32,6 @@ func (o *respObject) apply(res *Result) {
 	}
 	if o.Model != "" {
 		res.Model = o.Model
-	}
-	if o.Usage != nil {
-		o.Usage.set(res)
 	}
 	switch {
 	case o.Error != nil && (o.Error.Message != "" || o.Error.Type != ""):
@@ -86,6 +61,7 @@ func responsesJSON(body []byte) Result {
 	}
 	res := Result{FirstContent: -1, End: -1}
 	o.apply(&res)
+	setUsage(&res, wholeUsage(schemas.APIOpenAIResponses, o.Usage))
 	for _, it := range o.Output {
 		res.Response = append(res.Response, it)
 	}
@@ -111,17 +87,13 @@ func responsesStream(body []byte, fast bool) Result {
 	var final *respObject
 	var notes []string
 	terminal, anyEvent := false, false
+	var doneUsage json.RawMessage // a response.done's usage
 	var ev respEvent
-	sse.Parse(body, func(e *sse.Event) {
-		if e.Partial {
-			notes = append(notes, "stream cut off mid-event")
-			return
-		}
-		if fast && strings.HasSuffix(e.Name, ".delta") {
+	st := scan(schemas.APIOpenAIResponses, body, &notes, func(e *wire.Event) {
+		if fast && bytes.HasSuffix(e.Name, []byte(".delta")) {
 			// Deltas only matter for the first-token time: find the
 			// "delta" value without decoding the event.
-			d := e.Data
-			if bytes.HasPrefix(d, []byte(`{"type":"`+e.Name+`",`)) && d[len(d)-1] == '}' && json.Valid(d) {
+			if d := e.Data; typePrefixed(d, e.Name) && d[len(d)-1] == '}' && json.Valid(d) {
 				anyEvent = true
 				if k := bytes.Index(d, []byte(`"delta":`)); k >= 0 && res.FirstContent < 0 {
 					v := bytes.TrimLeft(d[k+len(`"delta":`):], " ")
@@ -135,13 +107,13 @@ func responsesStream(body []byte, fast bool) Result {
 		ev = respEvent{}
 		if err := json.Unmarshal(e.Data, &ev); err != nil {
 			if string(e.Data) != "[DONE]" {
-				notes = append(notes, "unreadable event "+e.Name)
+				notes = append(notes, "unreadable event "+string(e.Name))
 			}
 			return
 		}
 		anyEvent = true
 		if ev.Type == "" {
-			ev.Type = e.Name
+			ev.Type = string(e.Name)
 		}
 		switch {
 		case strings.HasSuffix(ev.Type, ".delta"):
@@ -162,6 +134,9 @@ func responsesStream(body []byte, fast bool) Result {
 			var o respObject
 			if json.Unmarshal(ev.Response, &o) == nil {
 				o.apply(&res)
+				if ev.Type == "response.done" {
+					doneUsage = o.Usage
+				}
 				if ev.Type != "response.created" && ev.Type != "response.in_progress" {
 					final = &o
 					terminal = true
@@ -192,18 +167,27 @@ func responsesStream(body []byte, fast bool) Result {
 			res.Response = append(res.Response, it)
 		}
 	} else {
-		idx := make([]int, 0, len(items))
-		for i := range items {
-			idx = append(idx, i)
-		}
-		sort.Ints(idx)
+		idx := slices.Sorted(maps.Keys(items))
 		for _, i := range idx {
 			res.Response = append(res.Response, items[i])
 		}
 	}
+	if !st.Done {
+		// The WebSocket transport's response.done is not an SSE terminal
+		// event: read its usage as a whole response's.
+		st.WholeUsage(doneUsage)
+	}
+	setUsage(&res, st)
 	if !terminal && res.Error == "" {
 		res.Error = "truncated: stream ended before response.completed"
 	}
 	res.Note = joinNotes("openai-responses", notes)
 	return res
+}
+
+// typePrefixed reports whether event data d starts {"type":"<name>",.
+func typePrefixed(d, name []byte) bool {
+	const head = `{"type":"`
+	return len(d) > len(head)+len(name)+2 && string(d[:len(head)]) == head &&
+		bytes.Equal(d[len(head):len(head)+len(name)], name) && string(d[len(head)+len(name):len(head)+len(name)+2]) == `",`
 }
