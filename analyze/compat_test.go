@@ -3,11 +3,11 @@ package analyze
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/agentperf/agentperf/internal/testutil"
+	"github.com/agentperf/agentperf/internal/testutil/golden"
 )
 
 // TestSchema11Results analyzes a results file written by replay at schema
@@ -33,18 +33,6 @@ func TestSchema11Results(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := bytes.ReplaceAll(buf.Bytes(), []byte(file), []byte("results-1.1.parquet"))
-		if *update {
-			if err := os.WriteFile(filepath.Join("testdata", f.golden), got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(filepath.Join("testdata", f.golden))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the release's output:\n--- got ---\n%s\n--- want ---\n%s", f.golden, got, want)
-		}
+		golden.Check(t, filepath.Join("testdata", f.golden), got)
 	}
 }

@@ -3,19 +3,16 @@ package analyze
 import (
 	"bytes"
 	"context"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/agentperf/agentperf/catalog"
+	"github.com/agentperf/agentperf/internal/testutil/golden"
 	"github.com/agentperf/agentperf/schemas"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // fixtureLevel describes one level of a hand-made run: every steady request
 // streams out tokens at speed tok/s after ttft seconds (each varied
@@ -223,21 +220,5 @@ func TestGolden(t *testing.T) {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./analyze -run TestGolden -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s (rerun with -update if the change is intended):\n--- got ---\n%s", name, path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
