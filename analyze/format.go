@@ -193,6 +193,16 @@ func fmtEstimate(e capacity.Estimate, c capacity.Censor, prec int) string {
 	return fixed(e.Point, prec) + " (" + fmtEnd(e.Lo, prec) + "–" + fmtEnd(e.Hi, prec) + ")"
 }
 
+// FormatUsers prints a fitted max users the way analyze's tables do:
+// whole users rounded down with the interval, "52 (44–60)", or "≥ 64" /
+// "< 8" when the interval is one-sided; "—" for nil.
+func FormatUsers(c *capacity.Capacity) string {
+	if c == nil {
+		return "—"
+	}
+	return fmtEstimate(floorEstimate(c.MaxUsers), c.Censored, 0)
+}
+
 // fmtCI prints a figure with its interval, "135.0 (128.2–141.7)", the
 // figure alone when the interval is undefined, "—" when it is.
 func fmtCI(point float64, e capacity.Estimate, prec int) string {
