@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -31,6 +32,27 @@ type LevelPower struct {
 	Coverage float64 `json:"coverage"`
 	// BySystem is each system's mean power, W.
 	BySystem map[string]float64 `json:"by_system"`
+}
+
+// MarshalJSON writes the figures with null for NaN (JSON has no NaN).
+func (p *LevelPower) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		MeanW               num            `json:"mean_w"`
+		P95W                num            `json:"p95_w"`
+		EnergyJ             num            `json:"energy_j"`
+		JoulesPerToken      num            `json:"joules_per_output_token"`
+		JoulesPerTrajectory num            `json:"joules_per_trajectory"`
+		Coverage            num            `json:"coverage"`
+		BySystem            map[string]num `json:"by_system"`
+	}{num(p.MeanW), num(p.P95W), num(p.EnergyJ), num(p.JoulesPerToken), num(p.JoulesPerTrajectory), num(p.Coverage), bySystemJSON(p.BySystem)})
+}
+
+func bySystemJSON(m map[string]float64) map[string]num {
+	out := make(map[string]num, len(m))
+	for k, v := range m {
+		out[k] = num(v)
+	}
+	return out
 }
 
 // loadPower reads the power files beside a set's results files
