@@ -29,6 +29,7 @@ type fixtureLevel struct {
 	noUsage  bool
 	shard    int32
 	levelIdx int32
+	short    int // steady requests (the first of each user) whose output falls short of the pin by half
 }
 
 const fixtureT0 = int64(1_767_225_600_000_000_000) // 2026-01-01T00:00:00Z
@@ -75,6 +76,11 @@ func writeFixture(t testing.TB, path, run string, meta *schemas.RunMeta, levels 
 				r.EndNS = r.SentNS + int64(r.ChunkOffsetsUS[len(r.ChunkOffsetsUS)-1])*1000 + 200e3
 				if lv.noUsage {
 					r.OutputTokens, r.CachedTokens, r.InputTokens = -1, -1, -1
+				}
+				if phase == schemas.PhaseSteady && i == 1 && int(u) < lv.short {
+					r.OutputTokens = lv.out / 2
+					r.ChunkOffsetsUS = r.ChunkOffsetsUS[:lv.out/2]
+					r.EndNS = r.SentNS + int64(r.ChunkOffsetsUS[len(r.ChunkOffsetsUS)-1])*1000 + 200e3
 				}
 				if phase == schemas.PhaseSteady && errs > 0 && i == 1 {
 					errs--

@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"context"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +148,40 @@ func TestFailed(t *testing.T) {
 		if got := isFailed(&c.r); got != c.want {
 			t.Errorf("isFailed(%+v) = %v, want %v", c.r, got, c.want)
 		}
+	}
+}
+
+// TestOutputNotPinned: with output policy exact, a successful response
+// with fewer output tokens than pinned is counted per level and flagged;
+// without the policy it is counted but not flagged.
+func TestOutputNotPinned(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		policy   string
+		short    int
+		wantFlag bool
+	}{
+		{"exact, 3 short", "exact", 3, true},
+		{"exact, none short", "exact", 0, false},
+		{"cap, 3 short", "cap", 3, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.parquet")
+			writeFixture(t, path, "pin", &schemas.RunMeta{RunID: "pin", Model: "gpt-oss-120b", OutputPolicy: tc.policy},
+				[]fixtureLevel{{users: 4, perUser: 5, speed: 200, ttft: 0.5, out: 20, turns: 2, short: tc.short}})
+			opt := Options{}
+			opt.Bootstrap.Replicates = 50
+			rep, err := Analyze(context.Background(), []string{path}, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := rep.Sets[0].Levels[0]
+			if st.PinChecked != 20 || st.Unpinned != int64(tc.short) {
+				t.Errorf("pin checked %d, unpinned %d; want 20 and %d", st.PinChecked, st.Unpinned, tc.short)
+			}
+			if got := st.HasFlag(FlagOutputNotPinned); got != tc.wantFlag {
+				t.Errorf("flag %s = %v, want %v (flags %+v)", FlagOutputNotPinned, got, tc.wantFlag, st.Flags)
+			}
+		})
 	}
 }
