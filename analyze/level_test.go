@@ -185,3 +185,55 @@ func TestOutputNotPinned(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowThroughput: 10-second requests sent back to back by 8 users
+// around a 60-second window. Output tok/s is the tokens that arrived
+// inside the window ÷ the window, within 1 % (the window's ends are
+// estimated from the schedules around them); dividing the steady requests'
+// tokens by their span instead runs low by about D ÷ (D + request time).
+func TestWindowThroughput(t *testing.T) {
+	const (
+		users   = 8
+		window  = 60e3 // ms
+		ttft    = 200.0
+		gap     = 19.6 // ms between chunks
+		n       = 500  // chunks (= tokens) per request: 0.2 + 499 × 0.0196 ≈ 10 s
+		reqMS   = ttft + gap*(n-1) + 1
+		startMS = -30e3
+	)
+	a := NewLevelAccumulator(1)
+	var inWindow float64 // tokens arriving in [0, window), counted here
+	var steadyTokens int
+	for u := range int32(users) {
+		for sent := startMS + float64(u)*reqMS/users; sent < window+30e3; sent += reqMS + 1 {
+			r := req(u, "s"+itoa(int(u)), 0, sent, ttft, gap, n, n)
+			r.Users = users
+			switch {
+			case sent < 0:
+				r.Phase = schemas.PhaseWarmup
+			case sent >= window:
+				r.Phase = schemas.PhaseDrain
+			default:
+				steadyTokens += n
+			}
+			for i := range n {
+				if at := sent + ttft + gap*float64(i); at >= 0 && at < window {
+					inWindow++
+				}
+			}
+			a.Add(&r)
+		}
+	}
+	st := a.Stats(Validity{}, time.Duration(window)*time.Millisecond)
+	want := inWindow / (window / 1e3)
+	if got := st.OutputTokPerSec(); math.Abs(got-want) > 0.01*want {
+		t.Errorf("output tok/s %.2f, want %.2f ± 1 %% (tokens inside the window ÷ 60 s); window [%d, %d) ms", got, want,
+			(st.SteadyStartNS-t0)/1e6, (st.SteadyEndNS-t0)/1e6)
+	}
+	span := float64(st.Window()) / 1e9
+	if old := float64(steadyTokens) / span; math.Abs(old-want) < 0.05*want {
+		t.Errorf("the span rule gives %.2f, within 5 %% of %.2f: the test does not tell the two rules apart", old, want)
+	} else {
+		t.Logf("window rule %.2f tok/s, span rule %.2f, truth %.2f", st.OutputTokPerSec(), old, want)
+	}
+}
