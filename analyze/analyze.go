@@ -654,16 +654,20 @@ func (set *ResultSet) notes(metas []*schemas.RunMeta) {
 		}
 	}
 	if sm := metas[0].Search; sm != nil && sm.Ended != "" {
-		s := fmt.Sprintf("replay's search at %s ended: %s", sm.Tier, sm.Ended)
+		why := sm.EndReason
+		if why == "" {
+			why = sm.Ended
+		}
+		s := fmt.Sprintf("replay's search at %s ended — %s", sm.Tier, why)
 		if e := sm.Estimate; e != nil {
-			s += fmt.Sprintf(" (max users %s, aiming for ±%s %%", fmtSearchEstimate(e), fmtNum(50*sm.Precision))
+			s += fmt.Sprintf(" (replay's fit: max users %s over %d windows", fmtSearchEstimate(e), sm.Windows)
+			if sm.Precision > 0 {
+				s += fmt.Sprintf(", aiming for ±%s %%", fmtNum(50*sm.Precision))
+			}
 			if sm.Budget > 0 {
 				s += fmt.Sprintf(" within %s", sm.Budget)
 			}
-			s += fmt.Sprintf(", %d windows)", sm.Windows)
-		}
-		if sm.EndReason != "" {
-			s += ": " + sm.EndReason
+			s += ")"
 		}
 		set.Notes = append(set.Notes, s)
 	}

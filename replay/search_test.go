@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,9 @@ func TestAdaptiveSearch(t *testing.T) {
 			meta := set.Meta
 			if meta == nil || meta.Search == nil || meta.Search.Ended != s.Ended || meta.Search.EndReason == "" {
 				t.Fatalf("search metadata %+v, want ended %q with a reason", meta.Search, s.Ended)
+			}
+			if notes := strings.Join(set.Notes, "\n"); !strings.Contains(notes, "replay's search at") || !strings.Contains(notes, s.Ended) {
+				t.Errorf("analyze's notes do not say what ended the search (%q):\n%s", s.Ended, notes)
 			}
 			actions := map[string]int{}
 			for _, l := range meta.Levels {
