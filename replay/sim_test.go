@@ -191,7 +191,13 @@ func TestTimeScaleInvariance(t *testing.T) {
 		slow, fast := figures(t, run(t, slowK, 4, 4*time.Second, steady)), figures(t, run(t, fastK, 4, 4*time.Second, steady))
 		t.Logf("scale %g: TTFT p50 %.4fs speed p50 %.1f tok/s (%d rows); scale %g: %.4fs %.1f tok/s (%d rows)",
 			slowK, slow.ttftP50, slow.speedP50, slow.rows, fastK, fast.ttftP50, fast.speedP50, fast.rows)
-		if d := math.Abs(fast.speedP50-slow.speedP50) / slow.speedP50; d > 0.10 {
+		// Four users over HTTP share the host with the simulator: on a
+		// loaded 2-core machine the p50 of ~34 rows moves by up to ~11 %
+		// between identical runs (measured), so 15 % is the bound that
+		// still catches a closed loop that learns late of its responses
+		// (~25 % at K=10 before the simulator's clock timed them). The
+		// exact check is the one-user case and the virtual-time run.
+		if d := math.Abs(fast.speedP50-slow.speedP50) / slow.speedP50; d > 0.15 {
 			t.Errorf("output speed p50 differs by %.1f%% between scales (%.1f vs %.1f tok/s)", 100*d, slow.speedP50, fast.speedP50)
 		}
 		if d := math.Abs(fast.ttftP50-slow.ttftP50) / slow.ttftP50; d > 0.25 {
