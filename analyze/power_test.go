@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -101,6 +102,9 @@ func TestPower(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `data-chart="power"`) {
 		t.Errorf("report has no power chart")
+	}
+	if keep := os.Getenv("AGENTPERF_KEEP_REPORT"); keep != "" {
+		os.WriteFile(filepath.Join(keep, "power-report.html"), buf.Bytes(), 0o644)
 	}
 	// A power file of another run is not used, and says so.
 	other := filepath.Join(dir, "other.parquet")
