@@ -376,22 +376,27 @@ func BenchmarkBuildBody(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			t := plan.Sessions[0].Turns[99]
-			conv := bl.conversation(0, 3, 0)
-			var sc saltCache
-			var parts []schemas.Part
-			buf := make([]byte, 0, 256<<10)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				buf, _, parts, err = bl.build(buf[:0], t, conv, &sc, parts)
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.SetBytes(int64(len(buf)))
+			benchBuild(b, bl, plan.Sessions[0].Turns[99])
 		})
 	}
+}
+
+// benchBuild builds t's body b.N times for user 3's first pass at level 0.
+func benchBuild(b *testing.B, bl *builder, t *Turn) {
+	conv := bl.conversation(0, 3, 0)
+	var sc saltCache
+	var parts []schemas.Part
+	buf := make([]byte, 0, 256<<10)
+	var err error
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		buf, _, parts, err = bl.build(buf[:0], t, conv, &sc, parts)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
 }
 
 // BenchmarkReadStream scans a 256-event OpenAI chat stream from memory;

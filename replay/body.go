@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/target"
 )
 
 // OutputPolicy says how a replayed request's output length is pinned.
@@ -16,9 +17,11 @@ type OutputPolicy string
 // Output policies.
 const (
 	// OutputExact asks for exactly the recorded output length: the API's max
-	// tokens field set to it, plus "min_tokens" and "ignore_eos": true, which
-	// vLLM, SGLang and the embedded simulator honour (a strict provider API
-	// may reject them: use OutputCap there).
+	// tokens field set to it, plus the target engine's pin fields
+	// (target.Dialect: min_tokens and ignore_eos on vLLM, SGLang and the
+	// embedded simulator, ignore_eos alone on llama.cpp, …). The probe
+	// refuses a target that ignores them; an engine that documents none for
+	// an API (TGI, hosted APIs) can only be capped: use OutputCap there.
 	OutputExact OutputPolicy = "exact"
 	// OutputCap only sets the API's max tokens field to the recorded length.
 	OutputCap OutputPolicy = "cap"
@@ -37,25 +40,20 @@ func ParseOutputPolicy(s string) (OutputPolicy, error) {
 	return "", fmt.Errorf("unknown output policy %q (want exact, cap or free)", s)
 }
 
-// maxTokensField returns the request field that caps output for an API.
-func maxTokensField(api string, m map[string]json.RawMessage) string {
-	switch api {
-	case schemas.APIOpenAIResponses:
-		return "max_output_tokens"
-	case schemas.APIOpenAIChat:
-		if _, ok := m["max_completion_tokens"]; ok {
-			return "max_completion_tokens"
-		}
-	}
-	return "max_tokens"
-}
-
 // Shaping holds the per-run changes made to every request body.
 type Shaping struct {
 	// Model replaces the recorded model when non-empty.
 	Model string
 	// Output pins the output length; "" means OutputExact.
 	Output OutputPolicy
+	// Dialect is the target engine's: its pin fields pin the output (an
+	// API it does not document gets the generic dialect's); the zero value
+	// is the generic dialect (min_tokens and ignore_eos).
+	Dialect target.Dialect
+	// Settings are, per API, the request fields set in every body after
+	// everything else, in order (presets first, the user's last). A value
+	// on a setting's path that is not an object is replaced by one.
+	Settings map[string][]target.Setting
 }
 
 var (
@@ -63,9 +61,34 @@ var (
 	jsonIncludeUsed = json.RawMessage(`{"include_usage":true}`)
 )
 
+// pin returns the dialect of api whose fields pin its output.
+func (s Shaping) pin(api string) target.APIDialect {
+	if s.Dialect.APIs == nil {
+		return target.DialectOf(target.EngineGeneric).API(api)
+	}
+	return s.Dialect.API(api)
+}
+
+// PinFields returns the fields that pin the output of a request of api
+// (the max-tokens field first), nil when the policy pins nothing.
+func (s Shaping) PinFields(api string) []string {
+	switch orDefault(s.Output, OutputExact) {
+	case OutputFree:
+		return nil
+	case OutputCap:
+		return []string{target.MaxTokensKey(api, false)}
+	}
+	out := []string{target.MaxTokensKey(api, false)}
+	for _, p := range s.pin(api).Pin {
+		out = append(out, p.Path)
+	}
+	return out
+}
+
 // shape applies the run's changes to the top-level fields of a body (or a
 // params object) of the given API: model, streaming with usage, output
-// length; it drops previous_response_id, which cannot be replayed.
+// length, then the request settings; it drops previous_response_id, which
+// cannot be replayed.
 func (s Shaping) shape(m map[string]json.RawMessage, api string, out int32) {
 	if s.Model != "" {
 		m["model"] = json.RawMessage(strconv.Quote(s.Model))
@@ -75,19 +98,40 @@ func (s Shaping) shape(m map[string]json.RawMessage, api string, out int32) {
 		m["stream_options"] = jsonIncludeUsed
 	}
 	delete(m, "previous_response_id")
-	policy := s.Output
-	if policy == "" {
-		policy = OutputExact
+	if policy := orDefault(s.Output, OutputExact); policy != OutputFree && out > 0 {
+		n := json.RawMessage(strconv.Itoa(int(out)))
+		_, maxCompletion := m["max_completion_tokens"]
+		m[target.MaxTokensKey(api, maxCompletion)] = n
+		if policy == OutputExact {
+			for _, p := range s.pin(api).Pin {
+				v := jsonTrue
+				if p.Value == target.PinCount {
+					v = n
+				}
+				setPath(m, strings.Split(p.Path, "."), v)
+			}
+		}
 	}
-	if policy == OutputFree || out <= 0 {
+	for _, st := range s.Settings[api] {
+		setPath(m, st.Path, st.Value)
+	}
+}
+
+// setPath stores v at the key path in m, creating the objects on the way
+// and replacing a value on the way that is not an object.
+func setPath(m map[string]json.RawMessage, path []string, v json.RawMessage) {
+	if len(path) == 1 {
+		m[path[0]] = v
 		return
 	}
-	n := json.RawMessage(strconv.Itoa(int(out)))
-	m[maxTokensField(api, m)] = n
-	if policy == OutputExact {
-		m["min_tokens"] = n
-		m["ignore_eos"] = jsonTrue
+	sub := map[string]json.RawMessage{}
+	if raw, ok := m[path[0]]; ok {
+		if json.Unmarshal(raw, &sub) != nil || sub == nil {
+			sub = map[string]json.RawMessage{}
+		}
 	}
+	setPath(sub, path[1:], v)
+	m[path[0]], _ = json.Marshal(sub) // raw values from Unmarshal: cannot fail
 }
 
 // shapeParams returns the recorded params object with the run's changes.

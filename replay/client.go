@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/internal/rxstamp"
+	"github.com/agentperf/agentperf/target"
 	"github.com/agentperf/agentperf/wire"
 )
 
@@ -122,6 +123,49 @@ type sender struct {
 	maxChunks int
 	// simClock asks the target for its simulated clock (wire.HeaderSimClock).
 	simClock bool
+	// scanners read each API's responses with the target dialect's keys.
+	scanners map[string]*wire.Scanner
+}
+
+// newSender returns the HTTP sender of cfg (defaults applied): a transport
+// sized by cfg.Transport, the endpoint of each API under cfg.Target, and
+// stream scanners with the keys of cfg.Shaping's dialect.
+func newSender(cfg Config) (*sender, error) {
+	urls := map[string]string{}
+	for _, api := range wire.APIs {
+		urls[api], _ = wire.EndpointURL(cfg.Target, api)
+	}
+	scanners, err := dialectScanners(cfg.Shaping.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	return &sender{client: &http.Client{Transport: newTransport(cfg.Transport)}, clk: cfg.Clock,
+		headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock, scanners: scanners}, nil
+}
+
+// dialectScanners compiles the stream keys of each API of d (the generic
+// dialect's where d does not document an API, or d is the zero value).
+func dialectScanners(d target.Dialect) (map[string]*wire.Scanner, error) {
+	if d.APIs == nil {
+		d = target.DialectOf(target.EngineGeneric)
+	}
+	out := map[string]*wire.Scanner{}
+	for _, api := range wire.APIs {
+		sc, err := wire.NewScanner(api, d.API(api).Keys())
+		if err != nil {
+			return nil, fmt.Errorf("the %s dialect's stream keys of %s: %w", d.Engine, api, err)
+		}
+		out[api] = sc
+	}
+	return out, nil
+}
+
+// stream returns the state of a response of api before its first event.
+func (s *sender) stream(api string) wire.Stream {
+	if sc := s.scanners[api]; sc != nil {
+		return sc.Stream()
+	}
+	return wire.NewStream(api)
 }
 
 // wireTrace follows one request through the transport: the connection it
@@ -152,7 +196,7 @@ func (w *wireTrace) wroteHeaders() { w.wrote.Store(max(int64(w.clk.Now().Sub(w.s
 // not reuse it.
 func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
 	api, body, expectOut := ex.API, ex.Body, ex.ExpectOutput
-	r = Response{First: -1, st: wire.NewStream(api)}
+	r = Response{First: -1, st: s.stream(api)}
 	wt := &wireTrace{sent: ex.Sent, clk: s.clk}
 	since := func() time.Duration { return s.clk.Now().Sub(ex.Sent) }
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: wt.got, WroteHeaders: wt.wroteHeaders})

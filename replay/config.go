@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/target"
 )
 
 // Mode is how load is generated.
@@ -130,6 +132,45 @@ type Config struct {
 	// marker after the shared prefix (see MarkerPolicy); "" means
 	// MarkerAuto, which withDefaults resolves to MarkerOn or MarkerOff.
 	ConversationMarker MarkerPolicy
+
+	// The target's engine, request settings, context and power (issues 15
+	// and 16; docs/engines.md, docs/power.md; provenance.go, settings.go,
+	// probe.go, fit.go, power.go).
+	//
+	// Engine is the target's serving engine: its dialect pins output
+	// length and says where usage, cached and reasoning tokens and
+	// reasoning deltas are; "" or auto takes the engine Describe detects
+	// (the generic dialect without Describe).
+	Engine target.Engine
+	// Describe asks the target what it is before the run (provenance for
+	// the metadata, the engine, the context length: target.Describe);
+	// Probe sends one short request per API the plan uses and refuses to
+	// run when it fails, does not stream, or the output pin is ignored
+	// under OutputExact (target.Probe). Both need an HTTP target (Sender
+	// nil). The CLI sets both for every target but the embedded simulator.
+	Describe, Probe bool
+	// Sampling names a catalog sampling preset ("aa"; "" sends the
+	// recorded sampling); ModelPreset names the model preset ("" picks it
+	// by the model replay asks for, "none" applies none). Settings are the
+	// user's PATH=JSON request fields, applied after the presets' in every
+	// body of every API, after translation.
+	Sampling, ModelPreset string
+	Settings              []target.Setting
+	// MaxContext is the target's context length, tokens; 0 takes what
+	// Describe found (and cuts nothing when it found none). Sessions with
+	// a turn whose prompt and output exceed it are cut by ContextPolicy
+	// ("" means truncate: the session's later turns are dropped; fail
+	// refuses to run instead). A known context below AA's 65,536 tokens
+	// is a warning.
+	MaxContext    int
+	ContextPolicy target.ContextPolicy
+	// Power lists the power sources sampled for the whole run
+	// (power.ParseSource); their samples and gaps go to PowerFile (a
+	// results file's schemas.PowerPath), replaced when PowerOverwrite. A
+	// source that fails is a gap, never a failed run.
+	Power          []power.Source
+	PowerFile      string
+	PowerOverwrite bool
 }
 
 // withDefaults returns c with every zero field that has a default set to
@@ -239,6 +280,15 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Search != nil {
 			c.Transport.MaxConns = c.Search.MaxUsers
 		}
+	}
+	// The target's context (issue 16).
+	policy, err := target.ParseContextPolicy(string(c.ContextPolicy))
+	if err != nil {
+		return c, err
+	}
+	c.ContextPolicy = policy
+	if c.MaxContext < 0 {
+		return c, fmt.Errorf("context length %d < 0: give the target's context in tokens (0 takes what it reports)", c.MaxContext)
 	}
 	return c, nil
 }

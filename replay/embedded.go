@@ -30,5 +30,6 @@ func (s *Simulator) Meta() schemas.RunMeta {
 		Target: "sim", Hardware: p.Hardware.Name, Accelerators: p.Accelerators, Model: p.Model.Name,
 		System: fmt.Sprintf("sim: %d×%s %s (simulated)", p.Accelerators, p.Hardware.Name, p.Model.Name),
 		Sim:    &schemas.SimMeta{TP: p.TP, Instances: p.Instances},
+		Engine: "sim", EngineSource: EngineEmbedded,
 	}
 }

@@ -2,10 +2,10 @@ package replay
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/target"
 )
 
 // runMeta returns the run's configuration as results metadata: cfg.Meta
@@ -13,6 +13,11 @@ import (
 func (r *runner) runMeta() *schemas.RunMeta {
 	c := r.cfg
 	m := c.Meta // a copy: the caller's value is not changed
+	// Warnings found before the run (preparing the target) are the run's
+	// first.
+	for _, w := range m.Warnings {
+		r.warn("%s", w)
+	}
 	m.Levels, m.Warnings, m.Search = nil, nil, nil
 	m.RunID = c.RunID
 	m.Mode = string(c.Mode)
@@ -42,7 +47,7 @@ func (r *runner) runMeta() *schemas.RunMeta {
 		m.StartAt = c.StartAt.UTC()
 	}
 	m.PlanSessions, m.PlanTurns = len(c.Plan.Sessions), int64(c.Plan.Turns)
-	m.Client = schemas.ClientMachine{GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
+	m.Client = target.ClientHost()
 	m.Started = r.clk.Now().UTC()
 	if c.Mode == ModeClosed {
 		steady, warm := c.Steady, c.Warmup

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/schemas"
-	"github.com/agentperf/agentperf/wire"
 	"log/slog"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,6 +68,16 @@ type Report struct {
 	Interrupted bool
 	// Warnings collects run-level warnings (also in the results metadata).
 	Warnings []string
+	// Context is what was cut to fit the target's context (nil when no
+	// context length was known); Power the power sampled (nil without
+	// sources). Both are in the results metadata too.
+	Context *schemas.ContextMeta
+	Power   *schemas.PowerMeta
+	// Engine is the dialect spoken (RunMeta.Engine), EngineVersion the
+	// version the target reported ("" when none), Probe the probe's
+	// results (nil when none ran).
+	Engine, EngineVersion string
+	Probe                 []schemas.ProbeResult
 }
 
 // runner is one Run.
@@ -102,6 +111,10 @@ type runner struct {
 	// kernelTimed counts the wall-timed ones timed by kernel receive
 	// timestamps.
 	kernelTimed atomic.Int64
+	// power samples the power sources (power.go); powerDone is set once
+	// it was stopped and saved.
+	power     *power.Sampler
+	powerDone bool
 }
 
 // Run replays cfg.Plan against cfg.Target, writing one row per request to
@@ -110,6 +123,10 @@ type runner struct {
 // written and Report.Interrupted is set, with a nil error. The caller
 // closes the sink (for a ResultsWriter: Close writes the metadata).
 func Run(ctx context.Context, cfg Config, sink Sink) (*Report, error) {
+	cfg, err := prepareTarget(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	r, err := newRunner(cfg, sink)
 	if err != nil {
 		return nil, err
@@ -128,12 +145,9 @@ func newRunner(cfg Config, sink Sink) (*runner, error) {
 	}
 	snd := cfg.Sender
 	if snd == nil {
-		urls := map[string]string{}
-		for _, api := range wire.APIs {
-			urls[api], _ = wire.EndpointURL(cfg.Target, api)
+		if snd, err = newSender(cfg); err != nil {
+			return nil, err
 		}
-		snd = &sender{client: &http.Client{Transport: newTransport(cfg.Transport)}, clk: cfg.Clock,
-			headers: cfg.Headers, urls: urls, maxChunks: 1 << 16, simClock: cfg.SimClock}
 	}
 	return &runner{cfg: cfg, plan: cfg.Plan, builder: b, log: cfg.Logger, clk: cfg.Clock, cpu: cfg.ProcessCPU,
 		sink: sink, sender: snd}, nil
@@ -173,6 +187,8 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		origin = cfg.StartAt
 	}
 	r.clock = newWorldClock(origin, cfg.TimeScale)
+	r.startPower(ctx)
+	defer r.finishTarget(&Report{}) // no-op after finish
 
 	stopProgress := r.startProgress(ctx)
 	defer stopProgress()
@@ -207,6 +223,7 @@ func (r *runner) finish(rep *Report) (*Report, error) {
 		return rep, fmt.Errorf("writing results: %w", err)
 	}
 	r.clockMeta()
+	r.finishTarget(rep)
 	r.warnMu.Lock()
 	rep.Warnings = slices.Clone(r.warnings)
 	r.warnMu.Unlock()

@@ -109,6 +109,30 @@ type RunMeta struct {
 	// KeepRequestMetadata is set when per-request metadata blocks
 	// (KindRequestMeta) were sent as recorded instead of dropped.
 	KeepRequestMetadata bool `json:"keep_request_metadata,omitempty"`
+
+	// The target (issues 15 and 16; schemas/target.go).
+	//
+	// Engine is the dialect replay spoke ("vllm", "sglang", …, "generic";
+	// "sim" for the embedded simulator) and EngineSource how it was chosen:
+	// "given", "detected" or "embedded".
+	Engine       string `json:"engine,omitempty"`
+	EngineSource string `json:"engine_source,omitempty"`
+	// Provenance is what the target said about itself at the start (nil
+	// for the embedded simulator, whose deployment is Sim, Hardware and
+	// Accelerators).
+	Provenance *Provenance `json:"provenance,omitempty"`
+	// RequestSettings are the request fields set in every body (presets
+	// and the user's settings) and the output pin per API.
+	RequestSettings *RequestSettings `json:"request_settings,omitempty"`
+	// Probe holds one result per API probed before the run; ProbeSkipped
+	// says why no probe ran.
+	Probe        []ProbeResult `json:"probe,omitempty"`
+	ProbeSkipped string        `json:"probe_skipped,omitempty"`
+	// Context is the context limit the plan was cut to and what was cut
+	// (nil when no limit was known).
+	Context *ContextMeta `json:"context,omitempty"`
+	// Power is the power sampled during the run (nil without sources).
+	Power *PowerMeta `json:"power,omitempty"`
 }
 
 // SimMeta describes the embedded simulator's deployment.
@@ -124,6 +148,13 @@ type ClientMachine struct {
 	GOMAXPROCS int    `json:"gomaxprocs,omitempty"`
 	NumCPU     int    `json:"num_cpu,omitempty"`
 	GoVersion  string `json:"go_version,omitempty"`
+	// CPU is the processor model name; OS, Arch and Kernel name the
+	// operating system, architecture and kernel release ("" when
+	// unknown).
+	CPU    string `json:"cpu,omitempty"`
+	OS     string `json:"os,omitempty"`
+	Arch   string `json:"arch,omitempty"`
+	Kernel string `json:"kernel,omitempty"`
 }
 
 // LevelMeta is what replay recorded about one level (its rows carry Level

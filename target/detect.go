@@ -31,7 +31,7 @@ var ownedBy = map[string]Engine{
 // version once another answer has named the engine.
 func Detect(p Provenance) Detection {
 	version := func(e Engine) string { return versionOf(p, e) }
-	if b := p.answer("/info"); b != nil {
+	if b := answerOf(p, "/info"); b != nil {
 		var info struct {
 			Router  string `json:"router"`
 			ModelID string `json:"model_id"`
@@ -42,7 +42,7 @@ func Detect(p Provenance) Detection {
 			return Detection{EngineTGI, "GET /info: text-generation-router", info.Version}
 		}
 	}
-	if b := p.answer("/props"); b != nil {
+	if b := answerOf(p, "/props"); b != nil {
 		var props struct {
 			DGS       map[string]any `json:"default_generation_settings"`
 			BuildInfo string         `json:"build_info"`
@@ -51,7 +51,7 @@ func Detect(p Provenance) Detection {
 			return Detection{EngineLlamaCpp, "GET /props: default_generation_settings", props.BuildInfo}
 		}
 	}
-	if b := p.answer("server_info"); b != nil {
+	if b := answerOf(p, "server_info"); b != nil {
 		var si map[string]json.RawMessage
 		if json.Unmarshal(b, &si) == nil && si["model_path"] != nil && si["tp_size"] != nil {
 			return Detection{EngineSGLang, "GET /server_info: SGLang server arguments", version(EngineSGLang)}
@@ -90,12 +90,28 @@ func versionOf(p Provenance, e Engine) string {
 		Version string `json:"version"`
 	}
 	if e == EngineSGLang {
-		if b := p.answer("server_info"); b != nil && json.Unmarshal(b, &v) == nil && v.Version != "" {
+		if b := answerOf(p, "server_info"); b != nil && json.Unmarshal(b, &v) == nil && v.Version != "" {
 			return v.Version
 		}
 	}
-	if b := p.answer("/version"); b != nil && json.Unmarshal(b, &v) == nil {
+	if b := answerOf(p, "/version"); b != nil && json.Unmarshal(b, &v) == nil {
 		return v.Version
+	}
+	return ""
+}
+
+// modelRevision returns the served weights' revision an answer reports:
+// TGI's /info model_sha, SGLang's /server_info revision; "" when none.
+func modelRevision(p Provenance) string {
+	var v struct {
+		SHA      string `json:"model_sha"`
+		Revision string `json:"revision"`
+	}
+	if b := answerOf(p, "/info"); b != nil && json.Unmarshal(b, &v) == nil && v.SHA != "" {
+		return v.SHA
+	}
+	if b := answerOf(p, "server_info"); b != nil && json.Unmarshal(b, &v) == nil && v.Revision != "" {
+		return v.Revision
 	}
 	return ""
 }
@@ -122,7 +138,7 @@ func ContextLength(p Provenance, model string) (int, string) {
 	if card != nil && card.NCtx > 0 {
 		return card.NCtx, "GET /v1/models meta.n_ctx"
 	}
-	if b := p.answer("/props"); b != nil {
+	if b := answerOf(p, "/props"); b != nil {
 		var props struct {
 			DGS struct {
 				NCtx int `json:"n_ctx"`
@@ -132,7 +148,7 @@ func ContextLength(p Provenance, model string) (int, string) {
 			return props.DGS.NCtx, "GET /props default_generation_settings.n_ctx"
 		}
 	}
-	if b := p.answer("server_info"); b != nil {
+	if b := answerOf(p, "server_info"); b != nil {
 		var si struct {
 			ContextLength int `json:"context_length"`
 		}
@@ -140,7 +156,7 @@ func ContextLength(p Provenance, model string) (int, string) {
 			return si.ContextLength, "GET /server_info context_length"
 		}
 	}
-	if b := p.answer("/info"); b != nil {
+	if b := answerOf(p, "/info"); b != nil {
 		var info struct {
 			MaxTotal int `json:"max_total_tokens"`
 		}

@@ -1,6 +1,9 @@
 package target
 
-import "github.com/agentperf/agentperf/schemas"
+import (
+	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
+)
 
 // The dialect table. Every field comes from the engine's own source or
 // documentation; docs/engines.md cites them, one row per engine and API.
@@ -10,51 +13,36 @@ var (
 	pinIgnoreEOS = []PinField{{"ignore_eos", PinTrue}}
 )
 
-// The APIs' own reporting, from their specifications.
+// The APIs' own reporting, from their references (wire owns the keys the
+// APIs define; this table what each engine does differently).
 var (
-	chatUsage = Usage{
-		Input:     []string{"usage.prompt_tokens"},
-		Output:    []string{"usage.completion_tokens"},
-		Cached:    []string{"usage.prompt_tokens_details.cached_tokens"},
-		Reasoning: []string{"usage.completion_tokens_details.reasoning_tokens"},
-	}
-	chatStream = Stream{
-		Content:  []string{"choices.delta.content", "choices.delta.refusal"},
-		ToolCall: []string{"choices.delta.tool_calls"},
-	}
-	responsesUsage = Usage{
-		Input:     []string{"response.usage.input_tokens", "usage.input_tokens"},
-		Output:    []string{"response.usage.output_tokens", "usage.output_tokens"},
-		Cached:    []string{"response.usage.input_tokens_details.cached_tokens", "usage.input_tokens_details.cached_tokens"},
-		Reasoning: []string{"response.usage.output_tokens_details.reasoning_tokens", "usage.output_tokens_details.reasoning_tokens"},
-	}
-	responsesStream = Stream{
-		ContentEvents:   []string{"response.output_text.delta", "response.refusal.delta"},
-		ReasoningEvents: []string{"response.reasoning_text.delta", "response.reasoning_summary_text.delta"},
-		ToolCallEvents:  []string{"response.function_call_arguments.delta", "response.custom_tool_call_input.delta"},
-	}
-	anthropicUsage = Usage{
-		Input:              []string{"message.usage.input_tokens", "usage.input_tokens"},
-		Output:             []string{"usage.output_tokens", "message.usage.output_tokens"},
-		Cached:             []string{"message.usage.cache_read_input_tokens", "usage.cache_read_input_tokens"},
-		CacheWrite:         []string{"message.usage.cache_creation_input_tokens", "usage.cache_creation_input_tokens"},
-		InputExcludesCache: true,
-	}
-	anthropicStream = Stream{
-		Content:   []string{"delta.text"},
-		Reasoning: []string{"delta.thinking"},
-		ToolCall:  []string{"delta.partial_json"},
-	}
+	chatSpec        = wire.SpecKeys(schemas.APIOpenAIChat)
+	chatUsage       = chatSpec.Usage
+	chatStream      = chatSpec.Deltas
+	responsesSpec   = wire.SpecKeys(schemas.APIOpenAIResponses)
+	responsesUsage  = responsesSpec.Usage
+	responsesStream = responsesSpec.Deltas
+	anthropicSpec   = wire.SpecKeys(schemas.APIAnthropic)
+	anthropicUsage  = anthropicSpec.Usage
+	anthropicStream = anthropicSpec.Deltas
 )
 
-// with returns a copy of s with the reasoning keys set.
-func (s Stream) with(reasoning ...string) Stream {
+// withReasoning returns a copy of s with the reasoning keys set.
+func withReasoning(s Stream, reasoning ...string) Stream {
 	s.Reasoning = reasoning
 	return s
 }
 
 func chatWith(pin []PinField, u Usage, reasoning []string, notes ...string) APIDialect {
-	return APIDialect{Pin: pin, Usage: u, Stream: chatStream.with(reasoning...), Notes: notes}
+	return APIDialect{Pin: pin, Usage: u, Stream: withReasoning(chatStream, reasoning...), Notes: notes}
+}
+
+// generic is the dialect of an API on a server nothing is known about:
+// every key a known server uses (wire.AnyKeys) and the pin most open
+// engines accept.
+func generic(api string) APIDialect {
+	k := wire.AnyKeys(api)
+	return APIDialect{Pin: pinMinTokens, Usage: k.Usage, Stream: k.Deltas}
 }
 
 var dialects = map[Engine]Dialect{
@@ -125,14 +113,9 @@ var dialects = map[Engine]Dialect{
 	// open engines accept (replay's behaviour before dialects), checked by
 	// the probe, and every field any engine uses.
 	EngineGeneric: {EngineGeneric, map[string]APIDialect{
-		schemas.APIOpenAIChat: chatWith(pinMinTokens, Usage{
-			Input:     chatUsage.Input,
-			Output:    append(append([]string{}, chatUsage.Output...), "timings.predicted_n"),
-			Cached:    []string{"usage.prompt_tokens_details.cached_tokens", "usage.prompt_cache_hit_tokens", "timings.cache_n"},
-			Reasoning: []string{"usage.completion_tokens_details.reasoning_tokens", "usage.reasoning_tokens"},
-		}, []string{"choices.delta.reasoning_content", "choices.delta.reasoning"}),
-		schemas.APIOpenAIResponses: {Pin: pinMinTokens, Usage: responsesUsage, Stream: responsesStream},
-		schemas.APIAnthropic:       {Pin: pinMinTokens, Usage: anthropicUsage, Stream: anthropicStream},
+		schemas.APIOpenAIChat:      generic(schemas.APIOpenAIChat),
+		schemas.APIOpenAIResponses: generic(schemas.APIOpenAIResponses),
+		schemas.APIAnthropic:       generic(schemas.APIAnthropic),
 	}},
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
 
 // Engine names a serving engine or hosted API whose dialect replay speaks.
@@ -75,27 +76,14 @@ type PinField struct {
 }
 
 // Usage lists where an API response reports token counts, as dotted key
-// paths inside one stream event (or a whole non-streamed body). Each list
-// holds alternatives in order of preference; a later event's value
-// replaces an earlier one's (Anthropic's cumulative output_tokens).
-type Usage struct {
-	Input, Output, Cached, Reasoning []string
-	// CacheWrite lists where tokens written to the cache are reported
-	// (Anthropic's cache_creation_input_tokens).
-	CacheWrite []string
-	// InputExcludesCache is set when Input counts only uncached,
-	// unwritten tokens (Anthropic): the prompt is Input + Cached +
-	// CacheWrite.
-	InputExcludesCache bool
-}
+// paths inside one stream event (or a whole non-streamed body): wire's
+// UsageKeys, which replay's stream scanner reads.
+type Usage = wire.UsageKeys
 
 // Stream lists what marks output in a streamed response: key paths whose
 // non-empty value is a delta, and event types (the SSE event name, else
-// the data's "type") that are deltas.
-type Stream struct {
-	Content, Reasoning, ToolCall                   []string
-	ContentEvents, ReasoningEvents, ToolCallEvents []string
-}
+// the data's "type") that are deltas: wire's DeltaKeys.
+type Stream = wire.DeltaKeys
 
 // APIDialect is how one engine speaks one API.
 type APIDialect struct {
@@ -124,6 +112,20 @@ func (d Dialect) For(api string) (APIDialect, bool) {
 	a, ok := d.APIs[api]
 	return a, ok
 }
+
+// API returns the dialect of api, or the generic dialect's when the
+// engine does not document the API (the probe then says so): what replay
+// pins and reads a request of api with.
+func (d Dialect) API(api string) APIDialect {
+	if a, ok := d.APIs[api]; ok {
+		return a
+	}
+	return dialects[EngineGeneric].APIs[api]
+}
+
+// Keys returns the key paths wire's stream scanner reads a response of
+// this dialect with.
+func (a APIDialect) Keys() wire.Keys { return wire.Keys{Usage: a.Usage, Deltas: a.Stream} }
 
 // PinSettings returns the settings that pin a response of api to n output
 // tokens on this engine, besides the max-tokens field: for vLLM's Chat API
@@ -159,11 +161,18 @@ func (d Dialect) Pin(body []byte, api string, n int) ([]byte, error) {
 // max_output_tokens for Responses, max_completion_tokens for a Chat body
 // that already uses it, else max_tokens.
 func MaxTokensField(api string, body []byte) string {
+	return MaxTokensKey(api, api == schemas.APIOpenAIChat && hasTopKey(body, "max_completion_tokens"))
+}
+
+// MaxTokensKey returns the request field that caps output for api:
+// max_output_tokens for Responses, max_completion_tokens for a Chat body
+// that already uses it (maxCompletion), else max_tokens.
+func MaxTokensKey(api string, maxCompletion bool) string {
 	switch api {
 	case schemas.APIOpenAIResponses:
 		return "max_output_tokens"
 	case schemas.APIOpenAIChat:
-		if hasTopKey(body, "max_completion_tokens") {
+		if maxCompletion {
 			return "max_completion_tokens"
 		}
 	}

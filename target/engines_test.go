@@ -33,8 +33,8 @@ func TestDescribeEachEngine(t *testing.T) {
 			s := fakeengine.New(tt.engine, fakeengine.Options{Context: 40960, Model: "org/m"})
 			defer s.Close()
 			hdr := http.Header{"Authorization": {"Bearer sk-client-secret"}}
-			p := target.Describe(context.Background(), s.Base(), target.DescribeOptions{Header: hdr, Model: "org/m", Version: "v-test"})
-			if p.Engine != tt.engine || p.Version != tt.version {
+			p := target.Describe(context.Background(), s.Base(), target.DescribeOptions{Header: hdr, Model: "org/m"})
+			if target.Engine(p.Engine) != tt.engine || p.Version != tt.version {
 				t.Errorf("engine %q version %q (evidence %q), want %q %q", p.Engine, p.Version, p.Evidence, tt.engine, tt.version)
 			}
 			if p.ContextTokens != tt.context || !strings.Contains(p.ContextSource, tt.contextFrom) {
@@ -49,7 +49,7 @@ func TestDescribeEachEngine(t *testing.T) {
 					t.Errorf("provenance holds %q: %s", secret, b)
 				}
 			}
-			if p.Client.Agentperf != "v-test" || p.Client.GoVersion == "" || p.Client.Cores < 1 {
+			if p.Client.GoVersion == "" || p.Client.NumCPU < 1 {
 				t.Errorf("client host %+v", p.Client)
 			}
 			for _, r := range s.Requests() {
@@ -69,7 +69,7 @@ func TestProbeEachEngine(t *testing.T) {
 	for _, e := range fakeengine.Engines() {
 		s := fakeengine.New(e, fakeengine.Options{Reasoning: 5, Cached: 7, Model: "m"})
 		p := target.Describe(context.Background(), s.Base(), target.DescribeOptions{})
-		d := target.DialectOf(p.Engine)
+		d := target.DialectOf(target.Engine(p.Engine))
 		res := target.Probe(context.Background(), s.Base(), target.ProbeOptions{Model: "m", APIs: s.APIs(), Dialect: d, Tokens: asked})
 		for _, r := range res {
 			t.Run(string(e)+"/"+r.API, func(t *testing.T) {
@@ -121,7 +121,7 @@ func TestProbeRefusesIgnoredPin(t *testing.T) {
 	// A base URL without /v1 works as it does for replay.
 	res := target.Probe(context.Background(), s.URL, target.ProbeOptions{Model: "m", APIs: []string{schemas.APIOpenAIChat},
 		Dialect: target.DialectOf(target.EngineVLLM), Tokens: 32})
-	if p := target.Describe(context.Background(), s.URL+"/", target.DescribeOptions{}); p.Engine != target.EngineVLLM {
+	if p := target.Describe(context.Background(), s.URL+"/", target.DescribeOptions{}); target.Engine(p.Engine) != target.EngineVLLM {
 		t.Errorf("Describe without /v1: engine %q", p.Engine)
 	}
 	if len(res) != 1 || res[0].Pin != target.PinIgnored || res[0].Output != 3 {

@@ -1,5 +1,7 @@
 package target
 
+import "fmt"
+
 // TurnTokens is one turn's size: its prompt and the output it asks for,
 // tokens.
 type TurnTokens struct {
@@ -18,7 +20,25 @@ const (
 	ContextTruncate ContextPolicy = "truncate"
 	// ContextSkip drops the whole session.
 	ContextSkip ContextPolicy = "skip"
+	// ContextFail counts as ContextTruncate does; the caller refuses to
+	// run when anything would be cut.
+	ContextFail ContextPolicy = "fail"
 )
+
+// AAMinContext is the context length AA-AgentPerf requires of a
+// deployment, tokens: 65,536 (artificialanalysis.ai/methodology/agentperf).
+const AAMinContext = 65536
+
+// ParseContextPolicy checks a context policy; "" is ContextTruncate.
+func ParseContextPolicy(s string) (ContextPolicy, error) {
+	switch p := ContextPolicy(s); p {
+	case "":
+		return ContextTruncate, nil
+	case ContextTruncate, ContextSkip, ContextFail:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown context policy %q (want truncate, skip or fail)", s)
+}
 
 // ContextFit is how a trace set fits a context length.
 type ContextFit struct {

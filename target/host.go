@@ -5,30 +5,19 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/agentperf/agentperf/schemas"
 )
 
-// Host describes the client machine replay runs on.
-type Host struct {
-	// CPU is the processor model name ("" when unknown), Cores the
-	// logical CPUs, GOMAXPROCS the Go scheduler's limit.
-	CPU        string `json:"cpu,omitempty"`
-	Cores      int    `json:"cores"`
-	GOMAXPROCS int    `json:"gomaxprocs"`
-	// OS, Arch and Kernel name the operating system, the architecture and
-	// the kernel release ("" when unknown).
-	OS     string `json:"os"`
-	Arch   string `json:"arch"`
-	Kernel string `json:"kernel,omitempty"`
-	// GoVersion is the Go runtime's version; Agentperf agentperf's.
-	GoVersion string `json:"go_version"`
-	Agentperf string `json:"agentperf,omitempty"`
-}
+// Host describes the client machine replay runs on (the results footer's
+// schemas.ClientMachine).
+type Host = schemas.ClientMachine
 
-// ClientHost describes this machine; version is agentperf's version.
-// It reads /proc on Linux and leaves CPU and Kernel empty elsewhere.
-func ClientHost(version string) Host {
-	h := Host{Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS,
-		Arch: runtime.GOARCH, GoVersion: runtime.Version(), Agentperf: version}
+// ClientHost describes this machine. It reads /proc on Linux and leaves
+// CPU and Kernel empty elsewhere.
+func ClientHost() Host {
+	h := Host{NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS,
+		Arch: runtime.GOARCH, GoVersion: runtime.Version()}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		h.Kernel = strings.TrimSpace(string(b))
 	}

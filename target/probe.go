@@ -1,7 +1,6 @@
 package target
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,61 +8,30 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
 
 // PinStatus is the probe's verdict on the output-length pin.
-type PinStatus string
+type PinStatus = schemas.PinStatus
 
 // Pin verdicts.
 const (
 	// PinHonored: the output came out at the pinned length.
-	PinHonored PinStatus = "honored"
+	PinHonored = schemas.PinHonored
 	// PinIgnored: the output stopped short of the pinned length.
-	PinIgnored PinStatus = "ignored"
+	PinIgnored = schemas.PinIgnored
 	// PinUnknown: the target reported no usage and streamed fewer deltas
 	// than the pinned length, so the length is unknown.
-	PinUnknown PinStatus = "unknown"
+	PinUnknown = schemas.PinUnknown
 )
 
-// ProbeResult is the outcome of one probe request.
-type ProbeResult struct {
-	// API is the API probed; Engine the dialect used; URL the endpoint.
-	API    string `json:"api"`
-	Engine Engine `json:"engine"`
-	URL    string `json:"url"`
-	// Status is the HTTP status (0 when no response came); Err says what
-	// failed when the request did not complete.
-	Status int    `json:"status"`
-	Err    string `json:"error,omitempty"`
-	// Asked is the pinned output length, tokens; PinFields the fields
-	// that pinned it.
-	Asked     int      `json:"asked"`
-	PinFields []string `json:"pin_fields"`
-	// Output, Input, Cached and Reasoning are the usage the target
-	// reported, tokens; -1 when not reported.
-	Output    int `json:"output_tokens"`
-	Input     int `json:"input_tokens"`
-	Cached    int `json:"cached_tokens"`
-	Reasoning int `json:"reasoning_tokens"`
-	// Deltas counts stream events that carried output (content,
-	// reasoning or tool-call deltas); ReasoningDeltas those that carried
-	// reasoning.
-	Deltas          int `json:"deltas"`
-	ReasoningDeltas int `json:"reasoning_deltas"`
-	// Streamed is set when the response was an event stream that ended
-	// with the API's end-of-stream event.
-	Streamed bool `json:"streamed"`
-	// Pin is the verdict on the pin.
-	Pin PinStatus `json:"pin"`
-	// Notes are what the probe saw that does not stop a run (usage
-	// missing, no cached-token field), with the engine's caveats.
-	Notes []string `json:"notes,omitempty"`
-}
+// ProbeResult is the outcome of one probe request (the results footer's
+// schemas.ProbeResult).
+type ProbeResult = schemas.ProbeResult
 
 // ProbeOptions configure Probe.
 type ProbeOptions struct {
@@ -157,11 +125,10 @@ func probeBody(api, model string, n int) []byte {
 func probeOne(ctx context.Context, api string, opt ProbeOptions) ProbeResult {
 	n := opt.Tokens
 	url := opt.Endpoint(api)
-	r := ProbeResult{API: api, Engine: opt.Dialect.Engine, URL: redactURL(url), Asked: n,
+	r := ProbeResult{API: api, Engine: string(opt.Dialect.Engine), URL: redactURL(url), Asked: n,
 		Output: -1, Input: -1, Cached: -1, Reasoning: -1, Pin: PinUnknown}
-	ad, served := opt.Dialect.For(api)
-	if !served {
-		ad = DialectOf(EngineGeneric).APIs[api]
+	ad := opt.Dialect.API(api)
+	if _, served := opt.Dialect.For(api); !served {
 		r.Notes = append(r.Notes, fmt.Sprintf("engine %s does not document the %s API", opt.Dialect.Engine, api))
 	}
 	r.Notes = append(r.Notes, ad.Notes...)
@@ -174,6 +141,10 @@ func probeOne(ctx context.Context, api string, opt ProbeOptions) ProbeResult {
 	body, err := pinned.Pin(body, api, n)
 	if err == nil {
 		body, err = Apply(body, opt.Settings...)
+	}
+	var sc *wire.Scanner
+	if err == nil {
+		sc, err = wire.NewScanner(api, ad.Keys())
 	}
 	if err != nil {
 		r.Err = "building the probe request: " + err.Error()
@@ -206,31 +177,27 @@ func probeOne(ctx context.Context, api string, opt ProbeOptions) ProbeResult {
 		r.Err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 		return r
 	}
-	var st probeStream
-	st.ad = ad
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		err = readEvents(resp.Body, st.event)
-		r.Streamed = st.done
-		if err == nil && !st.done {
-			r.Notes = append(r.Notes, "the stream ended without its end-of-stream event")
-		}
-	} else {
-		b, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		err = rerr
-		st.event("", b)
-		r.Notes = append(r.Notes, "the target answered a streamed request with a whole body ("+resp.Header.Get("Content-Type")+")")
-	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxProbeBody))
 	if err != nil {
 		r.Err = "reading the response: " + redactError(err)
 	}
-	if st.err != "" {
-		r.Err = st.err
+	st := sc.Stream()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		readProbeStream(&st, b)
+		r.Streamed = st.Done
+		if err == nil && !st.Done {
+			r.Notes = append(r.Notes, "the stream ended without its end-of-stream event")
+		}
+	} else {
+		st.Whole(b)
+		r.Notes = append(r.Notes, "the target answered a streamed request with a whole body ("+resp.Header.Get("Content-Type")+")")
 	}
-	r.Output, r.Input, r.Cached, r.Reasoning = st.out, st.in, st.cached, st.reasoning
-	if ad.Usage.InputExcludesCache && st.in >= 0 {
-		r.Input = st.in + max(st.cached, 0) + max(st.cacheWrite, 0)
+	if st.Err != "" {
+		r.Err = st.Err
 	}
-	r.Deltas, r.ReasoningDeltas = st.deltas, st.reasoningDeltas
+	u := st.Usage()
+	r.Output, r.Input, r.Cached, r.Reasoning = int(u.Output), int(u.Input), int(u.Cached), int(u.Reasoning)
+	r.Deltas, r.ReasoningDeltas = st.Deltas, st.ReasoningDeltas
 	switch {
 	case r.Output >= 0 && r.Output >= n-1:
 		r.Pin = PinHonored
@@ -251,187 +218,25 @@ func probeOne(ctx context.Context, api string, opt ProbeOptions) ProbeResult {
 	return r
 }
 
-// probeStream follows a probe response, decoding every event (a probe is
-// one short request: clarity over speed).
-type probeStream struct {
-	ad                                     APIDialect
-	in, out, cached, reasoning, cacheWrite int
-	deltas, reasoningDeltas                int
-	done                                   bool
-	err                                    string
-	started                                bool
-}
+// maxProbeBody bounds the probe response read, bytes.
+const maxProbeBody = 1 << 20
 
-func (s *probeStream) event(name string, data []byte) {
-	if !s.started {
-		s.in, s.out, s.cached, s.reasoning, s.cacheWrite = -1, -1, -1, -1, -1
-		s.started = true
-	}
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
-		return
-	}
-	if string(data) == "[DONE]" {
-		s.done = true
-		return
-	}
-	var v any
-	if json.Unmarshal(data, &v) != nil {
-		return
-	}
-	typ := name
-	if m, ok := v.(map[string]any); ok {
-		if typ == "" {
-			typ, _ = m["type"].(string)
+// readProbeStream feeds the events of an SSE body to st with wire's
+// framing, the way replay reads every response.
+func readProbeStream(st *wire.Stream, b []byte) {
+	var scratch []byte
+	for len(b) > 0 && !st.Done {
+		n, textLen := wire.NextEvent(b)
+		if n == 0 {
+			// The last event without its blank line.
+			n, textLen = len(b), len(b)
 		}
-		if e, ok := m["error"]; ok && e != nil && m["choices"] == nil {
-			s.err = "error event: " + snippet(data)
+		var name, data []byte
+		name, data, scratch, _ = wire.SplitEvent(b[:textLen], scratch)
+		if len(data) > 0 || len(name) > 0 {
+			st.Event(name, data)
 		}
-	}
-	switch typ {
-	case "message_stop", "response.completed", "response.incomplete":
-		s.done = true
-	case "response.failed", "error":
-		s.err = typ + ": " + snippet(data)
-	}
-	u := s.ad.Usage
-	readInt(v, u.Input, &s.in)
-	readInt(v, u.Output, &s.out)
-	readInt(v, u.Cached, &s.cached)
-	readInt(v, u.Reasoning, &s.reasoning)
-	readInt(v, u.CacheWrite, &s.cacheWrite)
-	st := s.ad.Stream
-	reasoning := contains(st.ReasoningEvents, typ) || anyNonEmpty(v, st.Reasoning)
-	if reasoning || contains(st.ContentEvents, typ) || contains(st.ToolCallEvents, typ) ||
-		anyNonEmpty(v, st.Content) || anyNonEmpty(v, st.ToolCall) {
-		s.deltas++
-	}
-	if reasoning {
-		s.reasoningDeltas++
-	}
-}
-
-func snippet(b []byte) string {
-	if len(b) > 300 {
-		return string(b[:300]) + "…"
-	}
-	return string(b)
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-// readInt stores in *dst the first integer found at one of paths in v.
-func readInt(v any, paths []string, dst *int) {
-	for _, p := range paths {
-		for _, x := range Lookup(v, p) {
-			if f, ok := x.(float64); ok && f >= 0 {
-				*dst = int(f)
-				return
-			}
-		}
-	}
-}
-
-// anyNonEmpty reports whether a value at one of paths is a non-empty
-// string, array or object.
-func anyNonEmpty(v any, paths []string) bool {
-	for _, p := range paths {
-		for _, x := range Lookup(v, p) {
-			switch t := x.(type) {
-			case string:
-				if t != "" {
-					return true
-				}
-			case []any:
-				if len(t) > 0 {
-					return true
-				}
-			case map[string]any:
-				if len(t) > 0 {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// Lookup returns the values at a dotted key path in a decoded JSON value,
-// searching every element of the arrays on the way (choices.delta.content
-// finds the content of each choice).
-func Lookup(v any, path string) []any {
-	cur := []any{v}
-	for _, k := range strings.Split(path, ".") {
-		var next []any
-		for _, c := range cur {
-			next = appendKey(next, c, k)
-		}
-		if len(next) == 0 {
-			return nil
-		}
-		cur = next
-	}
-	return cur
-}
-
-func appendKey(dst []any, v any, k string) []any {
-	switch t := v.(type) {
-	case map[string]any:
-		if x, ok := t[k]; ok && x != nil {
-			dst = append(dst, x)
-		}
-	case []any:
-		for _, e := range t {
-			dst = appendKey(dst, e, k)
-		}
-	}
-	return dst
-}
-
-// readEvents calls fn with each server-sent event's name and data (lines
-// joined with newlines) until the body ends.
-func readEvents(r io.Reader, fn func(name string, data []byte)) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var name string
-	var data []byte
-	lines := 0
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 || err == nil {
-			line = bytes.TrimRight(line, "\r\n")
-			switch {
-			case len(line) == 0:
-				if lines > 0 || name != "" {
-					fn(name, data)
-				}
-				name, data, lines = "", data[:0], 0
-			case bytes.HasPrefix(line, []byte("data:")):
-				v := bytes.TrimPrefix(line[5:], []byte(" "))
-				if lines > 0 {
-					data = append(data, '\n')
-				}
-				data = append(data, v...)
-				lines++
-			case bytes.HasPrefix(line, []byte("event:")):
-				name = string(bytes.TrimSpace(line[6:]))
-			}
-		}
-		if err == io.EOF {
-			if lines > 0 {
-				fn(name, data)
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+		b = b[n:]
 	}
 }
 
@@ -456,14 +261,4 @@ func ProbeError(results []ProbeResult, allowUnpinned bool) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// String summarises a result on one line.
-func (r ProbeResult) String() string {
-	out := "?"
-	if r.Output >= 0 {
-		out = strconv.Itoa(r.Output)
-	}
-	return fmt.Sprintf("%s %s: status %d, pin %s (%s of %d tokens), streamed %v, cached %d, reasoning %d",
-		r.API, r.Engine, r.Status, r.Pin, out, r.Asked, r.Streamed, r.Cached, r.Reasoning)
 }

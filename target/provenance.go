@@ -11,66 +11,21 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agentperf/agentperf/schemas"
 )
 
 // Provenance is what a target says about itself and what replay ran on:
 // recorded at the start of a run, stored in the run metadata and shown in
-// the report. It holds no credentials (see the package doc).
-type Provenance struct {
-	// BaseURL is the target's base URL without user info, query or
-	// fragment.
-	BaseURL string `json:"base_url"`
-	// Engine is the detected engine (EngineGeneric when nothing named
-	// one), Evidence what named it, Version the engine's version when it
-	// reports one.
-	Engine   Engine `json:"engine"`
-	Evidence string `json:"evidence,omitempty"`
-	Version  string `json:"version,omitempty"`
-	// ContextTokens is the context length the target reports for Model,
-	// tokens (0 when it reports none), and ContextSource where it came
-	// from.
-	ContextTokens int    `json:"context_tokens,omitempty"`
-	ContextSource string `json:"context_source,omitempty"`
-	// Models are the models GET /v1/models lists.
-	Models []ModelCard `json:"models,omitempty"`
-	// Headers are the allow-listed response headers the target sent
-	// (Server, Via, X-Powered-By, …), by canonical name.
-	Headers map[string]string `json:"headers,omitempty"`
-	// HeaderNames are the names (never the values) of every response
-	// header seen, sorted; detection uses them.
-	HeaderNames []string `json:"header_names,omitempty"`
-	// Endpoints are the answers of each endpoint asked, in order.
-	Endpoints []Answer `json:"endpoints"`
-	// Client describes the machine replay ran on.
-	Client Host `json:"client"`
-	// CollectedAt is when the answers were collected, UTC.
-	CollectedAt time.Time `json:"collected_at"`
-}
+// the report. It holds no credentials (see the package doc). The type is
+// the results footer's (schemas.Provenance).
+type Provenance = schemas.Provenance
 
 // ModelCard is one entry of GET /v1/models.
-type ModelCard struct {
-	ID      string `json:"id"`
-	OwnedBy string `json:"owned_by,omitempty"`
-	// MaxModelLen is vLLM's and SGLang's context length, tokens (0 when
-	// absent); NCtx is llama.cpp's meta.n_ctx (the served context) and
-	// NCtxTrain its meta.n_ctx_train (the model's training context).
-	MaxModelLen int `json:"max_model_len,omitempty"`
-	NCtx        int `json:"n_ctx,omitempty"`
-	NCtxTrain   int `json:"n_ctx_train,omitempty"`
-}
+type ModelCard = schemas.ModelCard
 
 // Answer is one endpoint's answer.
-type Answer struct {
-	// Path is the URL path asked (GET).
-	Path string `json:"path"`
-	// Status is the HTTP status, 0 when no response came.
-	Status int `json:"status,omitempty"`
-	// Body is the JSON body with secrets redacted and long strings
-	// elided; empty when the body was not JSON.
-	Body json.RawMessage `json:"body,omitempty"`
-	// Error says why there is no usable answer.
-	Error string `json:"error,omitempty"`
-}
+type Answer = schemas.Answer
 
 // DescribeOptions configure Describe.
 type DescribeOptions struct {
@@ -84,8 +39,6 @@ type DescribeOptions struct {
 	Model string
 	// Timeout bounds each request; 0 means 3 s.
 	Timeout time.Duration
-	// Version is agentperf's version, recorded in Client.
-	Version string
 }
 
 // infoPaths are the self-description endpoints asked at the server root
@@ -107,7 +60,7 @@ const maxInfoBody = 1 << 20
 // Replay calls it once before the run (after the plan is loaded, before
 // the probe) and stores the result in the run metadata.
 func Describe(ctx context.Context, base string, opt DescribeOptions) Provenance {
-	p := Provenance{BaseURL: redactURL(base), CollectedAt: time.Now().UTC(), Client: ClientHost(opt.Version)}
+	p := Provenance{BaseURL: redactURL(base), CollectedAt: time.Now().UTC(), Client: ClientHost()}
 	if opt.Client == nil {
 		opt.Client = http.DefaultClient
 	}
@@ -151,16 +104,17 @@ func Describe(ctx context.Context, base string, opt DescribeOptions) Provenance 
 	if len(p.Headers) == 0 {
 		p.Headers = nil
 	}
-	p.Models = modelCards(p.answer("/models"))
+	p.Models = modelCards(answerOf(p, "/models"))
 	det := Detect(p)
-	p.Engine, p.Evidence, p.Version = det.Engine, det.Evidence, det.Version
+	p.Engine, p.Evidence, p.Version = string(det.Engine), det.Evidence, det.Version
+	p.ModelRevision = modelRevision(p)
 	p.ContextTokens, p.ContextSource = ContextLength(p, opt.Model)
 	return p
 }
 
-// answer returns the body of the endpoint whose path ends with suffix and
-// answered 200, or nil.
-func (p Provenance) answer(suffix string) json.RawMessage {
+// answerOf returns the body of the endpoint whose path ends with suffix
+// and answered 200, or nil.
+func answerOf(p Provenance, suffix string) json.RawMessage {
 	for _, a := range p.Endpoints {
 		if a.Status == http.StatusOK && strings.HasSuffix(a.Path, suffix) && len(a.Body) > 0 {
 			return a.Body

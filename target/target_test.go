@@ -2,11 +2,11 @@ package target
 
 import (
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/wire"
 )
 
 func TestParseEngine(t *testing.T) {
@@ -63,27 +63,6 @@ func TestDialectTable(t *testing.T) {
 	}
 }
 
-func TestLookup(t *testing.T) {
-	var v any
-	_ = json.Unmarshal([]byte(`{"choices":[{"delta":{"content":"a"}},{"delta":{"content":"b"}}],"usage":{"prompt_tokens_details":null}}`), &v)
-	if got := Lookup(v, "choices.delta.content"); !reflect.DeepEqual(got, []any{"a", "b"}) {
-		t.Errorf("choices.delta.content = %v", got)
-	}
-	if got := Lookup(v, "usage.prompt_tokens_details.cached_tokens"); got != nil {
-		t.Errorf("through null = %v", got)
-	}
-}
-
-func TestReadEvents(t *testing.T) {
-	in := "event: a\r\ndata: {\"x\":1}\r\n\r\n: comment\n\ndata: l1\ndata: l2\n\ndata: [DONE]"
-	var got []string
-	err := readEvents(strings.NewReader(in), func(name string, data []byte) { got = append(got, name+"|"+string(data)) })
-	want := []string{`a|{"x":1}`, "|l1\nl2", "|[DONE]"}
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("events %q (%v), want %q", got, err, want)
-	}
-}
-
 func TestRedactJSON(t *testing.T) {
 	long := strings.Repeat("x", 2000)
 	in := `{"api_key":"sk-1","admin_api_key":"a","hf_token":"h","api-key":"k","nested":[{"password":"p","Authorization":"Bearer z"}],` +
@@ -133,15 +112,24 @@ func TestDetectHostedAndContext(t *testing.T) {
 	}
 }
 
-// FuzzProbeStream checks the probe's event reader and decoder never panic
-// on any response body.
+// FuzzProbeStream checks the probe's event reader never panics on any
+// response body, and never reports a count below -1.
 func FuzzProbeStream(f *testing.F) {
 	f.Add("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":{\"completion_tokens\":3}}\n\ndata: [DONE]\n\n")
 	f.Add("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":5}}}\n\n")
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, api := range []string{schemas.APIOpenAIChat, schemas.APIOpenAIResponses, schemas.APIAnthropic} {
-			st := probeStream{ad: DialectOf(EngineGeneric).APIs[api]}
-			_ = readEvents(strings.NewReader(body), st.event)
+		for _, e := range append(Engines(), EngineGeneric) {
+			for api, ad := range DialectOf(e).APIs {
+				sc, err := wire.NewScanner(api, ad.Keys())
+				if err != nil {
+					t.Fatalf("%s %s: %v", e, api, err)
+				}
+				st := sc.Stream()
+				readProbeStream(&st, []byte(body))
+				if u := st.Usage(); min(u.Input, u.Output, u.Cached, u.Reasoning) < -1 {
+					t.Fatalf("usage %+v", u)
+				}
+			}
 		}
 	})
 }

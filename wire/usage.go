@@ -2,8 +2,6 @@ package wire
 
 import (
 	"bytes"
-
-	"github.com/agentperf/agentperf/schemas"
 )
 
 // Usage is the token usage a response reported; -1 for a count it did
@@ -14,15 +12,20 @@ type Usage struct {
 
 // Stream follows one streamed response of an API by looking only at the
 // bytes it needs: event names, whether an event carries output (a content,
-// reasoning or tool-argument delta), the usage numbers and the
-// end-of-stream marker. It never unmarshals a chunk and does not allocate
-// (but for the message of an error event). Make one with NewStream.
+// reasoning or tool-call delta, where its Scanner's keys say), the usage
+// numbers and the end-of-stream marker. It never unmarshals a chunk and
+// does not allocate (but for the message of an error event). Make one
+// with NewStream (every key a known server uses) or Scanner.Stream (one
+// dialect's keys).
 type Stream struct {
-	api string
+	sc *Scanner
 	// Done is set by the API's end-of-stream event.
 	Done bool
 	// Err describes an error event, a failed or incomplete response.
 	Err string
+	// Deltas counts the events that carried output; ReasoningDeltas those
+	// that carried reasoning (they count toward Deltas too).
+	Deltas, ReasoningDeltas int
 	// Usage reported by the target; -1 when not reported.
 	in, cached, out, reasoning int64
 	// cacheRead and cacheWrite hold Anthropic's separate input counts.
@@ -35,10 +38,9 @@ func (s *Stream) Usage() Usage {
 }
 
 // NewStream returns the state of a response of api (a schemas.API*
-// constant; any other is read as OpenAI Chat) before its first event.
-func NewStream(api string) Stream {
-	return Stream{api: api, in: -1, cached: -1, out: -1, reasoning: -1, cacheRead: -1, cacheWrite: -1, inExcl: -1}
-}
+// constant; any other is read as OpenAI Chat) before its first event, read
+// with AnyKeys.
+func NewStream(api string) Stream { return DefaultScanner(api).Stream() }
 
 // typeOf returns the value of the first "type" key in data, for servers
 // that send OpenAI Responses or Anthropic events without an event: line.
@@ -67,30 +69,17 @@ func skipSpace(b []byte) []byte {
 
 // intField returns the integer value of "key": in b, or -1.
 func intField(b []byte, key string) int64 {
-	i := indexKey(b, key)
+	i := indexKey(b, []byte(key))
 	if i < 0 {
 		return -1
 	}
-	v := skipSpace(b[i:])
-	var n int64
-	digits := 0
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			break
-		}
-		n = n*10 + int64(c-'0')
-		digits++
-	}
-	if digits == 0 {
-		return -1
-	}
-	return n
+	return intAt(b[i:])
 }
 
 // indexKey returns the index just after `"key":` in b, or -1.
-func indexKey(b []byte, key string) int {
+func indexKey(b []byte, key []byte) int {
 	for from := 0; ; {
-		i := bytes.Index(b[from:], []byte(key))
+		i := bytes.Index(b[from:], key)
 		if i < 0 {
 			return -1
 		}
@@ -106,29 +95,6 @@ func indexKey(b []byte, key string) int {
 	}
 }
 
-// nonEmptyString reports whether "key": is followed by a non-empty string.
-func nonEmptyString(b []byte, key string) bool {
-	i := indexKey(b, key)
-	if i < 0 {
-		return false
-	}
-	v := skipSpace(b[i:])
-	return len(v) > 1 && v[0] == '"' && v[1] != '"'
-}
-
-// usage returns the part of data from its "usage" object on, or nil.
-func usage(data []byte) []byte {
-	i := indexKey(data, "usage")
-	if i < 0 {
-		return nil
-	}
-	v := skipSpace(data[i:])
-	if len(v) == 0 || v[0] != '{' {
-		return nil
-	}
-	return v
-}
-
 // Snippet returns b for an error message: its first 300 bytes, "…" when
 // cut.
 func Snippet(b []byte) string {
@@ -142,14 +108,22 @@ func Snippet(b []byte) string {
 // Event consumes one event (its name, "" when it had no event: line, and
 // its data) and reports whether it carried output.
 func (s *Stream) Event(name, data []byte) bool {
-	switch s.api {
-	case schemas.APIAnthropic:
-		return s.anthropic(name, data)
-	case schemas.APIOpenAIResponses:
-		return s.responses(name, data)
-	default:
-		return s.chat(data)
+	if s.sc.evented {
+		return s.evented(name, data)
 	}
+	return s.chat(data)
+}
+
+// output counts a delta of kind k and reports whether it was one.
+func (s *Stream) output(k int) bool {
+	if k == deltaNone {
+		return false
+	}
+	s.Deltas++
+	if k == deltaReasoning {
+		s.ReasoningDeltas++
+	}
+	return true
 }
 
 func (s *Stream) chat(data []byte) bool {
@@ -160,72 +134,40 @@ func (s *Stream) chat(data []byte) bool {
 		s.Done = true
 		return false
 	}
-	if u := usage(data); u != nil {
-		s.chatUsage(u)
+	s.usage(data)
+	if k := s.sc.delta(data); k != deltaNone {
+		return s.output(k)
 	}
-	if bytes.HasPrefix(data, []byte(`{"error"`)) || (indexKey(data, "error") >= 0 && indexKey(data, "choices") < 0) {
-		s.Err = "error event: " + Snippet(data)
-		return false
-	}
-	if indexKey(data, "delta") < 0 {
-		return false
-	}
-	return nonEmptyString(data, "content") || nonEmptyString(data, "reasoning_content") ||
-		nonEmptyString(data, "reasoning") || indexKey(data, "tool_calls") >= 0
-}
-
-func (s *Stream) anthropic(name, data []byte) bool {
-	if len(name) == 0 {
-		name = typeOf(data)
-	}
-	switch string(name) {
-	case "content_block_delta":
-		return !bytes.Contains(data, []byte(`"signature_delta"`))
-	case "message_start", "message_delta":
-		if u := usage(data); u != nil {
-			if v := intField(u, "input_tokens"); v >= 0 {
-				s.inExcl = v
-			}
-			if v := intField(u, "cache_read_input_tokens"); v >= 0 {
-				s.cacheRead = v
-			}
-			if v := intField(u, "cache_creation_input_tokens"); v >= 0 {
-				s.cacheWrite = v
-			}
-			if v := intField(u, "output_tokens"); v >= 0 {
-				s.out = v
-			}
-			if s.inExcl >= 0 {
-				// Anthropic's input_tokens excludes cache reads and writes.
-				s.in = s.inExcl + max(s.cacheRead, 0) + max(s.cacheWrite, 0)
-				s.cached = max(s.cacheRead, 0)
-			}
-		}
-	case "message_stop":
-		s.Done = true
-	case "error":
+	if bytes.HasPrefix(data, []byte(`{"error"`)) || (indexKey(data, keyError) >= 0 && indexKey(data, keyChoices) < 0) {
 		s.Err = "error event: " + Snippet(data)
 	}
 	return false
 }
 
-func (s *Stream) responses(name, data []byte) bool {
+var (
+	keyError   = []byte("error")
+	keyChoices = []byte("choices")
+)
+
+// evented reads an event of an API whose events are named (Responses,
+// Anthropic; the data's "type" when there is no event: line).
+func (s *Stream) evented(name, data []byte) bool {
 	if len(name) == 0 {
 		name = typeOf(data)
 	}
+	if k := s.sc.eventKind(name); k != deltaNone {
+		return s.output(k)
+	}
 	switch string(name) {
-	case "response.output_text.delta", "response.function_call_arguments.delta",
-		"response.custom_tool_call_input.delta", "response.reasoning_text.delta",
-		"response.reasoning_summary_text.delta", "response.refusal.delta":
-		return true
+	case "message_stop":
+		s.Done = true
+		return false
+	case "error":
+		s.Err = "error event: " + Snippet(data)
+		return false
 	case "response.completed", "response.incomplete", "response.failed":
 		s.Done = true
-		if u := usage(data); u != nil {
-			s.in = intField(u, "input_tokens")
-			s.cached = intField(u, "cached_tokens")
-			s.out = intField(u, "output_tokens")
-			s.reasoning = intField(u, "reasoning_tokens")
-		}
+		s.usage(data)
 		switch string(name) {
 		case "response.failed":
 			s.Err = "response.failed: " + Snippet(data)
@@ -235,42 +177,55 @@ func (s *Stream) responses(name, data []byte) bool {
 				s.Err = "response.incomplete: " + Snippet(data)
 			}
 		}
-	case "error":
-		s.Err = "error event: " + Snippet(data)
+		return false
 	}
+	if s.output(s.sc.delta(data)) {
+		return true
+	}
+	s.usage(data)
 	return false
+}
+
+// usage reads the counts the scanner's usage paths find in data; a count
+// not found keeps its value.
+func (s *Stream) usage(data []byte) {
+	sc := s.sc
+	var at [maxRoots]int
+	found := false
+	for i, r := range sc.roots {
+		at[i] = indexKey(data, r)
+		found = found || at[i] >= 0
+	}
+	if !found {
+		return
+	}
+	dst := [nCounts]*int64{&s.in, &s.out, &s.cached, &s.reasoning, &s.cacheWrite}
+	if sc.inExcl {
+		dst[cIn], dst[cCached] = &s.inExcl, &s.cacheRead
+	}
+	for c := range sc.counts {
+		for _, p := range sc.counts[c] {
+			if at[p.root] < 0 {
+				continue
+			}
+			if i := findPath(data, p.rest, at[p.root]); i >= 0 {
+				if v := intAt(data[i:]); v >= 0 {
+					*dst[c] = v
+					break
+				}
+			}
+		}
+	}
+	if sc.inExcl && s.inExcl >= 0 {
+		// The prompt is the uncached input plus cache reads and writes.
+		s.in = s.inExcl + max(s.cacheRead, 0) + max(s.cacheWrite, 0)
+		s.cached = max(s.cacheRead, 0)
+	}
 }
 
 // Whole reads the usage of a non-streamed JSON response body and marks the
 // response done.
 func (s *Stream) Whole(body []byte) {
-	u := usage(body)
-	if u == nil {
-		return
-	}
-	switch s.api {
-	case schemas.APIAnthropic:
-		s.anthropic([]byte("message_start"), body)
-	case schemas.APIOpenAIResponses:
-		s.in = intField(u, "input_tokens")
-		s.cached = intField(u, "cached_tokens")
-		s.out = intField(u, "output_tokens")
-		s.reasoning = intField(u, "reasoning_tokens")
-	default:
-		s.chatUsage(u)
-	}
+	s.usage(body)
 	s.Done = true
-}
-
-// chatUsage reads an OpenAI Chat usage object. Cached tokens are
-// prompt_tokens_details.cached_tokens, or DeepSeek's prompt_cache_hit_tokens
-// (its API reports hits there, beside prompt_cache_miss_tokens).
-func (s *Stream) chatUsage(u []byte) {
-	s.in = intField(u, "prompt_tokens")
-	s.out = intField(u, "completion_tokens")
-	s.cached = intField(u, "cached_tokens")
-	if s.cached < 0 {
-		s.cached = intField(u, "prompt_cache_hit_tokens")
-	}
-	s.reasoning = intField(u, "reasoning_tokens")
 }

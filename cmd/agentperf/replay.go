@@ -51,12 +51,23 @@ valid results file (exit code 130). API keys come from the environment
 (AGENTPERF_API_KEY, else OPENAI_API_KEY / ANTHROPIC_API_KEY) and are never
 written to disk. See docs/replay.md and docs/distributed.md.
 
+Against a serving engine (--target), replay first asks it what it is
+(/v1/models, /version and the like: engine, version, context length, into the
+metadata's provenance; never a credential), speaks its dialect (--engine, auto
+by default: how output is pinned, where usage, cached and reasoning tokens
+are), sets the request fields of the presets and --set in every body after
+translation (--sampling aa, --model-preset), sends one short probe request per
+API and refuses a target that ignores the output pin, and cuts sessions that
+do not fit its context (--max-context, --context-policy). --power samples
+accelerator power during the run into a file beside --out (docs/power.md).
+
 Examples:
    agentperf replay --traces traces/demo --users 32 --duration 2m --out results.parquet
    agentperf replay --traces traces/demo --hardware h200 --accelerators 8 --time-scale 20 --search --tier 250:3s --out search.parquet
    agentperf replay --traces traces/cc --target http://127.0.0.1:8000/v1 --api openai-chat --model openai/gpt-oss-120b --users 64 --duration 10m --cache-salt run42-{user}
    agentperf replay --traces traces/mooncake --timestamps --time-scale 10 --out mooncake.parquet
-   agentperf replay --traces traces/demo --target http://vllm:8000 --users 2000 --shard 4 --start-at 2026-06-01T12:00:00Z --out /results/shard.parquet`,
+   agentperf replay --traces traces/demo --target http://vllm:8000 --users 2000 --shard 4 --start-at 2026-06-01T12:00:00Z --out /results/shard.parquet
+   agentperf replay --traces traces/cc --target http://127.0.0.1:8000/v1 --model openai/gpt-oss-120b --engine vllm --sampling aa --set 'chat_template_kwargs.enable_thinking=false' --power 'prom+http://127.0.0.1:9400/metrics' --users 64`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "traces", Required: true, Usage: "trace set `DIR` (made by synth, import or record)"},
 			&cli.StringFlag{Name: "target", Usage: "base `URL` of the endpoint (e.g. http://127.0.0.1:8000/v1); empty starts the embedded simulator"},
@@ -71,7 +82,7 @@ Examples:
 			&cli.DurationFlag{Name: "drain-timeout", Value: 5 * time.Minute, Usage: "longest wait after the window for its requests to finish (world time)"},
 			&cli.Float64Flag{Name: "think-scale", Value: 1, Usage: "multiply recorded think/tool times by `F`"},
 			&cli.DurationFlag{Name: "think-cap", Usage: "cap think times after scaling (world time; 0 = no cap)"},
-			&cli.StringFlag{Name: "output-policy", Value: "exact", Usage: "output length: exact (max_tokens + min_tokens + ignore_eos), cap (max_tokens only) or free (as recorded)"},
+			&cli.StringFlag{Name: "output-policy", Value: "exact", Usage: "output length: exact (max tokens + the engine's pin fields, e.g. min_tokens + ignore_eos; checked by the probe), cap (max tokens only) or free (as recorded)"},
 			&cli.StringFlag{Name: "cache-salt", Usage: "`TEXT` prepended as \"[cache-salt TEXT]\\n\" to each request's system prompt or first message; {user} and {pass} expand per user and pass"},
 			&cli.StringFlag{Name: "hardware", Value: sim.DefaultHardware, Usage: "simulator accelerator `NAME` (without --target)"},
 			&cli.IntFlag{Name: "accelerators", Usage: "simulator accelerators (without --target; default: smallest that fits)"},
@@ -240,6 +251,11 @@ func replayAction(c *cli.Context) error {
 	}
 	cfg.KeepRequestMetadata = c.Bool("keep-request-metadata")
 	cfg.ConversationMarker = marker
+	// The target's engine, request settings, context and power (issues 15
+	// and 16; replay_target.go).
+	if err := targetConfig(c, &cfg, c.String("target") == "", c.String("out")); err != nil {
+		return err
+	}
 	if mode == replay.ModeTimestamps && !c.IsSet("duration") {
 		cfg.Steady = 0
 	}
@@ -293,7 +309,7 @@ func replayAction(c *cli.Context) error {
 	if err != nil {
 		if rep == nil {
 			rw.Abort()
-			return err
+			return targetError(err)
 		}
 		// Keep what was measured: close the file, then report the error.
 		if cerr := rw.Close(); cerr != nil {
@@ -305,6 +321,7 @@ func replayAction(c *cli.Context) error {
 		return fmt.Errorf("closing %s: %w", out, err)
 	}
 	printSummary(c.App.Writer, rep, out, rw.Rows())
+	printTarget(c.App.Writer, rep)
 	if rep.Interrupted {
 		return exitCode(130, fmt.Errorf("interrupted; results so far are in %s", out))
 	}

@@ -44,11 +44,12 @@ func TestReplayRefusesMissingModel(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("results file left behind: %v", err)
 	}
-	// With --model the same command sends.
+	// With --model the same command sends (without the probe, which would
+	// refuse a target that answers every request with an error).
 	// --duration is world time: 300 s at --time-scale 1000 is 0.3 s of
 	// wall time, room for the first sends on a loaded machine.
 	_, stderr, code = testutil.Run(t, "replay", "--traces", traces, "--target", srv.URL, "--model", "kimi-k2", "--timestamps",
-		"--time-scale", "1000", "--duration", "300s", "--out", out, "-q", "--error-backoff", "1ms")
+		"--time-scale", "1000", "--duration", "300s", "--out", out, "-q", "--error-backoff", "1ms", "--no-probe")
 	if code != 0 || requests.Load() == 0 {
 		t.Errorf("with --model: exit %d, %d requests; stderr %s", code, requests.Load(), stderr)
 	}

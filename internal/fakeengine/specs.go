@@ -168,7 +168,7 @@ var specs = map[target.Engine]spec{
 		models: func(o Options) any {
 			return map[string]any{"object": "list", "data": []any{map[string]any{"id": o.Model, "object": "model", "created": created,
 				"owned_by": "llamacpp", "meta": map[string]any{"vocab_type": 2, "n_vocab": 201088, "n_ctx": o.Context,
-					"n_ctx_train": 131072, "n_embd": 2880, "n_params": 116829156672, "size": 65238253568}}}}
+					"n_ctx_train": 131072, "n_embd": 2880, "n_params": int64(116829156672), "size": int64(65238253568)}}}}
 		},
 		info: map[string]func(Options) any{"/props": func(o Options) any {
 			return map[string]any{"default_generation_settings": map[string]any{"n_ctx": o.Context, "params": map[string]any{"n_predict": -1}},
