@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentperf/agentperf/capacity"
 	"github.com/agentperf/agentperf/catalog"
+	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/schemas"
 	"go.yaml.in/yaml/v3"
 )
@@ -119,6 +121,9 @@ type Options struct {
 	Catalog *catalog.Catalog
 	// Validity sets the flag thresholds (zero value: defaults).
 	Validity Validity
+	// Bootstrap tunes the confidence intervals (capacity.Options; zero
+	// value: 1000 replicates, 90 %).
+	Bootstrap capacity.Options
 	// Workers bounds concurrent row-group decoding (0 = GOMAXPROCS).
 	Workers int
 	// ITLSample is the fraction (0, 1] of requests whose inter-chunk gaps
@@ -159,8 +164,17 @@ type ResultSet struct {
 	// Levels[i] at Tiers[j].
 	Levels   []*LevelStats `json:"-"`
 	Verdicts [][]Verdict   `json:"-"`
+	// Assessed holds each level's figures with their uncertainty at
+	// Tiers (capacity.Level.Tiers[j] for Tiers[j]; one more entry after
+	// them, the P25 speed, P95 TTFT and error-rate intervals the level
+	// tables show); nil for a level that could not be assessed.
+	Assessed []*capacity.Level `json:"-"`
 	// Capacity holds one row per tier.
 	Capacity []Capacity `json:"capacity"`
+	// PowerFiles lists the power files read beside the results files;
+	// Power is their samples, merged (nil without any).
+	PowerFiles []string      `json:"power_files"`
+	Power      *power.Record `json:"-"`
 	// ITLSample is the fraction of requests whose gaps made ITL (1 = all).
 	ITLSample float64 `json:"itl_sample"`
 	// Notes are set-wide remarks (missing hardware, how trajectories were
@@ -169,19 +183,34 @@ type ResultSet struct {
 }
 
 // Capacity is one row of the normalized table: the most users a system
-// served at a tier. Normalized figures are NaN when the hardware is unknown.
+// serves at a tier. Normalized figures are NaN when the hardware is unknown.
 type Capacity struct {
 	Tier Tier
-	// MaxUsers is the users of the highest passing level, 0 if none passed.
+	// MaxUsers is the users of the highest passing level, 0 if none passed:
+	// the AA-style figure ("highest_passing" in csv and json).
 	MaxUsers int
 	// Level is the index into ResultSet.Levels of that level, -1 if none.
 	Level int
-	// UsersPerAccelerator = MaxUsers ÷ accelerators; UsersPerKW = MaxUsers ÷
-	// (accelerators × TDP kW); UsersPerDollarHour = MaxUsers ÷ (accelerators ×
+	// Users is max users from the monotone fit of every window at the tier
+	// (capacity.Fit: repeats pooled, interpolated where the fitted margin
+	// crosses zero), rounded down to whole users, with its 90 %
+	// interval; Censored says when the interval is one-sided (every level
+	// passes: Hi is +Inf; none does: Point and Lo are 0). NaN for an
+	// open-loop run. Fit is the whole fit (nil without one).
+	Users    capacity.Estimate
+	Censored capacity.Censor
+	Fit      *capacity.Capacity
+	// UsersPerAccelerator = Users ÷ accelerators; UsersPerKW = Users ÷
+	// (accelerators × TDP kW); UsersPerDollarHour = Users ÷ (accelerators ×
 	// $ per accelerator-hour); UsersPerRack = UsersPerAccelerator ×
-	// accelerators per rack.
-	UsersPerAccelerator, UsersPerKW, UsersPerDollarHour, UsersPerRack float64
-	// Flags are the validity flag codes of the max-users level, plus
+	// accelerators per rack: every end of the interval alike.
+	UsersPerAccelerator, UsersPerKW, UsersPerDollarHour, UsersPerRack capacity.Estimate
+	// PowerW is the measured system power at Users.Point, W (the levels'
+	// mean power interpolated in users); AgentsPerMW = Users ÷ (PowerW ÷
+	// 10⁶), every end alike. NaN without a power file.
+	PowerW      float64
+	AgentsPerMW capacity.Estimate
+	// Flags are the validity flag codes of the highest passing level, plus
 	// "lower_level_failed" when a level with fewer users failed the tier.
 	Flags []string
 }
@@ -299,7 +328,14 @@ func Analyze(ctx context.Context, paths []string, opt Options) (*Report, error) 
 			}
 			return x.Level - y.Level
 		})
-		set.judge()
+		if rec := set.loadPower(); rec != nil {
+			set.Power = rec
+			set.powerLevels(rec)
+			set.Notes = append(set.Notes, set.powerNote(rec))
+		}
+		t0 := time.Now()
+		set.judge(opt.Bootstrap)
+		log.Info("intervals", "run", run, "levels", len(set.Levels), "tiers", len(set.Tiers), "elapsed", time.Since(t0))
 		set.notes(metas)
 		rep.Sets = append(rep.Sets, set)
 		names[set.Name]++
@@ -408,6 +444,14 @@ func applyLevelMeta(st *LevelStats, metas []*schemas.RunMeta, v Validity) {
 	v = v.normalized()
 	var reasons []string
 	var sessions int64
+	open := st.Users <= 0
+	for _, m := range metas {
+		open = open || m.Mode == "poisson" || m.Mode == "timestamps"
+	}
+	if m := metas[0]; m.OutputPolicy == "exact" && st.Unpinned > 0 {
+		st.Flags = append(st.Flags, Flag{Code: FlagOutputNotPinned, Message: fmt.Sprintf("%d of %d responses (%.1f %%) had output tokens ≠ the pinned length (output policy exact): the target ignores the pin (min_tokens, ignore_eos), so the load is not the trace's",
+			st.Unpinned, st.PinChecked, 100*float64(st.Unpinned)/float64(max(st.PinChecked, 1)))})
+	}
 	haveSessions := true
 	agents := map[string]int64{}
 	haveAgents := true
@@ -458,12 +502,12 @@ func applyLevelMeta(st *LevelStats, metas []*schemas.RunMeta, v Validity) {
 	st.Flags = slices.DeleteFunc(st.Flags, func(f Flag) bool {
 		return f.Code == FlagFewTrajectories || f.Code == FlagFewTrajectoriesPerAgent
 	})
-	if v.MinTrajectories > 0 && sessions < int64(v.MinTrajectories) {
+	if v.MinTrajectories > 0 && !open && sessions < int64(v.MinTrajectories) {
 		st.Flags = append(st.Flags, Flag{Code: FlagFewTrajectories, Message: fmt.Sprintf("%d completed trajectories < %d", sessions, v.MinTrajectories)})
 	}
 	if haveAgents && len(agents) > 0 {
 		st.TrajectoriesByAgent = agents
-		if v.MinTrajectoriesPerAgent > 0 {
+		if v.MinTrajectoriesPerAgent > 0 && !open {
 			var low []string
 			for _, k := range sortedKeys(agents) {
 				if agents[k] < int64(v.MinTrajectoriesPerAgent) {
@@ -488,8 +532,9 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // flagOrder fixes the order flags are listed in.
-var flagOrder = []string{FlagInvalid, FlagRemeasured, FlagNoSteady, FlagErrors, FlagClientSaturated, FlagClientLag, FlagFewTrajectories,
-	FlagFewTrajectoriesPerAgent, FlagShortWindow, FlagWindowUnderMin}
+var flagOrder = []string{FlagInvalid, FlagRemeasured, FlagNoSteady, FlagErrors, FlagClientSaturated, FlagClientLag, FlagOutputNotPinned,
+	FlagFewTrajectories, FlagFewTrajectoriesPerAgent, FlagShortWindow, FlagWindowUnderMin,
+	power.FlagMissing, power.FlagGap, power.FlagLowCoverage}
 
 func sortFlags(f []Flag) {
 	slices.SortStableFunc(f, func(a, b Flag) int {
@@ -497,8 +542,10 @@ func sortFlags(f []Flag) {
 	})
 }
 
-// judge fills Verdicts and Capacity.
-func (set *ResultSet) judge() {
+// judge fills Verdicts, Assessed and Capacity: the point verdicts of the
+// pass rule, every level's intervals and uncertain verdicts, and per tier
+// the highest passing level and max users fitted over every window.
+func (set *ResultSet) judge(opt capacity.Options) {
 	set.Verdicts = make([][]Verdict, len(set.Levels))
 	for i, st := range set.Levels {
 		set.Verdicts[i] = make([]Verdict, len(set.Tiers))
@@ -506,28 +553,65 @@ func (set *ResultSet) judge() {
 			set.Verdicts[i][j] = t.Judge(st)
 		}
 	}
+	ct := make([]capacity.Tier, 0, len(set.Tiers)+1)
+	for _, t := range set.Tiers {
+		ct = append(ct, t.CapacityTier())
+	}
+	ct = append(ct, referenceTier)
+	set.Assessed = make([]*capacity.Level, len(set.Levels))
+	failed := map[string]bool{}
+	for i, st := range set.Levels {
+		l, err := st.assess(ct, opt)
+		if err != nil {
+			if !failed[err.Error()] {
+				failed[err.Error()] = true
+				set.Notes = append(set.Notes, fmt.Sprintf("level %d (%d users): no confidence intervals: %v", st.Level, st.Users, err))
+			}
+			continue
+		}
+		set.Assessed[i] = l
+	}
 	s := set.System
 	for j, t := range set.Tiers {
-		c := Capacity{Tier: t.Normalized(), Level: -1}
+		c := Capacity{Tier: t.Normalized(), Level: -1, PowerW: math.NaN()}
 		for i, st := range set.Levels {
 			if set.Verdicts[i][j].Pass && st.Users >= c.MaxUsers && !st.HasFlag(FlagRemeasured) {
 				c.MaxUsers, c.Level = st.Users, i
 			}
 		}
-		c.UsersPerAccelerator, c.UsersPerKW, c.UsersPerDollarHour, c.UsersPerRack = math.NaN(), math.NaN(), math.NaN(), math.NaN()
-		if s.Accelerators > 0 {
-			n, acc := float64(c.MaxUsers), float64(s.Accelerators)
-			c.UsersPerAccelerator = n / acc
-			if s.TDPWatts > 0 {
-				c.UsersPerKW = n / (acc * s.TDPWatts / 1000)
-			}
-			if s.DollarsPerHour > 0 {
-				c.UsersPerDollarHour = n / (acc * s.DollarsPerHour)
-			}
-			if s.AcceleratorsPerRack > 0 {
-				c.UsersPerRack = c.UsersPerAccelerator * float64(s.AcceleratorsPerRack)
+		nan := capacity.Estimate{Point: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+		c.Users, c.AgentsPerMW = nan, nan
+		var windows []*capacity.Level
+		for i, st := range set.Levels {
+			if l := set.Assessed[i]; l != nil && st.Users > 0 && !st.HasFlag(FlagRemeasured) {
+				windows = append(windows, l)
 			}
 		}
+		if len(windows) > 0 {
+			if f, err := capacity.Fit(windows, j, opt); err != nil {
+				set.Notes = append(set.Notes, fmt.Sprintf("%s: max users not fitted: %v", t.Name, err))
+			} else {
+				c.Fit, c.Censored = f, f.Censored
+				c.Users = floorEstimate(f.MaxUsers)
+			}
+		}
+		per := func(div float64) capacity.Estimate {
+			if !(div > 0) {
+				return nan
+			}
+			return capacity.Estimate{Point: c.Users.Point / div, Lo: c.Users.Lo / div, Hi: c.Users.Hi / div}
+		}
+		c.UsersPerAccelerator, c.UsersPerKW, c.UsersPerDollarHour, c.UsersPerRack = nan, nan, nan, nan
+		if s.Accelerators > 0 {
+			acc := float64(s.Accelerators)
+			c.UsersPerAccelerator = per(acc)
+			c.UsersPerKW = per(acc * s.TDPWatts / 1000)
+			c.UsersPerDollarHour = per(acc * s.DollarsPerHour)
+			if s.AcceleratorsPerRack > 0 {
+				c.UsersPerRack = per(acc / float64(s.AcceleratorsPerRack))
+			}
+		}
+		set.agentsPerMW(&c)
 		if c.Level >= 0 {
 			for _, f := range set.Levels[c.Level].Flags {
 				c.Flags = append(c.Flags, f.Code)
@@ -543,6 +627,18 @@ func (set *ResultSet) judge() {
 	}
 }
 
+// floorEstimate rounds an estimate of users down to whole users (a
+// capacity of 52.7 users serves 52), keeping unbounded and undefined ends.
+func floorEstimate(e capacity.Estimate) capacity.Estimate {
+	f := func(x float64) float64 {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return x
+		}
+		return math.Floor(x + 1e-9)
+	}
+	return capacity.Estimate{Point: f(e.Point), Lo: f(e.Lo), Hi: f(e.Hi)}
+}
+
 // notes adds set-wide remarks from the run metadata.
 func (set *ResultSet) notes(metas []*schemas.RunMeta) {
 	for _, st := range set.Levels {
@@ -556,6 +652,24 @@ func (set *ResultSet) notes(metas []*schemas.RunMeta) {
 			set.Notes = append(set.Notes, m.BelowAABar)
 			break
 		}
+	}
+	if sm := metas[0].Search; sm != nil && sm.Ended != "" {
+		why := sm.EndReason
+		if why == "" {
+			why = sm.Ended
+		}
+		s := fmt.Sprintf("replay's search at %s ended — %s", sm.Tier, why)
+		if e := sm.Estimate; e != nil {
+			s += fmt.Sprintf(" (replay's fit: max users %s over %d windows", fmtSearchEstimate(e), sm.Windows)
+			if sm.Precision > 0 {
+				s += fmt.Sprintf(", aiming for ±%s %%", fmtNum(50*sm.Precision))
+			}
+			if sm.Budget > 0 {
+				s += fmt.Sprintf(" within %s", sm.Budget)
+			}
+			s += ")"
+		}
+		set.Notes = append(set.Notes, s)
 	}
 	open := len(set.Levels) > 0
 	for _, st := range set.Levels {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentperf/agentperf/capacity"
 	"github.com/agentperf/agentperf/schemas"
 )
 
@@ -55,36 +56,90 @@ func TestLoadSystem(t *testing.T) {
 	}
 }
 
-// TestCapacity checks max users, normalization and lower_level_failed on
-// hand-built levels: 4 users pass, 8 fail, 16 pass.
-func TestCapacity(t *testing.T) {
-	mk := func(users int, speed float64) *LevelStats {
-		s := statsWith([]float64{speed, speed, speed}, []float64{100, 100, 100}, 3, 0)
-		s.Users, s.E2ESpeed, s.ITL, s.ClientLag = users, hist.New(1), hist.New(1), hist.New(1)
-		return s
+// levelOf returns the stats of a level at users whose every request
+// streams at about speed tok/s (±10 % by session) after 100 ms: three
+// sessions per user of five turns each.
+func levelOf(users int, speed float64) *LevelStats {
+	acc := NewLevelAccumulator(1)
+	t0 := int64(1_767_225_600_000_000_000)
+	for u := range users {
+		for sess := range 3 {
+			sp := speed * (0.9 + 0.2*float64((u*3+sess)%7)/6)
+			for turn := range 5 {
+				sent := t0 + int64(u)*1e7 + int64(sess*5+turn)*2e9
+				offs := make([]int32, 20)
+				for c := range offs {
+					offs[c] = int32(100_000 + float64(c)*1e6/sp)
+				}
+				acc.Add(&schemas.Result{RunID: "r", Users: int32(users), User: int32(u), Phase: schemas.PhaseSteady,
+					SessionID: fmt.Sprint("s", sess), Turn: int32(turn), ScheduledNS: sent, SentNS: sent,
+					FirstTokenNS: sent + 100e6, EndNS: sent + int64(offs[19])*1000, ChunkOffsetsUS: offs,
+					InputTokens: 100, CachedTokens: -1, OutputTokens: 20, ExpectedOutputTokens: 20, Status: 200})
+			}
+		}
 	}
+	return acc.Stats(Validity{}, 0)
+}
+
+// TestCapacity checks max users (the highest passing level and the fit
+// with its interval), normalization and lower_level_failed on levels of
+// 4 users passing, 8 failing and 16 passing.
+func TestCapacity(t *testing.T) {
 	set := &ResultSet{
-		Levels: []*LevelStats{mk(4, 200), mk(8, 50), mk(16, 150)},
+		Levels: []*LevelStats{levelOf(4, 200), levelOf(8, 50), levelOf(16, 150)},
 		Tiers:  []Tier{NewTier(100, time.Second), NewTier(1000, time.Second)},
 		System: System{Accelerators: 4, TDPWatts: 1000, DollarsPerHour: 2, AcceleratorsPerRack: 72},
 	}
 	set.Levels[2].Flags = []Flag{{Code: FlagClientLag}}
-	set.judge()
+	opt := capacity.Options{Replicates: 200}
+	set.judge(opt)
 	c := set.Capacity[0]
-	if c.MaxUsers != 16 || c.Level != 2 || c.UsersPerAccelerator != 4 || c.UsersPerKW != 4 || c.UsersPerDollarHour != 2 || c.UsersPerRack != 288 {
-		t.Errorf("capacity %+v", c)
+	if c.MaxUsers != 16 || c.Level != 2 {
+		t.Errorf("highest passing %d (level %d), want 16 (2)", c.MaxUsers, c.Level)
+	}
+	if c.Fit == nil || c.Censored != capacity.Bounded || !(c.Users.Lo <= c.Users.Point && c.Users.Point <= c.Users.Hi) || c.Users.Point < 4 || c.Users.Point >= 16 {
+		t.Fatalf("fitted max users %+v (%v): the failing 8 users pool with 16 and bound it", c.Users, c.Censored)
+	}
+	if c.Users.Point != math.Floor(c.Users.Point) || c.Users.Lo != math.Floor(c.Users.Lo) {
+		t.Errorf("max users %+v not rounded down to whole users", c.Users)
+	}
+	for _, x := range []struct {
+		name     string
+		got      capacity.Estimate
+		perPoint float64
+	}{
+		{"users/accelerator", c.UsersPerAccelerator, 1.0 / 4},
+		{"users/kW", c.UsersPerKW, 1.0 / 4},
+		{"users/$h", c.UsersPerDollarHour, 1.0 / 8},
+		{"users/rack", c.UsersPerRack, 72.0 / 4},
+	} {
+		want := capacity.Estimate{Point: c.Users.Point * x.perPoint, Lo: c.Users.Lo * x.perPoint, Hi: c.Users.Hi * x.perPoint}
+		if math.Abs(x.got.Point-want.Point) > 1e-9 || math.Abs(x.got.Lo-want.Lo) > 1e-9 || math.Abs(x.got.Hi-want.Hi) > 1e-9 {
+			t.Errorf("%s = %+v, want %+v", x.name, x.got, want)
+		}
 	}
 	if !slices.Equal(c.Flags, []string{FlagClientLag, FlagLowerLevelFailed}) {
 		t.Errorf("flags %v, want client_lag and lower_level_failed", c.Flags)
 	}
-	if c := set.Capacity[1]; c.MaxUsers != 0 || c.Level != -1 || c.UsersPerAccelerator != 0 || len(c.Flags) != 0 {
+	if c := set.Capacity[1]; c.MaxUsers != 0 || c.Level != -1 || c.Censored != capacity.Below || c.Users.Point != 0 || len(c.Flags) != 0 {
 		t.Errorf("no passing level: %+v", c)
+	}
+	if got := fmtEstimate(set.Capacity[1].Users, capacity.Below, 0); !strings.HasPrefix(got, "< ") {
+		t.Errorf("censored below shown as %q", got)
 	}
 	set.System = System{}
 	set.Capacity = nil
-	set.judge()
-	if !math.IsNaN(set.Capacity[0].UsersPerKW) {
-		t.Errorf("unknown hardware should give NaN, got %v", set.Capacity[0].UsersPerKW)
+	set.judge(opt)
+	if !math.IsNaN(set.Capacity[0].UsersPerKW.Point) || math.IsNaN(set.Capacity[0].Users.Point) {
+		t.Errorf("unknown hardware should give NaN normalized figures and a max users, got %+v", set.Capacity[0])
+	}
+	// hand-built stats have no requests to resample: no interval, a note
+	bare := statsWith([]float64{200, 200}, []float64{100, 100}, 2, 0)
+	bare.Users, bare.E2ESpeed, bare.ITL, bare.ClientLag = 4, hist.New(1), hist.New(1), hist.New(1)
+	set = &ResultSet{Levels: []*LevelStats{bare}, Tiers: []Tier{NewTier(100, time.Second)}}
+	set.judge(opt)
+	if c := set.Capacity[0]; c.MaxUsers != 4 || !math.IsNaN(c.Users.Point) || len(set.Notes) != 1 {
+		t.Errorf("level without a sample: %+v, notes %q", c, set.Notes)
 	}
 }
 

@@ -75,7 +75,8 @@ func rows(seed uint64, users int) []schemas.Result {
 // analyze's (P25 output speed, P95 TTFT, error rate), and its point margin
 // passes exactly when analyze's Judge passes — at the preset's tiers and at
 // tiers placed on analyze's own figures, where equality passes and one ulp
-// (or nanosecond, or error) beyond fails.
+// (or nanosecond, or error) beyond fails. LevelStats.Assess, analyze's own
+// path from the requests its accumulator keeps, gives the same points.
 func TestAgreesWithAnalyze(t *testing.T) {
 	presets, err := Preset("gpt-oss-120b")
 	if err != nil {
@@ -112,19 +113,29 @@ func TestAgreesWithAnalyze(t *testing.T) {
 		ct := make([]capacity.Tier, len(tiers))
 		for i, tier := range tiers {
 			tier = tier.Normalized()
+			tier.Name = fmt.Sprint(i)
 			tiers[i] = tier
-			ct[i] = capacity.Tier{
-				Name: fmt.Sprint(i), SpeedFloor: tier.SpeedFloor, SpeedPercentile: tier.SpeedPercentile,
-				TTFTCeiling: tier.TTFTCeiling, TTFTPercentile: tier.TTFTPercentile, MaxErrorRate: max(tier.MaxErrorRate, 0),
-			}
+			ct[i] = tier.CapacityTier()
 		}
 		l, err := capacity.Assess(users, reqs, ct, capacity.Options{Replicates: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
+		// analyze's own path: the requests its accumulator kept
+		own, err := st.Assess(tiers, capacity.Options{Replicates: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if own.Requests != l.Requests || own.Errors != l.Errors || own.Sessions != l.Sessions || own.Sampled != 0 {
+			t.Errorf("seed %d: analyze's Assess saw %d requests, %d errors, %d sessions (%d sampled); the rows hold %d, %d, %d",
+				seed, own.Requests, own.Errors, own.Sessions, own.Sampled, l.Requests, l.Errors, l.Sessions)
+		}
 		for i, tier := range tiers {
 			v := tier.Judge(st)
 			got := l.Tiers[i]
+			if o := own.Tiers[i]; o.Speed.Point != got.Speed.Point || o.TTFT.Point != got.TTFT.Point || o.ErrorRate.Point != got.ErrorRate.Point || o.Margin.Point != got.Margin.Point {
+				t.Errorf("seed %d tier %d: analyze's Assess %+v, the adapter's %+v", seed, i, o, got)
+			}
 			if got.Speed.Point != v.Speed {
 				t.Errorf("seed %d tier %d: speed %v, analyze %v", seed, i, got.Speed.Point, v.Speed)
 			}

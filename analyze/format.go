@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/agentperf/agentperf/capacity"
 	"github.com/agentperf/agentperf/schemas"
 	"io"
 	"math"
@@ -31,17 +32,26 @@ const (
 	TableLevels   = "levels"
 )
 
-// CapacityColumns are the normalized table's columns, in every format.
-var CapacityColumns = []string{"tier", "speed_floor", "ttft_ceiling", "max_users",
-	"users_per_accelerator", "users_per_kw", "users_per_dollar_hour", "users_per_rack"}
+// CapacityColumns are the normalized table's CSV columns (JSON uses the
+// same names): max users and each normalized figure with its interval's
+// ends (_lo, _hi), the AA-style highest passing level, and agents per MW
+// of measured power with the power it divides by.
+var CapacityColumns = []string{"tier", "speed_floor", "ttft_ceiling",
+	"max_users", "max_users_lo", "max_users_hi", "max_users_censored", "highest_passing",
+	"users_per_accelerator", "users_per_accelerator_lo", "users_per_accelerator_hi",
+	"users_per_kw", "users_per_kw_lo", "users_per_kw_hi",
+	"users_per_dollar_hour", "users_per_dollar_hour_lo", "users_per_dollar_hour_hi",
+	"users_per_rack", "users_per_rack_lo", "users_per_rack_hi",
+	"agents_per_mw", "agents_per_mw_lo", "agents_per_mw_hi", "power_w"}
 
 // LevelColumns are the per-level CSV columns (JSON uses the same names).
-var LevelColumns = []string{"level", "users", "shards", "requests", "errors", "error_rate",
+var LevelColumns = []string{"level", "users", "shards", "requests", "errors", "error_rate", "error_rate_lo", "error_rate_hi",
 	"warmup_requests", "drain_requests", "trajectories",
-	"output_speed_p25", "output_speed_p50", "e2e_speed_p25", "e2e_speed_p50",
-	"ttft_p50_s", "ttft_p95_s", "ttft_p99_s", "itl_p50_ms", "itl_p95_ms", "itl_p99_ms",
+	"output_speed_p25", "output_speed_p25_lo", "output_speed_p25_hi", "output_speed_p50", "e2e_speed_p25", "e2e_speed_p50",
+	"ttft_p50_s", "ttft_p95_s", "ttft_p95_s_lo", "ttft_p95_s_hi", "ttft_p99_s", "itl_p50_ms", "itl_p95_ms", "itl_p99_ms",
 	"client_lag_p99_ms", "output_tok_s", "total_tok_s", "output_tok_s_per_accelerator",
-	"cache_hit_rate", "window_s", "passed_tiers", "flags"}
+	"cache_hit_rate", "window_s", "steady_window_s", "passed_tiers", "uncertain_tiers", "unpinned_responses",
+	"power_mean_w", "power_p95_w", "joules_per_output_token", "joules_per_trajectory", "flags"}
 
 // Write renders the report in format (see Formats). table picks the CSV
 // table (TableCapacity, the default, or TableLevels); other formats show
@@ -140,28 +150,106 @@ func (g *grid) render(w io.Writer, markdown bool) {
 	}
 }
 
-// capacityGrid is the normalized table with human units.
+// capacityGrid is the normalized table with human units: max users and
+// the normalized figures as "point (lo–hi)" at 90 %, the highest passing
+// level, and agents per MW when the set has measured power.
 func (set *ResultSet) capacityGrid() *grid {
-	g := &grid{head: CapacityColumns, right: []bool{false, true, true, true, true, true, true, true}}
+	head := []string{"tier", "speed_floor", "ttft_ceiling", "max_users (90 % CI)", "highest_passing",
+		"users_per_accelerator", "users_per_kw", "users_per_dollar_hour", "users_per_rack"}
+	if set.Power != nil {
+		head = append(head, "agents_per_mw", "power_w")
+	}
+	g := &grid{head: head, right: make([]bool, len(head))}
+	for i := 1; i < len(head); i++ {
+		g.right[i] = true
+	}
 	for _, c := range set.Capacity {
-		g.rows = append(g.rows, []string{
-			c.Tier.Name, fmtNum(c.Tier.SpeedFloor), c.Tier.TTFTCeiling.String(), strconv.Itoa(c.MaxUsers),
-			fixed(c.UsersPerAccelerator, 2), fixed(c.UsersPerKW, 2), fixed(c.UsersPerDollarHour, 2), fixed(c.UsersPerRack, 1),
-		})
+		row := []string{
+			c.Tier.Name, fmtNum(c.Tier.SpeedFloor), c.Tier.TTFTCeiling.String(), fmtEstimate(c.Users, c.Censored, 0), strconv.Itoa(c.MaxUsers),
+			fmtEstimate(c.UsersPerAccelerator, c.Censored, 2), fmtEstimate(c.UsersPerKW, c.Censored, 2),
+			fmtEstimate(c.UsersPerDollarHour, c.Censored, 2), fmtEstimate(c.UsersPerRack, c.Censored, 1),
+		}
+		if set.Power != nil {
+			row = append(row, fmtEstimate(c.AgentsPerMW, c.Censored, 0), fixed(c.PowerW, 0))
+		}
+		g.rows = append(g.rows, row)
 	}
 	return g
 }
 
-func tierMarks(vs []Verdict) string {
+// fmtEstimate prints an estimate as "52 (44–60)" with prec decimals:
+// "≥ 64" when every level passed (censored above: the point is a lower
+// bound), "< 8" when none did (the interval's upper end), "—" when
+// undefined.
+func fmtEstimate(e capacity.Estimate, c capacity.Censor, prec int) string {
+	switch {
+	case math.IsNaN(e.Point):
+		return "—"
+	case c == capacity.Above:
+		return "≥ " + fixed(e.Point, prec)
+	case c == capacity.Below:
+		return "< " + fixed(e.Hi, prec)
+	}
+	return fixed(e.Point, prec) + " (" + fmtEnd(e.Lo, prec) + "–" + fmtEnd(e.Hi, prec) + ")"
+}
+
+// FormatUsers prints a fitted max users the way analyze's tables do:
+// whole users rounded down with the interval, "52 (44–60)", or "≥ 64" /
+// "< 8" when the interval is one-sided; "—" for nil.
+func FormatUsers(c *capacity.Capacity) string {
+	if c == nil {
+		return "—"
+	}
+	return fmtEstimate(floorEstimate(c.MaxUsers), c.Censored, 0)
+}
+
+// fmtCI prints a figure with its interval, "135.0 (128.2–141.7)", the
+// figure alone when the interval is undefined, "—" when it is.
+func fmtCI(point float64, e capacity.Estimate, prec int) string {
+	if math.IsNaN(point) {
+		return "—"
+	}
+	if math.IsNaN(e.Lo) || math.IsNaN(e.Hi) {
+		return fixed(point, prec)
+	}
+	return fixed(point, prec) + " (" + fmtEnd(e.Lo, prec) + "–" + fmtEnd(e.Hi, prec) + ")"
+}
+
+// fmtEnd prints an interval end, "∞" when unbounded.
+func fmtEnd(v float64, prec int) string {
+	if math.IsInf(v, 1) {
+		return "∞"
+	}
+	return fixed(v, prec)
+}
+
+// tierMarks is one mark per tier: ✓ pass, ✗ fail, ? uncertain (an
+// interval straddles a limit; the point verdict is in the verdict lines).
+// Without intervals the point verdicts are marked.
+func tierMarks(vs []Verdict, outcomes []capacity.Verdict) string {
 	var b strings.Builder
-	for _, v := range vs {
-		if v.Pass {
+	for i, v := range vs {
+		switch {
+		case i < len(outcomes) && outcomes[i] == capacity.Uncertain:
+			b.WriteString("?")
+		case v.Pass:
 			b.WriteString("✓")
-		} else {
+		default:
 			b.WriteString("✗")
 		}
 	}
 	return b.String()
+}
+
+// outcomeNames lists the tiers whose verdict is want.
+func outcomeNames(vs []Verdict, outcomes []capacity.Verdict, want capacity.Verdict) []string {
+	var out []string
+	for i, o := range outcomes {
+		if o == want && i < len(vs) {
+			out = append(out, vs[i].Tier)
+		}
+	}
+	return out
 }
 
 func flagCodes(fs []Flag) string {
@@ -174,11 +262,16 @@ func flagCodes(fs []Flag) string {
 
 // levelGrid is the per-level table with human units.
 func (set *ResultSet) levelGrid() *grid {
-	head := []string{"users", "req", "err %", "traj", "speed P25", "speed P50", "e2e P50",
-		"TTFT P50 s", "TTFT P95 s", "TTFT P99 s", "ITL P50 ms", "ITL P95 ms", "ITL P99 ms",
-		"lag P99 ms", "out tok/s", "total tok/s", "cache %", "window", "tiers", "flags"}
+	head := []string{"users", "req", "err % (CI)", "traj", "speed P25 (CI)", "speed P50", "e2e P50",
+		"TTFT P50 s", "TTFT P95 s (CI)", "TTFT P99 s", "ITL P50 ms", "ITL P95 ms", "ITL P99 ms",
+		"lag P99 ms", "out tok/s", "total tok/s", "cache %", "window"}
+	if set.Power != nil {
+		head = append(head, "W mean", "W P95", "J/tok")
+	}
+	nums := len(head)
+	head = append(head, "tiers", "flags")
 	g := &grid{head: head, right: make([]bool, len(head))}
-	for i := range g.right[:18] {
+	for i := range g.right[:nums] {
 		g.right[i] = true
 	}
 	for i := range set.Levels {
@@ -187,15 +280,20 @@ func (set *ResultSet) levelGrid() *grid {
 		if v.TrajectoriesFrom == "" {
 			traj = "~" + traj
 		}
-		g.rows = append(g.rows, []string{
-			strconv.Itoa(v.Users), strconv.FormatInt(v.Requests, 10), fixed(100*v.ErrorRate, 2), traj,
-			fixed(v.SpeedP25, 1), fixed(v.SpeedP50, 1), fixed(v.E2EP50, 1),
-			fixed(v.TTFTP50, 3), fixed(v.TTFTP95, 3), fixed(v.TTFTP99, 3),
+		errCI := capacity.Estimate{Point: 100 * v.ErrorRateCI.Point, Lo: 100 * v.ErrorRateCI.Lo, Hi: 100 * v.ErrorRateCI.Hi}
+		row := []string{
+			strconv.Itoa(v.Users), strconv.FormatInt(v.Requests, 10), fmtCI(100*v.ErrorRate, errCI, 2), traj,
+			fmtCI(v.SpeedP25, v.SpeedP25CI, 1), fixed(v.SpeedP50, 1), fixed(v.E2EP50, 1),
+			fixed(v.TTFTP50, 3), fmtCI(v.TTFTP95, v.TTFTP95CI, 3), fixed(v.TTFTP99, 3),
 			fixed(v.ITLP50, 2), fixed(v.ITLP95, 2), fixed(v.ITLP99, 2),
 			fixed(v.LagP99, 2), fixed(v.OutputTokS, 1), fixed(v.TotalTokS, 0), fixed(100*v.CacheHitRate, 1),
 			time.Duration(v.WindowS * float64(time.Second)).Round(time.Second).String(),
-			tierMarks(v.Verdicts), flagCodes(v.Flags),
-		})
+		}
+		if set.Power != nil {
+			row = append(row, fixed(v.PowerMeanW, 0), fixed(v.PowerP95W, 0), fixed(v.JoulesPerToken, 3))
+		}
+		row = append(row, tierMarks(v.Verdicts, v.Outcomes), flagCodes(v.Flags))
+		g.rows = append(g.rows, row)
 	}
 	return g
 }
@@ -243,10 +341,30 @@ func (set *ResultSet) tierSummary() []string {
 	var out []string
 	for j, c := range set.Capacity {
 		s := c.Tier.Name + ": "
+		if f := c.Fit; f != nil {
+			switch c.Censored {
+			case capacity.Above:
+				s += fmt.Sprintf("max users ≥ %s (every level passed: a lower bound); ", fixed(c.Users.Point, 0))
+			case capacity.Below:
+				s += fmt.Sprintf("max users < %s (no level passed in the fit); ", fixed(c.Users.Hi, 0))
+			default:
+				s += fmt.Sprintf("max users %s (90 %% CI %s–%s), fitted between %d (pass) and %d (fail) over %d windows; ",
+					fixed(c.Users.Point, 0), fmtEnd(c.Users.Lo, 0), fmtEnd(c.Users.Hi, 0), f.FitPass, f.FitFail, f.Windows)
+			}
+		}
 		if c.Level >= 0 {
-			s += fmt.Sprintf("max %d users", c.MaxUsers)
+			s += fmt.Sprintf("highest passing level %d users", c.MaxUsers)
 		} else {
 			s += "no level passed"
+		}
+		var uncertain []string
+		for i, st := range set.Levels {
+			if l := set.Assessed[i]; l != nil && j < len(l.Tiers) && l.Tiers[j].Verdict == capacity.Uncertain && !st.HasFlag(FlagRemeasured) {
+				uncertain = append(uncertain, strconv.Itoa(st.Users))
+			}
+		}
+		if len(uncertain) > 0 {
+			s += "; uncertain at " + strings.Join(uncertain, ", ") + " users"
 		}
 		for i, st := range set.Levels {
 			if st.Users > c.MaxUsers && !set.Verdicts[i][j].Pass {
@@ -288,6 +406,9 @@ func (set *ResultSet) hardwareLine() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// levelLegend explains the marks and intervals of the level table.
+const levelLegend = "✓ pass, ✗ fail, ? uncertain (a 90 % interval straddles a limit). (CI) = 90 % confidence interval from resampling whole sessions (docs/capacity.md); throughput is over the steady-state window."
 
 func writeText(w io.Writer, rep *Report, md bool) error {
 	ew := &errWriter{w: w}
@@ -367,9 +488,9 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 		}
 		fmt.Fprintln(ew)
 		if md {
-			fmt.Fprintf(ew, "Tiers column, in order: %s. `~traj` = estimated from rows. ITL = gaps between content chunks.\n", strings.Join(tiers, "; "))
+			fmt.Fprintf(ew, "Tiers column, in order: %s; %s `~traj` = estimated from rows. ITL = gaps between content chunks.\n", strings.Join(tiers, "; "), levelLegend)
 		} else {
-			fmt.Fprintf(ew, "tiers column, in order: %s. ~traj = estimated from rows. ITL = gaps between content chunks.\n", strings.Join(tiers, "; "))
+			fmt.Fprintf(ew, "tiers column, in order: %s; %s ~traj = estimated from rows. ITL = gaps between content chunks.\n", strings.Join(tiers, "; "), levelLegend)
 		}
 		if len(set.Notes) > 0 {
 			fmt.Fprintln(ew)
@@ -434,9 +555,12 @@ func writeCSV(w io.Writer, rep *Report, table string) error {
 		cw.Write(head(CapacityColumns))
 		for _, set := range rep.Sets {
 			for _, c := range set.Capacity {
-				cw.Write(prefix(set, []string{c.Tier.Name, machine(c.Tier.SpeedFloor), seconds(c.Tier.TTFTCeiling),
-					strconv.Itoa(c.MaxUsers), machine(c.UsersPerAccelerator), machine(c.UsersPerKW),
-					machine(c.UsersPerDollarHour), machine(c.UsersPerRack)}))
+				row := []string{c.Tier.Name, machine(c.Tier.SpeedFloor), seconds(c.Tier.TTFTCeiling)}
+				row = append(row, machine(c.Users.Point), machine(c.Users.Lo), machine(c.Users.Hi), censorName(c), strconv.Itoa(c.MaxUsers))
+				for _, e := range []capacity.Estimate{c.UsersPerAccelerator, c.UsersPerKW, c.UsersPerDollarHour, c.UsersPerRack, c.AgentsPerMW} {
+					row = append(row, machine(e.Point), machine(e.Lo), machine(e.Hi))
+				}
+				cw.Write(prefix(set, append(row, machine(c.PowerW))))
 			}
 		}
 	case TableLevels:
@@ -452,12 +576,16 @@ func writeCSV(w io.Writer, rep *Report, table string) error {
 				}
 				i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
 				cw.Write(prefix(set, []string{strconv.Itoa(v.Level), strconv.Itoa(v.Users), strconv.Itoa(v.Shards),
-					i64(v.Requests), i64(v.Errors), machine(v.ErrorRate), i64(v.Warmup), i64(v.Drain), i64(v.Trajectories),
-					machine(v.SpeedP25), machine(v.SpeedP50), machine(v.E2EP25), machine(v.E2EP50),
-					machine(v.TTFTP50), machine(v.TTFTP95), machine(v.TTFTP99),
+					i64(v.Requests), i64(v.Errors), machine(v.ErrorRate), machine(v.ErrorRateCI.Lo), machine(v.ErrorRateCI.Hi),
+					i64(v.Warmup), i64(v.Drain), i64(v.Trajectories),
+					machine(v.SpeedP25), machine(v.SpeedP25CI.Lo), machine(v.SpeedP25CI.Hi), machine(v.SpeedP50), machine(v.E2EP25), machine(v.E2EP50),
+					machine(v.TTFTP50), machine(v.TTFTP95), machine(v.TTFTP95CI.Lo), machine(v.TTFTP95CI.Hi), machine(v.TTFTP99),
 					machine(v.ITLP50), machine(v.ITLP95), machine(v.ITLP99),
 					machine(v.LagP99), machine(v.OutputTokS), machine(v.TotalTokS), machine(v.OutputTokSPerAccelerator),
-					machine(v.CacheHitRate), machine(v.WindowS), strings.Join(passed, ";"), flagCodes(v.Flags)}))
+					machine(v.CacheHitRate), machine(v.WindowS), machine(v.SteadyWindowS), strings.Join(passed, ";"),
+					strings.Join(outcomeNames(v.Verdicts, v.Outcomes, capacity.Uncertain), ";"), i64(v.Unpinned),
+					machine(v.PowerMeanW), machine(v.PowerP95W), machine(v.JoulesPerToken), machine(v.JoulesPerTrajectory),
+					flagCodes(v.Flags)}))
 			}
 		}
 	default:
@@ -509,16 +637,33 @@ type jsonTier struct {
 }
 
 type jsonCapacity struct {
-	Tier                string   `json:"tier"`
-	SpeedFloor          num      `json:"speed_floor"`
-	TTFTCeiling         num      `json:"ttft_ceiling"`
-	MaxUsers            int      `json:"max_users"`
-	UsersPerAccelerator num      `json:"users_per_accelerator"`
-	UsersPerKW          num      `json:"users_per_kw"`
-	UsersPerDollarHour  num      `json:"users_per_dollar_hour"`
-	UsersPerRack        num      `json:"users_per_rack"`
-	Level               *int     `json:"level"`
-	Flags               []string `json:"flags"`
+	Tier                  string             `json:"tier"`
+	SpeedFloor            num                `json:"speed_floor"`
+	TTFTCeiling           num                `json:"ttft_ceiling"`
+	MaxUsers              num                `json:"max_users"`
+	MaxUsersLo            num                `json:"max_users_lo"`
+	MaxUsersHi            num                `json:"max_users_hi"`
+	MaxUsersCensored      string             `json:"max_users_censored"`
+	HighestPassing        int                `json:"highest_passing"`
+	UsersPerAccelerator   num                `json:"users_per_accelerator"`
+	UsersPerAcceleratorLo num                `json:"users_per_accelerator_lo"`
+	UsersPerAcceleratorHi num                `json:"users_per_accelerator_hi"`
+	UsersPerKW            num                `json:"users_per_kw"`
+	UsersPerKWLo          num                `json:"users_per_kw_lo"`
+	UsersPerKWHi          num                `json:"users_per_kw_hi"`
+	UsersPerDollarHour    num                `json:"users_per_dollar_hour"`
+	UsersPerDollarHourLo  num                `json:"users_per_dollar_hour_lo"`
+	UsersPerDollarHourHi  num                `json:"users_per_dollar_hour_hi"`
+	UsersPerRack          num                `json:"users_per_rack"`
+	UsersPerRackLo        num                `json:"users_per_rack_lo"`
+	UsersPerRackHi        num                `json:"users_per_rack_hi"`
+	AgentsPerMW           num                `json:"agents_per_mw"`
+	AgentsPerMWLo         num                `json:"agents_per_mw_lo"`
+	AgentsPerMWHi         num                `json:"agents_per_mw_hi"`
+	PowerW                num                `json:"power_w"`
+	Level                 *int               `json:"level"`
+	Flags                 []string           `json:"flags"`
+	Fit                   *capacity.Capacity `json:"fit"`
 }
 
 type jsonVerdict struct {
@@ -528,6 +673,16 @@ type jsonVerdict struct {
 	TTFT      num      `json:"ttft_s"`
 	ErrorRate num      `json:"error_rate"`
 	Reasons   []string `json:"reasons"`
+	// the verdict with uncertainty (capacity.TierResult)
+	Verdict     string            `json:"verdict"`
+	SpeedLo     num               `json:"speed_lo"`
+	SpeedHi     num               `json:"speed_hi"`
+	TTFTLo      num               `json:"ttft_s_lo"`
+	TTFTHi      num               `json:"ttft_s_hi"`
+	ErrorRateLo num               `json:"error_rate_lo"`
+	ErrorRateHi num               `json:"error_rate_hi"`
+	Margin      capacity.Estimate `json:"margin"`
+	Uncertainty []string          `json:"uncertainty"`
 }
 
 type jsonLevel struct {
@@ -570,6 +725,27 @@ type jsonLevel struct {
 	PassedTiers         []string         `json:"passed_tiers"`
 	Flags               []Flag           `json:"flags"`
 	Verdicts            []jsonVerdict    `json:"verdicts"`
+	// uncertainty, the steady-state window, pinning and power
+	ErrorRateLo     num         `json:"error_rate_lo"`
+	ErrorRateHi     num         `json:"error_rate_hi"`
+	SpeedP25Lo      num         `json:"output_speed_p25_lo"`
+	SpeedP25Hi      num         `json:"output_speed_p25_hi"`
+	TTFTP95Lo       num         `json:"ttft_p95_s_lo"`
+	TTFTP95Hi       num         `json:"ttft_p95_s_hi"`
+	UncertainTiers  []string    `json:"uncertain_tiers"`
+	Sessions        int         `json:"sessions"`
+	SampledSessions int         `json:"sampled_sessions"`
+	SteadyWindowS   num         `json:"steady_window_s"`
+	SteadyStartNS   int64       `json:"steady_start_ns"`
+	SteadyEndNS     int64       `json:"steady_end_ns"`
+	WindowOutputTok num         `json:"window_output_tokens"`
+	PinChecked      int64       `json:"pin_checked_responses"`
+	Unpinned        int64       `json:"unpinned_responses"`
+	PowerMeanW      num         `json:"power_mean_w"`
+	PowerP95W       num         `json:"power_p95_w"`
+	JoulesPerToken  num         `json:"joules_per_output_token"`
+	JoulesPerTraj   num         `json:"joules_per_trajectory"`
+	Power           *LevelPower `json:"power"`
 }
 
 func writeJSON(w io.Writer, rep *Report) error {
@@ -586,8 +762,14 @@ func writeJSON(w io.Writer, rep *Report) error {
 		}
 		for _, c := range set.Capacity {
 			jc := jsonCapacity{Tier: c.Tier.Name, SpeedFloor: num(c.Tier.SpeedFloor), TTFTCeiling: num(c.Tier.TTFTCeiling.Seconds()),
-				MaxUsers: c.MaxUsers, UsersPerAccelerator: num(c.UsersPerAccelerator), UsersPerKW: num(c.UsersPerKW),
-				UsersPerDollarHour: num(c.UsersPerDollarHour), UsersPerRack: num(c.UsersPerRack), Flags: nonNil(c.Flags)}
+				MaxUsers: num(c.Users.Point), MaxUsersLo: num(c.Users.Lo), MaxUsersHi: num(c.Users.Hi), MaxUsersCensored: censorName(c),
+				HighestPassing:      c.MaxUsers,
+				UsersPerAccelerator: num(c.UsersPerAccelerator.Point), UsersPerAcceleratorLo: num(c.UsersPerAccelerator.Lo), UsersPerAcceleratorHi: num(c.UsersPerAccelerator.Hi),
+				UsersPerKW: num(c.UsersPerKW.Point), UsersPerKWLo: num(c.UsersPerKW.Lo), UsersPerKWHi: num(c.UsersPerKW.Hi),
+				UsersPerDollarHour: num(c.UsersPerDollarHour.Point), UsersPerDollarHourLo: num(c.UsersPerDollarHour.Lo), UsersPerDollarHourHi: num(c.UsersPerDollarHour.Hi),
+				UsersPerRack: num(c.UsersPerRack.Point), UsersPerRackLo: num(c.UsersPerRack.Lo), UsersPerRackHi: num(c.UsersPerRack.Hi),
+				AgentsPerMW: num(c.AgentsPerMW.Point), AgentsPerMWLo: num(c.AgentsPerMW.Lo), AgentsPerMWHi: num(c.AgentsPerMW.Hi),
+				PowerW: num(c.PowerW), Flags: nonNil(c.Flags), Fit: c.Fit}
 			if c.Level >= 0 {
 				l := set.Levels[c.Level].Level
 				jc.Level = &l
@@ -607,7 +789,15 @@ func writeJSON(w io.Writer, rep *Report) error {
 				WindowStartNS: v.WindowStartNS, WindowEndNS: v.WindowEndNS,
 				SpeedRequests: v.SpeedRequests, TTFTRequests: v.TTFTRequests, ITLGaps: v.ITLGaps,
 				OutputTokens: v.OutputTokens, InputTokens: v.InputTokens, ChunkCounted: v.ChunkCountedReqs,
-				PassedTiers: []string{}, Flags: nonNil(v.Flags), Verdicts: []jsonVerdict{}}
+				PassedTiers: []string{}, Flags: nonNil(v.Flags), Verdicts: []jsonVerdict{},
+				ErrorRateLo: num(v.ErrorRateCI.Lo), ErrorRateHi: num(v.ErrorRateCI.Hi),
+				SpeedP25Lo: num(v.SpeedP25CI.Lo), SpeedP25Hi: num(v.SpeedP25CI.Hi), TTFTP95Lo: num(v.TTFTP95CI.Lo), TTFTP95Hi: num(v.TTFTP95CI.Hi),
+				UncertainTiers: nonNil(outcomeNames(v.Verdicts, v.Outcomes, capacity.Uncertain)),
+				Sessions:       v.Sessions, SampledSessions: v.SampledSessions,
+				SteadyWindowS: num(v.SteadyWindowS), SteadyStartNS: v.SteadyStartNS, SteadyEndNS: v.SteadyEndNS,
+				WindowOutputTok: num(v.WindowOutputTokens), PinChecked: v.PinChecked, Unpinned: v.Unpinned,
+				PowerMeanW: num(v.PowerMeanW), PowerP95W: num(v.PowerP95W), JoulesPerToken: num(v.JoulesPerToken), JoulesPerTraj: num(v.JoulesPerTrajectory),
+				Power: set.Levels[i].Power}
 			if jl.TrajectoriesFrom == "" {
 				jl.TrajectoriesFrom = "estimate"
 			}
@@ -619,8 +809,20 @@ func writeJSON(w io.Writer, rep *Report) error {
 				if vd.TTFT >= 0 {
 					ttft = vd.TTFT.Seconds()
 				}
-				jl.Verdicts = append(jl.Verdicts, jsonVerdict{Tier: vd.Tier, Pass: vd.Pass, Speed: num(vd.Speed),
-					TTFT: num(ttft), ErrorRate: num(vd.ErrorRate), Reasons: nonNil(vd.Reasons)})
+				jv := jsonVerdict{Tier: vd.Tier, Pass: vd.Pass, Speed: num(vd.Speed),
+					TTFT: num(ttft), ErrorRate: num(vd.ErrorRate), Reasons: nonNil(vd.Reasons), Uncertainty: []string{}}
+				nan := num(math.NaN())
+				jv.SpeedLo, jv.SpeedHi, jv.TTFTLo, jv.TTFTHi, jv.ErrorRateLo, jv.ErrorRateHi = nan, nan, nan, nan, nan, nan
+				jv.Margin = capacity.Estimate{Point: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+				if k := len(jl.Verdicts); k < len(v.Tiers) {
+					tr := v.Tiers[k]
+					jv.Verdict = tr.Verdict.String()
+					jv.SpeedLo, jv.SpeedHi = num(tr.Speed.Lo), num(tr.Speed.Hi)
+					jv.TTFTLo, jv.TTFTHi = num(tr.TTFT.Lo/1000), num(tr.TTFT.Hi/1000)
+					jv.ErrorRateLo, jv.ErrorRateHi = num(tr.ErrorRate.Lo), num(tr.ErrorRate.Hi)
+					jv.Margin, jv.Uncertainty = tr.Margin, nonNil(tr.Reasons)
+				}
+				jl.Verdicts = append(jl.Verdicts, jv)
 			}
 			js.Levels = append(js.Levels, jl)
 		}
@@ -632,9 +834,30 @@ func writeJSON(w io.Writer, rep *Report) error {
 	return enc.Encode(out)
 }
 
+// censorName is the capacity's censoring as csv and json write it: "",
+// "above" or "below" ("" too for an open-loop run).
+func censorName(c Capacity) string {
+	if c.Fit == nil || c.Censored == capacity.Bounded {
+		return ""
+	}
+	return c.Censored.String()
+}
+
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
 	}
 	return slices.Clip(s)
+}
+
+// fmtSearchEstimate prints replay's search estimate as fmtEstimate does.
+func fmtSearchEstimate(e *schemas.SearchEstimate) string {
+	est, c := capacity.Estimate{Point: e.Point, Lo: e.Lo, Hi: e.Hi}, capacity.Bounded
+	switch e.Censored {
+	case "above":
+		c = capacity.Above
+	case "below":
+		c = capacity.Below
+	}
+	return fmtEstimate(floorEstimate(est), c, 0)
 }

@@ -3,19 +3,16 @@ package analyze
 import (
 	"bytes"
 	"context"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/agentperf/agentperf/catalog"
+	"github.com/agentperf/agentperf/internal/testutil/golden"
 	"github.com/agentperf/agentperf/schemas"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // fixtureLevel describes one level of a hand-made run: every steady request
 // streams out tokens at speed tok/s after ttft seconds (each varied
@@ -32,6 +29,7 @@ type fixtureLevel struct {
 	noUsage  bool
 	shard    int32
 	levelIdx int32
+	short    int // steady requests (the first of each user) whose output falls short of the pin by half
 }
 
 const fixtureT0 = int64(1_767_225_600_000_000_000) // 2026-01-01T00:00:00Z
@@ -78,6 +76,11 @@ func writeFixture(t testing.TB, path, run string, meta *schemas.RunMeta, levels 
 				r.EndNS = r.SentNS + int64(r.ChunkOffsetsUS[len(r.ChunkOffsetsUS)-1])*1000 + 200e3
 				if lv.noUsage {
 					r.OutputTokens, r.CachedTokens, r.InputTokens = -1, -1, -1
+				}
+				if phase == schemas.PhaseSteady && i == 1 && int(u) < lv.short {
+					r.OutputTokens = lv.out / 2
+					r.ChunkOffsetsUS = r.ChunkOffsetsUS[:lv.out/2]
+					r.EndNS = r.SentNS + int64(r.ChunkOffsetsUS[len(r.ChunkOffsetsUS)-1])*1000 + 200e3
 				}
 				if phase == schemas.PhaseSteady && errs > 0 && i == 1 {
 					errs--
@@ -167,21 +170,24 @@ func TestGolden(t *testing.T) {
 			t.Errorf("tier %s max users %d, want %d", c.Tier.Name, c.MaxUsers, wantMax[j])
 		}
 	}
-	c := a.Capacity[0] // 16 users on 8 H200 (700 W, $3.50/h, 32 per rack)
+	c := a.Capacity[0] // fitted between 16 (pass) and 32 (fail) on 8 H200 (700 W, $3.50/h, 32 per rack)
+	if c.Fit == nil || c.Fit.FitPass != 16 || c.Fit.FitFail != 32 || c.Users.Point < 16 || c.Users.Point >= 32 || c.Users.Lo > c.Users.Point || c.Users.Hi < c.Users.Point {
+		t.Fatalf("100 tok/s: max users %+v, fit %+v; want between 16 and 32", c.Users, c.Fit)
+	}
 	for _, x := range []struct {
 		name      string
 		got, want float64
 	}{
-		{"users/accelerator", c.UsersPerAccelerator, 2},
-		{"users/kW", c.UsersPerKW, 16 / (8 * 0.7)},
-		{"users/$h", c.UsersPerDollarHour, 16 / (8 * 3.5)},
-		{"users/rack", c.UsersPerRack, 64},
+		{"users/accelerator", c.UsersPerAccelerator.Point, c.Users.Point / 8},
+		{"users/kW", c.UsersPerKW.Point, c.Users.Point / (8 * 0.7)},
+		{"users/$h lo", c.UsersPerDollarHour.Lo, c.Users.Lo / (8 * 3.5)},
+		{"users/rack hi", c.UsersPerRack.Hi, c.Users.Hi / 8 * 32},
 	} {
 		if math.Abs(x.got-x.want) > 1e-9 {
 			t.Errorf("%s = %v, want %v", x.name, x.got, x.want)
 		}
 	}
-	if !math.IsNaN(b.Capacity[0].UsersPerAccelerator) {
+	if !math.IsNaN(b.Capacity[0].UsersPerAccelerator.Point) {
 		t.Errorf("set without hardware should have no normalization, got %v", b.Capacity[0].UsersPerAccelerator)
 	}
 	if lv := b.Levels[0]; lv.Shards != 2 || lv.Requests != 120 || lv.ChunkCounted != 120 || lv.Users != 6 {
@@ -220,21 +226,5 @@ func TestGolden(t *testing.T) {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./analyze -run TestGolden -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s (rerun with -update if the change is intended):\n--- got ---\n%s", name, path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 }

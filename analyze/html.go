@@ -3,6 +3,7 @@ package analyze
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/agentperf/agentperf/capacity"
 	"html"
 	"io"
 	"math"
@@ -69,6 +70,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		fmt.Fprintf(ew, "<p class=\"sub\">%s · %s · tiers: %s</p>\n", esc(orDash(set.Model)), esc(set.hardwareLine()), esc(set.TierSource))
 		g := set.capacityGrid()
 		writeHTMLTable(ew, g, "capacity")
+		ew.Write([]byte(capacitySVG(set, si)))
 		fmt.Fprintf(ew, "<ul class=\"summary\">\n")
 		for _, s := range set.tierSummary() {
 			fmt.Fprintf(ew, "<li>%s</li>\n", esc(s))
@@ -86,9 +88,22 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		fmt.Fprintf(ew, "<div class=\"card\"><h3><span class=\"swatch\" style=\"background:%s\"></span>%s</h3>\n", color(si), esc(set.Name))
 		ew.Write([]byte(boxSVG(set, si, "ttft")))
 		ew.Write([]byte(boxSVG(set, si, "speed")))
-		fmt.Fprintf(ew, "<p class=\"sub\">Boxes span P25–P75 with the median marked; whiskers P5–P95; dots P99. Dashed lines: tier TTFT ceilings and speed floors.</p></div>\n")
+		fmt.Fprintf(ew, "<p class=\"sub\">Boxes span P25–P75 with the median marked; whiskers P5–P95; dots P99. Black error bars beside each box: the 90 %% confidence interval of P95 TTFT and of P25 output speed (sessions resampled; docs/capacity.md). Dashed lines: tier TTFT ceilings and speed floors.</p></div>\n")
 	}
 	fmt.Fprintf(ew, "</div></section>\n")
+
+	if hasPower(rep) {
+		fmt.Fprintf(ew, "<section id=\"power\"><h2>Measured power</h2><div class=\"sets\">\n")
+		for si, set := range rep.Sets {
+			if set.Power == nil {
+				continue
+			}
+			fmt.Fprintf(ew, "<div class=\"card\"><h3><span class=\"swatch\" style=\"background:%s\"></span>%s</h3>\n", color(si), esc(set.Name))
+			ew.Write([]byte(powerSVG(set, si)))
+			fmt.Fprintf(ew, "<p class=\"sub\">System power (every source and system summed) over the run; shaded: each level's steady-state window, labelled with its users. Measured means what the sources report — accelerator power for nvidia-smi, amd-smi and dcgm-exporter (docs/power.md).</p></div>\n")
+		}
+		fmt.Fprintf(ew, "</div></section>\n")
+	}
 
 	fmt.Fprintf(ew, "<section id=\"levels\"><h2>Levels</h2>\n")
 	for si, set := range rep.Sets {
@@ -103,12 +118,21 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		fmt.Fprintf(ew, "<p class=\"sub\">Tiers column, in order: %s. ~traj = estimated from rows. ITL = gaps between content chunks.</p>\n", esc(strings.Join(tiers, "; ")))
 		fmt.Fprintf(ew, "<details><summary>Verdicts</summary><ul>\n")
 		for i, st := range set.Levels {
-			for _, v := range set.Verdicts[i] {
+			for j, v := range set.Verdicts[i] {
 				status := "pass"
 				if !v.Pass {
 					status = "fail: " + strings.Join(v.Reasons, "; ")
 				}
-				fmt.Fprintf(ew, "<li>%d users, %s — %s</li>\n", st.Users, esc(v.Tier), esc(status))
+				cls := ""
+				if l := set.Assessed[i]; l != nil {
+					tr := l.Tiers[j]
+					cls = tr.Verdict.String()
+					status = tr.Verdict.String()
+					if len(tr.Reasons) > 0 {
+						status += ": " + strings.Join(tr.Reasons, "; ")
+					}
+				}
+				fmt.Fprintf(ew, "<li class=\"%s\">%d users, %s — %s</li>\n", cls, st.Users, esc(v.Tier), esc(status))
 			}
 		}
 		fmt.Fprintf(ew, "</ul></details>\n")
@@ -327,6 +351,117 @@ func frontierSVG(rep *Report) string {
 	return b.String()
 }
 
+// errorBar draws a vertical 90 % interval at x with a dot at its point;
+// unbounded ends are clipped to the plot.
+func errorBar(b *strings.Builder, p *plot, x float64, e capacity.Estimate, title string) {
+	clip := func(v float64) float64 { return p.py(math.Max(p.y0, math.Min(p.y1, v))) }
+	lo, hi := clip(e.Lo), clip(e.Hi)
+	fmt.Fprintf(b, `<g class="ci"><title>%s</title><line x1="%s" x2="%s" y1="%s" y2="%s"/><line x1="%s" x2="%s" y1="%s" y2="%s"/><line x1="%s" x2="%s" y1="%s" y2="%s"/><circle cx="%s" cy="%s" r="2.5"/></g>`,
+		esc(title), f1(x), f1(x), f1(lo), f1(hi), f1(x-3), f1(x+3), f1(lo), f1(lo), f1(x-3), f1(x+3), f1(hi), f1(hi), f1(x), f1(clip(e.Point)))
+}
+
+// capacitySVG draws max users per tier with its 90 % interval (error
+// bars), the highest passing level (a diamond) and the measured user
+// counts (ticks on the axis).
+func capacitySVG(set *ResultSet, si int) string {
+	var b strings.Builder
+	n := len(set.Capacity)
+	h := max(160, 60+34*float64(n))
+	xmax := 1.0
+	for _, st := range set.Levels {
+		xmax = max(xmax, float64(st.Users))
+	}
+	fmt.Fprintf(&b, `<svg class="chart" data-chart="capacity" viewBox="0 0 560 %s" width="560" height="%s" role="img" aria-label="max users per tier with 90 %% intervals">`, f1(h), f1(h))
+	xt, x0, x1 := niceTicks(0, xmax*1.05, 6)
+	p := &plot{w: 560, h: h, left: 90, right: 16, top: 10, bottom: 44, x0: x0, x1: x1, y0: -0.5, y1: float64(n) - 0.5}
+	p.axes(&b, xt, nil, "max concurrent users (90 % interval; ◆ highest passing level)", "", nil)
+	for _, st := range set.Levels {
+		x := p.px(float64(st.Users))
+		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" class="measured"/>`, f1(x), f1(x), f1(p.h-p.bottom), f1(p.h-p.bottom-5))
+	}
+	for j, c := range set.Capacity {
+		y := p.py(float64(n - 1 - j))
+		fmt.Fprintf(&b, `<text x="%s" y="%s" class="tick" text-anchor="end">%s</text>`, f1(p.left-6), f1(y+4), esc(c.Tier.Name))
+		e := c.Users
+		if math.IsNaN(e.Point) {
+			continue
+		}
+		clip := func(v float64) float64 { return p.px(math.Max(p.x0, math.Min(p.x1, v))) }
+		lo, hi, pt := clip(e.Lo), clip(e.Hi), clip(e.Point)
+		fmt.Fprintf(&b, `<g class="ci" data-tier="%s"><title>%s: max users %s, highest passing %d</title><line x1="%s" x2="%s" y1="%s" y2="%s"/><line x1="%s" x2="%s" y1="%s" y2="%s"/><line x1="%s" x2="%s" y1="%s" y2="%s"/><circle cx="%s" cy="%s" r="4" fill="%s"/></g>`,
+			esc(c.Tier.Name), esc(c.Tier.Name), esc(fmtEstimate(e, c.Censored, 0)), c.MaxUsers,
+			f1(lo), f1(hi), f1(y), f1(y), f1(lo), f1(lo), f1(y-5), f1(y+5), f1(hi), f1(hi), f1(y-5), f1(y+5), f1(pt), f1(y), color(si))
+		if c.MaxUsers > 0 {
+			x := p.px(float64(c.MaxUsers))
+			fmt.Fprintf(&b, `<path class="highest" d="M%s %s l5 5 l-5 5 l-5 -5 z"/>`, f1(x), f1(y-15))
+		}
+	}
+	b.WriteString("</svg>")
+	return b.String()
+}
+
+func hasPower(rep *Report) bool {
+	for _, set := range rep.Sets {
+		if set.Power != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// powerSVG plots the set's system power over the run, minutes from its
+// first sample, with each level's steady-state window shaded.
+func powerSVG(set *ResultSet, si int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" data-chart="power" viewBox="0 0 560 300" width="560" height="300" role="img" aria-label="system power over time">`)
+	from, to := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, smp := range set.Power.Samples {
+		from, to = min(from, smp.TimeNS), max(to, smp.TimeNS)
+	}
+	for _, st := range set.Levels {
+		if st.SteadyEndNS > st.SteadyStartNS {
+			from, to = min(from, st.SteadyStartNS), max(to, st.SteadyEndNS)
+		}
+	}
+	pts := set.Power.Points(from, to)
+	ymax := 0.0
+	for _, q := range pts {
+		if !math.IsNaN(q.Watts) {
+			ymax = max(ymax, q.Watts)
+		}
+	}
+	if to <= from || ymax == 0 {
+		fmt.Fprintf(&b, `<text x="280" y="150" text-anchor="middle" class="label">no power samples</text></svg>`)
+		return b.String()
+	}
+	mins := func(t int64) float64 { return float64(t-from) / 60e9 }
+	xt, x0, x1 := niceTicks(0, mins(to), 6)
+	yt, y0, y1 := niceTicks(0, ymax*1.1, 5)
+	p := &plot{w: 560, h: 300, left: 64, right: 16, top: 16, bottom: 44, x0: x0, x1: x1, y0: y0, y1: y1}
+	for _, st := range set.Levels {
+		if st.SteadyEndNS <= st.SteadyStartNS {
+			continue
+		}
+		xa, xb := p.px(mins(st.SteadyStartNS)), p.px(mins(st.SteadyEndNS))
+		fmt.Fprintf(&b, `<rect class="window" x="%s" y="%s" width="%s" height="%s"><title>level %d, %d users: steady window</title></rect><text x="%s" y="%s" class="pointlabel" text-anchor="middle">%d</text>`,
+			f1(xa), f1(p.top), f1(math.Max(xb-xa, 1)), f1(p.h-p.top-p.bottom), st.Level, st.Users, f1((xa+xb)/2), f1(p.top+12), st.Users)
+	}
+	p.axes(&b, xt, yt, "minutes from the start of the run", "system power (W)", nil)
+	var d strings.Builder
+	pen := "M"
+	for _, q := range pts {
+		if math.IsNaN(q.Watts) {
+			pen = "M" // a gap
+			continue
+		}
+		fmt.Fprintf(&d, "%s%s %s ", pen, f1(p.px(mins(q.TimeNS))), f1(p.py(q.Watts)))
+		pen = "L"
+	}
+	fmt.Fprintf(&b, `<path class="series" d="%s" stroke="%s"/>`, strings.TrimSpace(d.String()), color(si))
+	b.WriteString("</svg>")
+	return b.String()
+}
+
 func flagSuffix(f string) string {
 	if f == "" {
 		return ""
@@ -350,9 +485,15 @@ func boxSVG(set *ResultSet, si int, metric string) string {
 		n                           int64
 	}
 	var boxes []box
+	var cis []capacity.Estimate // P25 speed or P95 TTFT (s), per box
 	var cats []string
 	ymax := 0.0
-	for _, st := range set.Levels {
+	for i, st := range set.Levels {
+		ci := set.View(i).SpeedP25CI
+		if metric == "ttft" {
+			ci = set.View(i).TTFTP95CI
+		}
+		cis = append(cis, ci)
 		d, scale := st.OutputSpeed, 1.0
 		if metric == "ttft" {
 			d, scale = st.TTFT, 1.0/1000
@@ -421,6 +562,13 @@ func boxSVG(set *ResultSet, si int, metric string) string {
 		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s" class="iqr"/>`, f1(x-bw/2), f1(top), f1(bw), f1(math.Max(bot-top, 1)), c)
 		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%s" y2="%s" class="median"/>`, f1(x-bw/2), f1(x+bw/2), f1(p.py(bx.p50)), f1(p.py(bx.p50)))
 		fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" class="p99" fill="%s"/></g>`, f1(x), f1(p.py(bx.p99)), c)
+		if ci := cis[i]; !math.IsNaN(ci.Point) && !math.IsNaN(ci.Lo) && !math.IsNaN(ci.Hi) {
+			name := "P25 output speed"
+			if metric == "ttft" {
+				name = "P95 TTFT"
+			}
+			errorBar(&b, p, x+bw/2+6, ci, fmt.Sprintf("%d users: %s %.3g (90 %% CI %s–%s)", bx.users, name, ci.Point, fmtEnd(ci.Lo, 3), fmtEnd(ci.Hi, 3)))
+		}
 	}
 	b.WriteString("</svg>")
 	return b.String()
@@ -461,5 +609,12 @@ svg .floorlabel { font-size: 10.5px; fill: #8a6d00; }
 svg .whisker { stroke: #444; }
 svg .iqr { fill-opacity: 0.55; stroke: #333; stroke-width: 0.8; }
 svg .median { stroke: #111; stroke-width: 2; }
+svg .ci line { stroke: #111; stroke-width: 1.6; }
+svg .ci circle { fill: #111; }
+svg .highest { fill: #8a6d00; }
+svg .measured { stroke: #5b6470; }
+svg .window { fill: #1f77b4; fill-opacity: 0.08; }
+li.uncertain { color: #8a6d00; }
+li.fail { color: var(--warn); }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 `

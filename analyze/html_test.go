@@ -54,6 +54,7 @@ type browserCheck struct {
 		Points        int     `json:"points"`
 		Boxes         int     `json:"boxes"`
 		BoxesWithArea int     `json:"boxesWithArea"`
+		ErrorBars     int     `json:"errorBars"`
 	} `json:"charts"`
 	Tables    int    `json:"tables"`
 	Screen    string `json:"screenshot"`
@@ -90,6 +91,7 @@ try {
       points: s.querySelectorAll('circle.point').length,
       boxes: s.querySelectorAll('g.box').length,
       boxesWithArea: [...s.querySelectorAll('g.box rect.iqr')].filter(b => { const q = b.getBoundingClientRect(); return q.width > 0 && q.height > 0; }).length,
+      errorBars: s.querySelectorAll('g.ci').length,
     };
   }));
   out.tables = await page.$$eval('table', t => t.length);
@@ -173,10 +175,17 @@ func TestHTMLInBrowser(t *testing.T) {
 			if c.Boxes == 0 || c.BoxesWithArea != c.Boxes {
 				t.Errorf("%s chart: %d boxes, %d with area", c.Kind, c.Boxes, c.BoxesWithArea)
 			}
+			if c.ErrorBars != c.Boxes {
+				t.Errorf("%s chart: %d error bars for %d boxes", c.Kind, c.ErrorBars, c.Boxes)
+			}
+		case "capacity":
+			if c.ErrorBars == 0 {
+				t.Errorf("capacity chart without an interval")
+			}
 		}
 	}
-	if kinds["frontier"] != 1 || kinds["ttft"] != 2 || kinds["speed"] != 2 {
-		t.Errorf("charts %v, want 1 frontier, 2 ttft, 2 speed", kinds)
+	if kinds["frontier"] != 1 || kinds["ttft"] != 2 || kinds["speed"] != 2 || kinds["capacity"] != 2 {
+		t.Errorf("charts %v, want 1 frontier, 2 ttft, 2 speed, 2 capacity", kinds)
 	}
 	if got.Tables < 4 {
 		t.Errorf("%d tables rendered, want capacity and level tables for both sets", got.Tables)

@@ -102,6 +102,9 @@ const (
 	FlagWindowUnderMin          = "window_under_minimum"
 	FlagInvalid                 = "invalid"
 	FlagNoSteady                = "no_steady_state"
+	// FlagOutputNotPinned: with output policy exact, some responses' output
+	// tokens differ from the pinned length (the target ignores the pin).
+	FlagOutputNotPinned = "output_not_pinned"
 )
 
 // Flag is one validity problem of a level: a reason its figures should not
@@ -172,11 +175,40 @@ type LevelStats struct {
 	CacheInputTokens int64 `json:"cache_input_tokens"`
 	CachedTokens     int64 `json:"cached_tokens"`
 
-	// WindowStartNS and WindowEndNS bound the steady-state window used:
-	// the first steady request's send to the last steady request's end,
-	// Unix ns (0 when there is none).
+	// WindowStartNS and WindowEndNS bound the steady requests: the first
+	// steady request's send to the last steady request's end, Unix ns (0
+	// when there is none). Window() is their span.
 	WindowStartNS int64 `json:"window_start_ns"`
 	WindowEndNS   int64 `json:"window_end_ns"`
+	// SteadyStartNS and SteadyEndNS bound the steady-state window itself,
+	// [start, end), Unix ns (world): replay's phase boundaries, estimated
+	// from the scheduled times of the rows on either side of each (see
+	// steadyWindow). Throughput and power are measured over it; 0 when the
+	// level has no steady request.
+	SteadyStartNS int64 `json:"steady_start_ns"`
+	SteadyEndNS   int64 `json:"steady_end_ns"`
+	// WindowOutputTokens counts the output tokens of successful requests
+	// (any phase) that arrived inside the steady-state window, from each
+	// request's chunk arrival times (a chunk carries output ÷ chunks
+	// tokens; a response without chunks counts at its end). Input tokens
+	// count at the request's send: those of the steady requests
+	// (InputTokens), which replay sent inside the window.
+	WindowOutputTokens float64 `json:"window_output_tokens"`
+	// SteadySessions counts the distinct sessions (shard, user, session id)
+	// with a steady request: the clusters of the bootstrap.
+	SteadySessions int `json:"steady_sessions"`
+	// TrajectoriesInWindow counts the completed trajectories (the estimate
+	// rule of LevelAccumulator) whose last response ended inside the
+	// steady-state window: the energy per trajectory divides by it.
+	TrajectoriesInWindow int64 `json:"trajectories_in_window"`
+	// PinChecked counts the successful steady requests with a pinned
+	// output length (expected output tokens > 0) and a target-reported
+	// output count; Unpinned those whose count differs from the pin.
+	PinChecked int64 `json:"pin_checked"`
+	Unpinned   int64 `json:"unpinned"`
+	// Power is the measured power over the steady-state window (nil when
+	// the run has no power file).
+	Power *LevelPower `json:"power,omitempty"`
 	// ConfiguredWindow is the steady-state window replay was asked for (0
 	// when the results do not say).
 	ConfiguredWindow time.Duration `json:"configured_window_ns"`
@@ -190,6 +222,82 @@ type LevelStats struct {
 	// Client is the client rule's figures and judgement (JudgeClient).
 	Client schemas.ClientHealth `json:"-"`
 	client clientFigures
+	// bounds are the scheduled times around the phase boundaries; out the
+	// output tokens by arrival; boot the requests kept for the bootstrap.
+	bounds phaseBounds
+	out    *timeline
+	boot   *bootSample
+}
+
+// phaseBounds holds the scheduled times next to the steady window's ends:
+// the last warm-up and first steady schedule, the last steady and first
+// drain schedule (Unix ns; 0 when there is none).
+type phaseBounds struct {
+	lastWarmup, firstSteady, lastSteady, firstDrain int64
+}
+
+func (b *phaseBounds) add(phase string, sched int64) {
+	if sched <= 0 {
+		return
+	}
+	switch phase {
+	case schemas.PhaseWarmup:
+		b.lastWarmup = max(b.lastWarmup, sched)
+	case schemas.PhaseSteady:
+		if b.firstSteady == 0 || sched < b.firstSteady {
+			b.firstSteady = sched
+		}
+		b.lastSteady = max(b.lastSteady, sched)
+	case schemas.PhaseDrain:
+		if b.firstDrain == 0 || sched < b.firstDrain {
+			b.firstDrain = sched
+		}
+	}
+}
+
+func (b *phaseBounds) merge(o *phaseBounds) {
+	b.add(schemas.PhaseWarmup, o.lastWarmup)
+	b.add(schemas.PhaseSteady, o.firstSteady)
+	b.add(schemas.PhaseSteady, o.lastSteady)
+	b.add(schemas.PhaseDrain, o.firstDrain)
+}
+
+// steadyWindow estimates replay's steady-state window [start, end) of a
+// level whose configured window is configured (0 when unknown). Replay
+// puts a request in the steady phase when it is due (scheduled) inside
+// the window, so the start lies between the last warm-up and the first
+// steady schedule (their midpoint is taken; the first steady schedule
+// without warm-up rows), and the end between the last steady and the
+// first drain schedule: start + configured, kept within those two (the
+// midpoint when the window is unknown; the last steady schedule without
+// drain rows). The error is at most half the gap between two sends
+// around each end: 0.25 s at 20 users on 10 s cycles.
+func (b *phaseBounds) steadyWindow(configured time.Duration) (start, end int64) {
+	if b.firstSteady == 0 {
+		return 0, 0
+	}
+	start = b.firstSteady
+	if b.lastWarmup > 0 && b.lastWarmup < b.firstSteady {
+		start = b.lastWarmup + (b.firstSteady-b.lastWarmup)/2
+	}
+	lo, hi := b.lastSteady, b.lastSteady
+	if b.firstDrain > b.lastSteady {
+		hi = b.firstDrain
+	}
+	end = lo + (hi-lo)/2
+	if configured > 0 {
+		end = min(max(start+int64(configured), lo), hi)
+	}
+	if end <= start {
+		end = start
+	}
+	return start, end
+}
+
+// SteadyWindow returns the length of the steady-state window throughput
+// and power are measured over (0 when unknown).
+func (s *LevelStats) SteadyWindow() time.Duration {
+	return time.Duration(max(s.SteadyEndNS-s.SteadyStartNS, 0))
 }
 
 // Window returns the steady-state window's length (0 when empty).
@@ -208,23 +316,26 @@ func (s *LevelStats) ErrorRate() float64 {
 	return float64(s.Errors) / float64(s.Requests)
 }
 
-// OutputTokPerSec returns output tokens per second over the window, summed
-// over all users (0 when the window is empty).
+// OutputTokPerSec returns the output tokens that arrived inside the
+// steady-state window ÷ its length in seconds, summed over all users: what
+// the system delivered per second (0 when the window is empty).
 func (s *LevelStats) OutputTokPerSec() float64 {
-	w := s.Window().Seconds()
+	w := s.SteadyWindow().Seconds()
 	if w <= 0 {
 		return 0
 	}
-	return float64(s.OutputTokens) / w
+	return s.WindowOutputTokens / w
 }
 
-// TotalTokPerSec returns input plus output tokens per second over the window.
+// TotalTokPerSec returns (input tokens of the requests sent inside the
+// steady-state window, the steady ones, + output tokens that arrived
+// inside it) ÷ its length in seconds (0 when the window is empty).
 func (s *LevelStats) TotalTokPerSec() float64 {
-	w := s.Window().Seconds()
+	w := s.SteadyWindow().Seconds()
 	if w <= 0 {
 		return 0
 	}
-	return float64(s.InputTokens+s.OutputTokens) / w
+	return (float64(s.InputTokens) + s.WindowOutputTokens) / w
 }
 
 // CacheHitRate returns target-reported cached ÷ input tokens (NaN when no
@@ -301,11 +412,14 @@ type sessionKey struct {
 
 // sessionTrack follows one (user, session) through a level.
 type sessionTrack struct {
+	hash      uint64 // sessionHash of its key
 	firstSent int64
+	lastEnd   int64
 	maxTurn   int32
 	rows      int32
 	failed    bool
 	hasTurn0  bool
+	steady    bool // it has a steady request
 }
 
 // LevelAccumulator gathers one level's result rows into LevelStats. Memory
@@ -345,6 +459,8 @@ func NewLevelAccumulator(timeScale float64) *LevelAccumulator {
 			TTFT:        hist.New(msScale),
 			ITL:         hist.New(msScale),
 			ClientLag:   hist.New(lagScale),
+			out:         &timeline{},
+			boot:        &bootSample{thr: math.MaxUint64},
 		},
 		shards:   map[int32]bool{},
 		sessions: map[sessionKey]*sessionTrack{},
@@ -359,12 +475,17 @@ func (a *LevelAccumulator) Add(r *schemas.Result) {
 		shard: r.Shard, level: r.Level, users: r.Users, user: r.User, turn: r.Turn,
 		sched: r.ScheduledNS, sent: r.SentNS, first: r.FirstTokenNS, end: r.EndNS,
 		input: r.InputTokens, cached: r.CachedTokens, output: r.OutputTokens,
-		expIn: r.ExpectedInputTokens, status: r.Status,
+		expIn: r.ExpectedInputTokens, expOut: r.ExpectedOutputTokens, status: r.Status,
 		nChunks:  int32(len(r.ChunkOffsetsUS)),
 		lagScale: a.timeScale,
 	}
 	if n := len(r.ChunkOffsetsUS); n > 0 {
 		v.firstChunkUS, v.lastChunkUS = r.ChunkOffsetsUS[0], r.ChunkOffsetsUS[n-1]
+	}
+	if w := v.chunkTokens(); w > 0 {
+		for _, off := range r.ChunkOffsetsUS {
+			a.s.out.add(r.SentNS+int64(off)*1000, w)
+		}
 	}
 	if a.addRow(&v) {
 		a.s.ITL.AddGapsUS(r.ChunkOffsetsUS)
@@ -378,7 +499,7 @@ type row struct {
 	shard, level, users, user, turn    int32
 	sched, sent, first, end            int64
 	input, cached, output, expIn       int32
-	status                             int32
+	expOut, status                     int32
 	nChunks, firstChunkUS, lastChunkUS int32
 	// lagScale divides sent − scheduled into wall-clock lag (the run's time
 	// scale; 0 or 1 = none).
@@ -386,6 +507,20 @@ type row struct {
 }
 
 func (v *row) failed() bool { return v.err != "" || v.status < 200 || v.status > 299 }
+
+// chunkTokens returns the output tokens each of a successful row's chunks
+// stands for on the timeline: its output tokens ÷ its chunks (1 when the
+// target reported none: the chunks were counted); 0 for a failed row or
+// one without chunks.
+func (v *row) chunkTokens() float64 {
+	if v.nChunks <= 0 || v.failed() {
+		return 0
+	}
+	if v.output < 0 {
+		return 1
+	}
+	return float64(v.output) / float64(v.nChunks)
+}
 
 // itlEligible reports whether a row's inter-chunk gaps count towards ITL:
 // steady-state and successful.
@@ -406,7 +541,17 @@ func (a *LevelAccumulator) addRow(r *row) bool {
 	}
 	a.shards[r.shard] = true
 	failed := r.failed()
-	a.track(r, failed)
+	t := a.track(r, failed)
+	s.bounds.add(r.phase, r.sched)
+	if !failed {
+		out := int64(r.output)
+		if out < 0 {
+			out = int64(r.nChunks)
+		}
+		if r.nChunks == 0 && out > 0 { // no chunk times: all at the end
+			s.out.add(r.end, float64(out))
+		}
+	}
 	switch r.phase {
 	case schemas.PhaseWarmup:
 		s.WarmupRequests++
@@ -426,6 +571,7 @@ func (a *LevelAccumulator) addRow(r *row) bool {
 	}
 	s.ClientLag.Add(lag)
 	s.client.add(r.sched, r.sent, r.end, lag*1e6)
+	t.steady = true
 	end := r.end
 	if s.WindowStartNS == 0 || r.sent < s.WindowStartNS {
 		s.WindowStartNS = r.sent
@@ -435,6 +581,7 @@ func (a *LevelAccumulator) addRow(r *row) bool {
 		if end > s.WindowEndNS {
 			s.WindowEndNS = end
 		}
+		s.boot.add(bootRecord{session: t.hash, speed: math.NaN(), ttft: bootFailed})
 		return false
 	}
 	out := int64(r.output)
@@ -452,6 +599,12 @@ func (a *LevelAccumulator) addRow(r *row) bool {
 		s.CacheInputTokens += int64(r.input)
 		s.CachedTokens += int64(r.cached)
 	}
+	if r.output >= 0 && r.expOut > 0 {
+		s.PinChecked++
+		if r.output != r.expOut {
+			s.Unpinned++
+		}
+	}
 	first, last, ok := times(r.sent, r.first, r.end, r.nChunks, r.firstChunkUS, r.lastChunkUS)
 	if last > end {
 		end = last
@@ -459,30 +612,36 @@ func (a *LevelAccumulator) addRow(r *row) bool {
 	if end > s.WindowEndNS {
 		s.WindowEndNS = end
 	}
+	rec := bootRecord{session: t.hash, speed: math.NaN(), ttft: -1}
 	if ok {
+		rec.ttft = first - r.sent
 		s.TTFT.Add(float64(first-r.sent) / 1e6)
 		if out >= 1 && last > r.sent {
 			s.E2ESpeed.Add(float64(out) / (float64(last-r.sent) / 1e9))
 		}
 		if out >= 2 && last > first {
-			s.OutputSpeed.Add(float64(out-1) / (float64(last-first) / 1e9))
+			rec.speed = float64(out-1) / (float64(last-first) / 1e9)
+			s.OutputSpeed.Add(rec.speed)
 		}
 	}
+	s.boot.add(rec)
 	return true
 }
 
-func (a *LevelAccumulator) track(r *row, failed bool) {
+func (a *LevelAccumulator) track(r *row, failed bool) *sessionTrack {
 	t := a.sessions[sessionKey{r.shard, r.user, r.session}]
 	if t == nil {
 		// the row's memory may be reused: keep a copy of the id
-		t = &sessionTrack{firstSent: r.sent, maxTurn: -1}
+		t = &sessionTrack{hash: sessionHash(r.shard, r.user, r.session), firstSent: r.sent, maxTurn: -1}
 		a.sessions[sessionKey{r.shard, r.user, strings.Clone(r.session)}] = t
 	}
 	t.rows++
 	t.firstSent = min(t.firstSent, r.sent)
+	t.lastEnd = max(t.lastEnd, r.end)
 	t.maxTurn = max(t.maxTurn, r.turn)
 	t.failed = t.failed || failed
 	t.hasTurn0 = t.hasTurn0 || r.turn == 0
+	return t
 }
 
 // Stats returns the level's measurements and validity flags, judged with
@@ -494,7 +653,10 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 	s := a.s
 	s.Shards = len(a.shards)
 	s.ConfiguredWindow = configuredWindow
+	s.SteadyStartNS, s.SteadyEndNS = s.bounds.steadyWindow(configuredWindow)
+	s.WindowOutputTokens = s.out.sum(s.SteadyStartNS, s.SteadyEndNS)
 	s.Trajectories, s.TrajectoriesFrom, s.TrajectoriesByAgent = 0, "", nil
+	s.TrajectoriesInWindow, s.SteadySessions = 0, 0
 	type userKey struct{ shard, user int32 }
 	type ses struct {
 		first int64
@@ -504,6 +666,9 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 	for k, t := range a.sessions {
 		u := userKey{k.shard, k.user}
 		byUser[u] = append(byUser[u], ses{t.firstSent, t})
+		if t.steady {
+			s.SteadySessions++
+		}
 	}
 	for _, list := range byUser {
 		slices.SortFunc(list, func(x, y ses) int { return cmp.Compare(x.first, y.first) })
@@ -511,6 +676,9 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 			t := list[i].t
 			if !t.failed && t.hasTurn0 && int32(t.rows) == t.maxTurn+1 {
 				s.Trajectories++
+				if t.lastEnd >= s.SteadyStartNS && t.lastEnd < s.SteadyEndNS {
+					s.TrajectoriesInWindow++
+				}
 			}
 		}
 	}
@@ -521,7 +689,9 @@ func (a *LevelAccumulator) Stats(v Validity, configuredWindow time.Duration) *Le
 	if s.Requests == 0 {
 		flag(FlagNoSteady, "no steady-state requests")
 	}
-	if v.MinTrajectories > 0 && s.Trajectories < int64(v.MinTrajectories) {
+	if v.MinTrajectories > 0 && s.Users > 0 && s.Trajectories < int64(v.MinTrajectories) {
+		// AA's minimum is of closed-loop users' trajectories; an open-loop
+		// level (users 0) is judged on its requests
 		flag(FlagFewTrajectories, "%d completed trajectories < %d", s.Trajectories, v.MinTrajectories)
 	}
 	if v.MaxErrorRate > 0 && s.ErrorRate() > v.MaxErrorRate {
@@ -567,6 +737,11 @@ func (a *LevelAccumulator) Merge(o *LevelAccumulator) {
 	s.TimeScale = max(s.TimeScale, t.TimeScale)
 	s.OutputTokens += t.OutputTokens
 	s.ChunkCounted += t.ChunkCounted
+	s.PinChecked += t.PinChecked
+	s.Unpinned += t.Unpinned
+	s.bounds.merge(&t.bounds)
+	s.out.merge(t.out)
+	s.boot.merge(t.boot)
 	s.InputTokens += t.InputTokens
 	s.CacheInputTokens += t.CacheInputTokens
 	s.CachedTokens += t.CachedTokens
@@ -582,6 +757,8 @@ func (a *LevelAccumulator) Merge(o *LevelAccumulator) {
 		}
 		mt.rows += ot.rows
 		mt.firstSent = min(mt.firstSent, ot.firstSent)
+		mt.lastEnd = max(mt.lastEnd, ot.lastEnd)
+		mt.steady = mt.steady || ot.steady
 		mt.maxTurn = max(mt.maxTurn, ot.maxTurn)
 		mt.failed = mt.failed || ot.failed
 		mt.hasTurn0 = mt.hasTurn0 || ot.hasTurn0

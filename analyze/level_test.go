@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"context"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,8 +91,16 @@ func TestLevelAccumulator(t *testing.T) {
 	check("cache hit", s.CacheHitRate(), 0.6)
 	// window: first steady send (t0) to last steady end (b: 4000+300+1000+1 ms)
 	check("window s", s.Window().Seconds(), 5.301)
-	check("output tok/s", s.OutputTokPerSec(), 86/5.301)
-	check("total tok/s", s.TotalTokPerSec(), 8086/5.301)
+	// steady-state window: from midway between the warm-up's last and the
+	// steady phase's first schedule (−5 s, 0) to start + the configured
+	// 5 s, held at the last steady schedule (4 s): [−2.5 s, 4 s). Output
+	// tokens arriving inside it: a's 11 + 21, c's 3, d's 1 + 5 + 2, e's 2
+	// (b's arrive from 4.3 s on, the warm-up's at −4.9 s); input tokens of
+	// the 8 successful steady requests.
+	check("steady window s", s.SteadyWindow().Seconds(), 6.5)
+	check("window output tokens", s.WindowOutputTokens, 45)
+	check("output tok/s", s.OutputTokPerSec(), 45/6.5)
+	check("total tok/s", s.TotalTokPerSec(), (8000+45)/6.5)
 	check("error rate", s.ErrorRate(), 1.0/9)
 	codes := []string{}
 	for _, f := range s.Flags {
@@ -138,5 +148,92 @@ func TestFailed(t *testing.T) {
 		if got := isFailed(&c.r); got != c.want {
 			t.Errorf("isFailed(%+v) = %v, want %v", c.r, got, c.want)
 		}
+	}
+}
+
+// TestOutputNotPinned: with output policy exact, a successful response
+// with fewer output tokens than pinned is counted per level and flagged;
+// without the policy it is counted but not flagged.
+func TestOutputNotPinned(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		policy   string
+		short    int
+		wantFlag bool
+	}{
+		{"exact, 3 short", "exact", 3, true},
+		{"exact, none short", "exact", 0, false},
+		{"cap, 3 short", "cap", 3, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.parquet")
+			writeFixture(t, path, "pin", &schemas.RunMeta{RunID: "pin", Model: "gpt-oss-120b", OutputPolicy: tc.policy},
+				[]fixtureLevel{{users: 4, perUser: 5, speed: 200, ttft: 0.5, out: 20, turns: 2, short: tc.short}})
+			opt := Options{}
+			opt.Bootstrap.Replicates = 50
+			rep, err := Analyze(context.Background(), []string{path}, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := rep.Sets[0].Levels[0]
+			if st.PinChecked != 20 || st.Unpinned != int64(tc.short) {
+				t.Errorf("pin checked %d, unpinned %d; want 20 and %d", st.PinChecked, st.Unpinned, tc.short)
+			}
+			if got := st.HasFlag(FlagOutputNotPinned); got != tc.wantFlag {
+				t.Errorf("flag %s = %v, want %v (flags %+v)", FlagOutputNotPinned, got, tc.wantFlag, st.Flags)
+			}
+		})
+	}
+}
+
+// TestWindowThroughput: 10-second requests sent back to back by 8 users
+// around a 60-second window. Output tok/s is the tokens that arrived
+// inside the window ÷ the window, within 1 % (the window's ends are
+// estimated from the schedules around them); dividing the steady requests'
+// tokens by their span instead runs low by about D ÷ (D + request time).
+func TestWindowThroughput(t *testing.T) {
+	const (
+		users   = 8
+		window  = 60e3 // ms
+		ttft    = 200.0
+		gap     = 19.6 // ms between chunks
+		n       = 500  // chunks (= tokens) per request: 0.2 + 499 × 0.0196 ≈ 10 s
+		reqMS   = ttft + gap*(n-1) + 1
+		startMS = -30e3
+	)
+	a := NewLevelAccumulator(1)
+	var inWindow float64 // tokens arriving in [0, window), counted here
+	var steadyTokens int
+	for u := range int32(users) {
+		for sent := startMS + float64(u)*reqMS/users; sent < window+30e3; sent += reqMS + 1 {
+			r := req(u, "s"+itoa(int(u)), 0, sent, ttft, gap, n, n)
+			r.Users = users
+			switch {
+			case sent < 0:
+				r.Phase = schemas.PhaseWarmup
+			case sent >= window:
+				r.Phase = schemas.PhaseDrain
+			default:
+				steadyTokens += n
+			}
+			for i := range n {
+				if at := sent + ttft + gap*float64(i); at >= 0 && at < window {
+					inWindow++
+				}
+			}
+			a.Add(&r)
+		}
+	}
+	st := a.Stats(Validity{}, time.Duration(window)*time.Millisecond)
+	want := inWindow / (window / 1e3)
+	if got := st.OutputTokPerSec(); math.Abs(got-want) > 0.01*want {
+		t.Errorf("output tok/s %.2f, want %.2f ± 1 %% (tokens inside the window ÷ 60 s); window [%d, %d) ms", got, want,
+			(st.SteadyStartNS-t0)/1e6, (st.SteadyEndNS-t0)/1e6)
+	}
+	span := float64(st.Window()) / 1e9
+	if old := float64(steadyTokens) / span; math.Abs(old-want) < 0.05*want {
+		t.Errorf("the span rule gives %.2f, within 5 %% of %.2f: the test does not tell the two rules apart", old, want)
+	} else {
+		t.Logf("window rule %.2f tok/s, span rule %.2f, truth %.2f", st.OutputTokPerSec(), old, want)
 	}
 }

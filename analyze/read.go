@@ -193,6 +193,12 @@ type groupReader struct {
 	cols     schemas.ResultColumns
 	accs     []*LevelAccumulator
 	eligible []bool
+	// ok marks the successful rows, whose chunks count on their level's
+	// timeline; pend holds the chunk offsets of row pendRow (-1: none)
+	// until its chunk count is known.
+	ok      []bool
+	pend    []int32
+	pendRow int
 }
 
 // windowRows is how many rows are decoded at a time (schemas.ResultScan);
@@ -210,8 +216,10 @@ func (g *groupReader) scalars(b *schemas.ResultColumns) {
 	if cap(g.accs) < n {
 		g.accs = make([]*LevelAccumulator, n)
 		g.eligible = make([]bool, n)
+		g.ok = make([]bool, n)
 	}
-	g.accs, g.eligible = g.accs[:n], g.eligible[:n]
+	g.accs, g.eligible, g.ok = g.accs[:n], g.eligible[:n], g.ok[:n]
+	g.pendRow = -1
 	runs := b.RunIDs
 	for i := range n {
 		if i == 0 || b.RunID[i] != b.RunID[i-1] || b.Level[i] != b.Level[i-1] {
@@ -220,13 +228,40 @@ func (g *groupReader) scalars(b *schemas.ResultColumns) {
 		} else {
 			g.accs[i] = g.accs[i-1]
 		}
-		g.eligible[i] = b.Phases[b.Phase[i]] == schemas.PhaseSteady && b.Errors[b.Error[i]] == "" && b.Status[i] >= 200 && b.Status[i] <= 299 &&
-			itlSampled(b.SentNS[i], g.itl)
+		ok := b.Errors[b.Error[i]] == "" && b.Status[i] >= 200 && b.Status[i] <= 299
+		g.eligible[i] = ok && b.Phases[b.Phase[i]] == schemas.PhaseSteady && itlSampled(b.SentNS[i], g.itl)
+		g.ok[i] = ok
 	}
 }
 
-// chunks adds an eligible row's gaps to its level's ITL.
+// flushChunks counts the pending row's chunks on its level's timeline, each
+// as its share of the row's output tokens (row.chunkTokens).
+func (g *groupReader) flushChunks() {
+	if g.pendRow < 0 {
+		return
+	}
+	i := g.pendRow
+	v := row{output: g.cols.OutputTokens[i], nChunks: int32(len(g.pend)), status: 200}
+	if w := v.chunkTokens(); w > 0 {
+		tl, sent := g.accs[i].s.out, g.cols.SentNS[i]
+		for _, off := range g.pend {
+			tl.add(sent+int64(off)*1000, w)
+		}
+	}
+	g.pendRow, g.pend = -1, g.pend[:0]
+}
+
+// chunks keeps a successful row's chunk offsets for the timeline (counted
+// once the row's chunk count is known) and adds an eligible row's gaps to
+// its level's ITL.
 func (g *groupReader) chunks(row int, offs []int32, prev int32, cont bool) {
+	if g.ok[row] {
+		if row != g.pendRow {
+			g.flushChunks()
+			g.pendRow = row
+		}
+		g.pend = append(g.pend, offs...)
+	}
 	if !g.eligible[row] {
 		return
 	}
@@ -239,6 +274,7 @@ func (g *groupReader) chunks(row int, offs []int32, prev int32, cont bool) {
 
 // rows adds the window's rows to their accumulators.
 func (g *groupReader) rows(b *schemas.ResultColumns) error {
+	g.flushChunks()
 	var r row
 	for i := range b.N {
 		r = row{
@@ -247,6 +283,7 @@ func (g *groupReader) rows(b *schemas.ResultColumns) error {
 			sched: b.ScheduledNS[i], sent: b.SentNS[i], first: b.FirstTokenNS[i], end: b.EndNS[i],
 			lagScale: g.timeScale,
 			input:    b.InputTokens[i], cached: b.CachedTokens[i], output: b.OutputTokens[i], expIn: b.ExpectedInputTokens[i], status: b.Status[i],
+			expOut:  b.ExpectedOutputTokens[i],
 			nChunks: b.Chunks[i], firstChunkUS: b.FirstChunk[i], lastChunkUS: b.LastChunk[i],
 		}
 		g.accs[i].addRow(&r)

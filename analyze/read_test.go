@@ -1,10 +1,13 @@
 package analyze
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,8 +20,9 @@ import (
 // row groups larger and smaller than a decoding window, several levels and
 // shards, errors, missing usage and empty chunk lists.
 func TestColumnReaderMatchesRows(t *testing.T) {
-	defer func(w int) { windowRows = w }(windowRows)
+	defer func(w, b int) { windowRows, bootBudget = w, b }(windowRows, bootBudget)
 	windowRows = 1000 // row groups below span several windows
+	bootBudget = 700  // the bootstrap samples sessions of the larger levels
 	dir := t.TempDir()
 	specs := []genSpec{
 		{RunID: "r1", Seed: 1, Rows: 5000, Levels: []int32{8, 32}, GroupRows: 0, ErrorRate: 0.02, NoUsage: 0.1, ChunkScale: 0.03},
@@ -67,6 +71,16 @@ func TestColumnReaderMatchesRows(t *testing.T) {
 				g.WindowStartNS != w.WindowStartNS || g.WindowEndNS != w.WindowEndNS || g.Shards != w.Shards || g.Users != w.Users {
 				t.Errorf("workers %d level %v:\n got %+v\nwant %+v", workers, k, g, w)
 			}
+			if g.SteadyStartNS != w.SteadyStartNS || g.SteadyEndNS != w.SteadyEndNS || w.SteadyEndNS <= w.SteadyStartNS ||
+				math.Abs(g.WindowOutputTokens-w.WindowOutputTokens) > 1e-9*w.WindowOutputTokens || w.WindowOutputTokens <= 0 ||
+				g.PinChecked != w.PinChecked || g.Unpinned != w.Unpinned || g.SteadySessions != w.SteadySessions || g.TrajectoriesInWindow != w.TrajectoriesInWindow {
+				t.Errorf("workers %d level %v: steady window [%d, %d) %v tokens, pins %d/%d, %d sessions, %d in window; want [%d, %d) %v, %d/%d, %d, %d",
+					workers, k, g.SteadyStartNS, g.SteadyEndNS, g.WindowOutputTokens, g.Unpinned, g.PinChecked, g.SteadySessions, g.TrajectoriesInWindow,
+					w.SteadyStartNS, w.SteadyEndNS, w.WindowOutputTokens, w.Unpinned, w.PinChecked, w.SteadySessions, w.TrajectoriesInWindow)
+			}
+			if g.boot.thr != w.boot.thr || !slices.Equal(sortedRecs(g.boot.recs), sortedRecs(w.boot.recs)) || len(w.boot.recs) == 0 || len(w.boot.recs) > bootBudget {
+				t.Errorf("workers %d level %v: bootstrap sample of %d requests (threshold %x), want %d (%x)", workers, k, len(g.boot.recs), g.boot.thr, len(w.boot.recs), w.boot.thr)
+			}
 			if w.Trajectories == 0 || w.Errors == 0 && k.run == "r1" {
 				t.Errorf("level %v: test data should have trajectories and errors: %+v", k, w)
 			}
@@ -85,6 +99,27 @@ func TestColumnReaderMatchesRows(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sortedRecs returns the bootstrap records in a canonical order (NaN
+// speeds as −1 so that equal records compare equal).
+func sortedRecs(rs []bootRecord) []bootRecord {
+	out := slices.Clone(rs)
+	for i := range out {
+		if math.IsNaN(out[i].speed) {
+			out[i].speed = -1
+		}
+	}
+	slices.SortFunc(out, func(a, b bootRecord) int {
+		if c := cmp.Compare(a.session, b.session); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ttft, b.ttft); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.speed, b.speed)
+	})
+	return out
 }
 
 func TestReadCancelled(t *testing.T) {

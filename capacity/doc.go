@@ -40,8 +40,8 @@
 // grid must be fine there — Next bisects until it is. docs/capacity.md
 // gives the method, its assumptions and its measured coverage.
 //
-// Intended call sites: analyze converts each level's steady rows to
-// Requests, Assesses them at its tiers, and Fits each tier over the run's
-// levels; replay's search loop Assesses each window at its tier, Fits, and
-// asks Next what to do.
+// Call sites: analyze converts each level's steady rows to Requests
+// (LevelStats.Assess), Assesses them at its tiers, and Fits each tier over
+// the run's levels; replay's adaptive search Assesses each window at its
+// tier, Fits, and asks Next what to do.
 package capacity

@@ -196,6 +196,9 @@ type Level struct {
 	Confidence float64 `json:"confidence"`
 	// Tiers holds one result per tier, in the order given to Assess.
 	Tiers []TierResult `json:"tiers"`
+	// Sampled is the sessions bootstrapped when they were a sample of the
+	// window's (AssessSample); 0 when every session was.
+	Sampled int `json:"sampled_sessions,omitempty"`
 	// Notes says what limits the figures (few sessions, …); empty when
 	// nothing does.
 	Notes []string `json:"notes,omitempty"`
@@ -249,6 +252,49 @@ type TierResult struct {
 // Intended caller: analyze, once per level and window, with the level's
 // tiers; replay's search, once per window it runs.
 func Assess(users int, reqs []Request, tiers []Tier, opt Options) (*Level, error) {
+	return assess(users, reqs, nil, tiers, opt)
+}
+
+// Whole describes the whole steady-state window of a level when Assess is
+// given only a sample of its sessions (AssessSample): its own point figures
+// and counts, which the sample's replicates are re-centred on.
+type Whole struct {
+	// Sessions counts the window's sessions (the sample's clusters are a
+	// subset); Requests and Errors its steady requests and failed ones.
+	Sessions int
+	Requests int64
+	Errors   int64
+	// Speed returns the window's output-speed percentile p (0–100), tok/s,
+	// and TTFT its TTFT percentile p, ms: the figures of every request,
+	// by PercentileOf's definition (NaN when none has one).
+	Speed, TTFT func(p float64) float64
+}
+
+// AssessSample is Assess for a window too large to resample whole: reqs
+// holds every request of a simple random sample of the window's sessions
+// (each session in or out as a unit, e.g. by a hash of its key), and whole
+// the window's own figures. The point figures are whole's. The intervals
+// come from bootstrapping the sample, each replicate moved to whole's
+// point and its deviation scaled by √(sample sessions ÷ whole sessions),
+// the ratio of the two sample sizes' standard errors: a percentile's
+// standard error falls as one over the square root of the sessions. The
+// error rate's Wilson bound uses whole's counts. A whole with no more
+// sessions than the sample is assessed like Assess (with whole's points).
+//
+// Intended caller: analyze, for levels with more requests than it
+// bootstraps (the cost of Assess grows with the requests: 0.4 s for
+// 200,000).
+func AssessSample(users int, reqs []Request, whole Whole, tiers []Tier, opt Options) (*Level, error) {
+	if whole.Speed == nil || whole.TTFT == nil {
+		return nil, errors.New("the whole window's percentiles are missing; give Whole.Speed and Whole.TTFT")
+	}
+	if whole.Requests < int64(len(reqs)) || whole.Errors < 0 || whole.Errors > whole.Requests {
+		return nil, fmt.Errorf("the whole window's %d requests (%d failed) cannot hold a sample of %d", whole.Requests, whole.Errors, len(reqs))
+	}
+	return assess(users, reqs, &whole, tiers, opt)
+}
+
+func assess(users int, reqs []Request, whole *Whole, tiers []Tier, opt Options) (*Level, error) {
 	opt, err := opt.normalized()
 	if err != nil {
 		return nil, err
@@ -272,6 +318,17 @@ func Assess(users int, reqs []Request, tiers []Tier, opt Options) (*Level, error
 		Users: users, Requests: int64(len(reqs)), Errors: s.totalFailed, Sessions: s.k,
 		Replicates: opt.Replicates, Confidence: opt.Confidence,
 	}
+	if whole != nil {
+		if whole.Sessions < s.k {
+			return nil, fmt.Errorf("the whole window's %d sessions cannot hold a sample of %d", whole.Sessions, s.k)
+		}
+		s.whole = whole
+		lv.Requests, lv.Errors, lv.Sessions = whole.Requests, whole.Errors, whole.Sessions
+		if whole.Sessions > s.k {
+			lv.Sampled = s.k
+			lv.Notes = append(lv.Notes, fmt.Sprintf("intervals from a sample of %d of the %d sessions (%d of %d requests), scaled to the whole window", s.k, whole.Sessions, len(reqs), whole.Requests))
+		}
+	}
 	if len(reqs) == 0 { // fails, as in analyze, and is fitted as failing
 		fail := make([]float64, opt.Replicates)
 		for i := range fail {
@@ -294,6 +351,9 @@ func Assess(users int, reqs []Request, tiers []Tier, opt Options) (*Level, error
 	}
 	student := s.k >= SmallSample
 	reps := s.bootstrap(tiers, opt, inputHash(users, reqs, opt.Seed), student)
+	if whole != nil {
+		s.rescale(tiers, reps)
+	}
 	for ti, t := range tiers {
 		lv.Tiers = append(lv.Tiers, s.judge(t, reps[ti], opt.Confidence, student))
 	}
@@ -308,6 +368,82 @@ type sample struct {
 	speed, ttft           weighted
 	totalFailed           int64
 	speedSorted, ttftSort []float64 // the full sample, ascending (ttft in ms)
+	// whole, when set, is the window the sample was drawn from: its points
+	// and counts replace the sample's (AssessSample).
+	whole *Whole
+}
+
+// points returns the point figures a tier is judged on: the sample's, or
+// the whole window's (speed and TTFT NaN without the tier's limit), and
+// the request and failure counts behind the error rate.
+func (s *sample) points(t Tier) (speed, ttft float64, n, failed int64) {
+	speed, ttft = math.NaN(), math.NaN()
+	if s.whole != nil {
+		if t.SpeedFloor > 0 {
+			speed = s.whole.Speed(t.SpeedPercentile)
+		}
+		if t.TTFTCeiling > 0 {
+			ttft = s.whole.TTFT(t.TTFTPercentile)
+		}
+		return speed, ttft, s.whole.Requests, s.whole.Errors
+	}
+	for _, c := range s.n {
+		n += int64(c)
+	}
+	if t.SpeedFloor > 0 {
+		speed = Percentile(s.speedSorted, t.SpeedPercentile)
+	}
+	if t.TTFTCeiling > 0 {
+		ttft = Percentile(s.ttftSort, t.TTFTPercentile)
+	}
+	return speed, ttft, n, s.totalFailed
+}
+
+// rescale moves every tier's replicates from the sample's point figures
+// to the whole window's and scales their deviations by √(k ÷ K), k
+// sessions sampled of K (see AssessSample), then recomputes the margins.
+func (s *sample) rescale(tiers []Tier, reps []replicates) {
+	f := 1.0
+	if s.whole.Sessions > 0 {
+		f = math.Sqrt(float64(s.k) / float64(s.whole.Sessions))
+	}
+	var n int64
+	for _, c := range s.n {
+		n += int64(c)
+	}
+	move := func(xs []float64, from, to, lo, hi float64) {
+		for i, x := range xs {
+			if math.IsNaN(x) {
+				continue
+			}
+			if math.IsNaN(from) || math.IsNaN(to) {
+				xs[i] = to
+				continue
+			}
+			xs[i] = min(max(to+f*(x-from), lo), hi)
+		}
+	}
+	for i, t := range tiers {
+		r := &reps[i]
+		if t.SpeedFloor > 0 {
+			move(r.speed, Percentile(s.speedSorted, t.SpeedPercentile), s.whole.Speed(t.SpeedPercentile), 0, math.Inf(1))
+		}
+		if t.TTFTCeiling > 0 {
+			move(r.ttft, Percentile(s.ttftSort, t.TTFTPercentile), s.whole.TTFT(t.TTFTPercentile), 0, math.Inf(1))
+		}
+		rate := math.NaN()
+		if n > 0 {
+			rate = float64(s.totalFailed) / float64(n)
+		}
+		wholeRate := 0.0
+		if s.whole.Requests > 0 {
+			wholeRate = float64(s.whole.Errors) / float64(s.whole.Requests)
+		}
+		move(r.errRate, rate, wholeRate, 0, 1)
+		for b := range r.margin {
+			r.margin[b] = margin(t, r.speed[b], r.ttft[b], r.errRate[b])
+		}
+	}
 }
 
 // metricSample is one metric's values and per-session counts.
@@ -641,32 +777,26 @@ func interval(point float64, xs []float64, undef, tail, lo, hi float64) Estimate
 func (s *sample) judge(t Tier, r replicates, conf float64, student bool) TierResult {
 	tr := TierResult{Tier: t.Name, Speed: nanEstimate(), TTFT: nanEstimate()}
 	inf := math.Inf(1)
-	var n int64
-	for _, c := range s.n {
-		n += int64(c)
-	}
+	pointSpeed, pointTTFT, n, failed := s.points(t)
 	expanded := expandedTail(conf, s.k, int(math.Round(keff(s.n)))-1)
 	tail := expanded
 	if student {
 		tail = (1 - conf) / 2
 	}
-	pointRate := float64(s.totalFailed) / float64(n)
+	pointRate := float64(failed) / float64(n)
 	tr.ErrorRate = interval(pointRate, r.errRate, 0, expanded, 0, 1)
-	wlo, whi := wilson(s.totalFailed, n, conf)
+	wlo, whi := wilson(failed, n, conf)
 	tr.ErrorRate.Lo = min(tr.ErrorRate.Lo, wlo)
 	tr.ErrorRate.Hi = max(tr.ErrorRate.Hi, whi)
-	if s.totalFailed > 0 {
+	if failed > 0 {
 		// an observed error proves the rate is above zero: a tier that
 		// allows none is failed for certain
 		tr.ErrorRate.Lo = max(tr.ErrorRate.Lo, math.SmallestNonzeroFloat64)
 	}
-	pointSpeed, pointTTFT := math.NaN(), math.NaN()
 	if t.SpeedFloor > 0 {
-		pointSpeed = Percentile(s.speedSorted, t.SpeedPercentile)
 		tr.Speed = interval(pointSpeed, r.speed, 0, tail, 0, inf)
 	}
 	if t.TTFTCeiling > 0 {
-		pointTTFT = Percentile(s.ttftSort, t.TTFTPercentile)
 		tr.TTFT = interval(pointTTFT, r.ttft, inf, tail, 0, inf)
 	}
 

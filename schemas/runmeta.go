@@ -203,6 +203,13 @@ type LevelMeta struct {
 	// Verdict is the search's judgement of the level at its tier (nil
 	// outside a search).
 	Verdict *LevelVerdict `json:"verdict,omitempty"`
+	// SearchAction is why the search ran this window: "run" (a new user
+	// count: the ramp or a bisection) or "repeat" (another window at users
+	// already measured, to narrow the interval), with SearchReason's
+	// figures; "remeasure" for a window measured again because the
+	// client fell behind. Empty outside a search.
+	SearchAction string `json:"search_action,omitempty"`
+	SearchReason string `json:"search_reason,omitempty"`
 	// BelowAABar lists why the level misses AgentPerf's trajectory bar.
 	BelowAABar []string `json:"below_aa_bar,omitempty"`
 	// Interrupted is set when the run was stopped during the level.
@@ -300,6 +307,14 @@ type LevelVerdict struct {
 	SpeedTokS float64       `json:"speed_tok_s"`
 	TTFT      time.Duration `json:"ttft_ns"`
 	ErrorRate float64       `json:"error_rate"`
+	// Outcome is the verdict with the figures' uncertainty: "pass",
+	// "fail" or "uncertain" (an interval straddles a limit); Margin its
+	// worst normalised slack with the interval's ends (capacity.Level).
+	// Empty in files written before the adaptive search.
+	Outcome  string  `json:"outcome,omitempty"`
+	Margin   float64 `json:"margin,omitempty"`
+	MarginLo float64 `json:"margin_lo,omitempty"`
+	MarginHi float64 `json:"margin_hi,omitempty"`
 }
 
 // SearchMeta is the outcome of a capacity search.
@@ -319,6 +334,39 @@ type SearchMeta struct {
 	// ClientSaturated is set when the client was saturated below the first
 	// failing level, which bounded the search (Stopped gives the figures).
 	ClientSaturated bool `json:"client_saturated,omitempty"`
+
+	// The adaptive search (issue 12); empty in files written before it.
+	//
+	// Ended says what ended the search: one of capacity's stop reasons
+	// ("precision reached", "budget exhausted", "max users reached", "max
+	// repeats reached", "no level passes"), "client saturated" or
+	// "interrupted"; EndReason says it with its figures.
+	Ended     string `json:"ended,omitempty"`
+	EndReason string `json:"end_reason,omitempty"`
+	// Precision is the relative width (hi − lo) ÷ max users the search
+	// aimed for; Budget the wall time it could spend (0: none).
+	Precision float64       `json:"precision,omitempty"`
+	Budget    time.Duration `json:"budget_ns,omitempty"`
+	// Estimate is max users at Tier fitted over every window, with its
+	// interval, when the search ended (nil when no window was measured).
+	Estimate *SearchEstimate `json:"estimate,omitempty"`
+	// Windows counts the windows the fit used (repeats included,
+	// re-measured ones not).
+	Windows int `json:"windows,omitempty"`
+}
+
+// SearchEstimate is max users with its confidence interval, in users.
+type SearchEstimate struct {
+	// Point, Lo and Hi are real numbers (round down for a user count); Hi
+	// is 0 when unbounded (Censored "above").
+	Point float64 `json:"point"`
+	Lo    float64 `json:"lo"`
+	Hi    float64 `json:"hi"`
+	// Censored is "above" (every level passed: Point is a lower bound),
+	// "below" (none did) or "" (bounded).
+	Censored string `json:"censored,omitempty"`
+	// Confidence is the interval's two-sided confidence (0.9).
+	Confidence float64 `json:"confidence"`
 }
 
 // TimeScaleOrOne returns m.TimeScale, or 1 when it is not a positive number.

@@ -24,6 +24,7 @@ type ResultColumns struct {
 	// The integer columns of Result, by their field names.
 	Shard, Level, Users, User, Turn                                      []int32
 	InputTokens, CachedTokens, OutputTokens, ExpectedInputTokens, Status []int32
+	ExpectedOutputTokens                                                 []int32
 	ScheduledNS, SentNS, FirstTokenNS, EndNS                             []int64
 	// Chunks, FirstChunk and LastChunk are the length, first and last
 	// element of ChunkOffsetsUS (0 when empty).
@@ -48,6 +49,7 @@ func (b *ResultColumns) resize(n int) {
 	b.Shard, b.Level, b.Users, b.User, b.Turn = r32(b.Shard), r32(b.Level), r32(b.Users), r32(b.User), r32(b.Turn)
 	b.InputTokens, b.CachedTokens, b.OutputTokens = r32(b.InputTokens), r32(b.CachedTokens), r32(b.OutputTokens)
 	b.ExpectedInputTokens, b.Status = r32(b.ExpectedInputTokens), r32(b.Status)
+	b.ExpectedOutputTokens = r32(b.ExpectedOutputTokens)
 	b.ScheduledNS, b.SentNS, b.FirstTokenNS, b.EndNS = r64(b.ScheduledNS), r64(b.SentNS), r64(b.FirstTokenNS), r64(b.EndNS)
 	b.Chunks, b.FirstChunk, b.LastChunk = r32(b.Chunks), r32(b.FirstChunk), r32(b.LastChunk)
 }
@@ -134,6 +136,7 @@ func (r *ResultsFile) ScanRowGroup(ctx context.Context, g int, b *ResultColumns,
 		{open("shard"), &b.Shard}, {open("level"), &b.Level}, {open("users"), &b.Users}, {open("user"), &b.User},
 		{open("turn"), &b.Turn}, {open("input_tokens"), &b.InputTokens}, {open("cached_tokens"), &b.CachedTokens},
 		{open("output_tokens"), &b.OutputTokens}, {open("expected_input_tokens"), &b.ExpectedInputTokens}, {open("status"), &b.Status},
+		{open("expected_output_tokens"), &b.ExpectedOutputTokens},
 	}
 	longs := []struct {
 		c   *cursor

@@ -29,7 +29,7 @@ func TestAnalyzeCLI(t *testing.T) {
 	cat := filepath.Join(testutil.Root(), "analyze", "testdata", "catalog.yaml")
 
 	out, stderr, code := runIn("analyze", file, "--catalog", cat, "--html", filepath.Join(dir, "r.html"))
-	if code != 0 || !strings.Contains(out, "100 tok/s           100            5s          8") {
+	if code != 0 || !strings.Contains(out, "100 tok/s           100            5s                  ≥ 8                8") {
 		t.Fatalf("table: exit %d\n%s\n%s", code, out, stderr)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "r.html")); err != nil || st.Size() < 10000 {
@@ -60,7 +60,7 @@ func TestAnalyzeCLI(t *testing.T) {
 	tiers := filepath.Join(dir, "tiers.yaml")
 	os.WriteFile(tiers, []byte("tiers:\n  - name: fast\n    speed_floor: 110\n    ttft_ceiling: 2s\n"), 0o644)
 	out, stderr, code = runIn("analyze", file, "--hardware", "mi300x", "--accelerators", "4", "--tiers", tiers, "--format", "csv")
-	if code != 0 || !strings.HasPrefix(out, "tier,speed_floor,ttft_ceiling,max_users,") || !strings.Contains(out, "fast,110,2,8,2,") {
+	if code != 0 || !strings.HasPrefix(out, "tier,speed_floor,ttft_ceiling,max_users,") || !strings.Contains(out, "fast,110,2,8,8,,above,8,2,2,,") {
 		t.Errorf("overrides: exit %d\n%s\n%s", code, out, stderr)
 	}
 

@@ -100,7 +100,11 @@ Examples:
 			&cli.StringFlag{Name: "tier", Usage: "search tier: SPEED:TTFT (e.g. 250:3s) or a preset speed of --model (default: the model's slowest preset)"},
 			&cli.IntFlag{Name: "search-start", Value: 1, Usage: "users of the first search level"},
 			&cli.IntFlag{Name: "search-max", Value: 4096, Usage: "most users the search tries"},
-			&cli.Float64Flag{Name: "search-precision", Value: 0.05, Usage: "stop when fail − pass ≤ max(1, `P`·pass)"},
+			&cli.Float64Flag{Name: "search-precision", Value: 0.05, Usage: "bisect until fail − pass ≤ max(1, `P`·pass), then narrow the 90 % interval on max users to ±P (--search-repeats)"},
+			// The adaptive search (issue 12).
+			&cli.IntFlag{Name: "search-repeats", Value: 2, Usage: "extra windows per user count the adaptive search may add after the bisection to narrow max users' interval (0: none, the plain ramp and bisection)"},
+			&cli.DurationFlag{Name: "search-budget", Usage: "wall time the whole search may spend, warm-ups included (0: none); no window is started that would overrun it"},
+			&cli.IntFlag{Name: "search-replicates", Value: 1000, Usage: "bootstrap replicates per window for the adaptive search's intervals (≥ 20)"},
 			&cli.StringFlag{Name: "shard", Usage: "run shard `i/N` (sessions split by a stable hash of the session id); N alone takes i from JOB_COMPLETION_INDEX"},
 			&cli.StringFlag{Name: "start-at", Usage: "wall-clock barrier, RFC 3339 `TIME` (e.g. 2026-06-01T12:00:00Z): shards start together"},
 			&cli.StringFlag{Name: "run-id", Usage: "run `ID` written in every row (shards of one run share it; default: derived from --start-at or the time)"},
@@ -303,6 +307,13 @@ func replayAction(c *cli.Context) error {
 		}
 		cfg.Search = &replay.SearchConfig{Start: c.Int("search-start"), MaxUsers: c.Int("search-max"),
 			Precision: c.Float64("search-precision"), Tier: tier}
+		if n := c.Int("search-replicates"); n < 20 {
+			return exitCode(2, fmt.Errorf("--search-replicates %d: give at least 20 (1000 is the default)", n))
+		}
+		if c.Duration("search-budget") < 0 || c.Int("search-repeats") < 0 || !(c.Float64("search-precision") > 0) {
+			return exitCode(2, errors.New("--search-budget and --search-repeats must not be negative, --search-precision must be > 0"))
+		}
+		cfg.Search.Repeats, cfg.Search.Budget, cfg.Search.Replicates = c.Int("search-repeats"), c.Duration("search-budget"), c.Int("search-replicates")
 	}
 	if !c.Bool("quiet") {
 		cfg.Progress = stderr
@@ -406,6 +417,12 @@ func printSummary(w io.Writer, rep *replay.Report, out string, rows int64) {
 			fmt.Fprintf(w, "; %s", s.Stopped)
 		}
 		fmt.Fprintln(w)
+		if e := s.Estimate; e != nil {
+			fmt.Fprintf(w, "max users fitted over %d windows: %s (90 %% CI), highest passing %d\n", s.Windows, analyze.FormatUsers(e), e.HighestPassing)
+		}
+		if s.Ended != "" {
+			fmt.Fprintf(w, "search ended: %s\n", s.EndReason)
+		}
 	}
 	printPrefixCache(w, rep)
 	fmt.Fprintf(w, "%d rows written to %s (steady: requests due in the steady window; errors: of those; requests cancelled when a level ends are drain rows)\n", rows, filepath.Clean(out))

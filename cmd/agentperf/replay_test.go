@@ -87,6 +87,38 @@ func TestReplayCLI(t *testing.T) {
 	if _, stderr, code := runIn("replay", "--traces", traces, "--search", "--tier", "fast"); code != 2 || !strings.Contains(stderr, "--tier") {
 		t.Errorf("bad --tier: exit %d, stderr %s", code, stderr)
 	}
+	// The adaptive search's flags.
+	for _, bad := range [][]string{{"--search-replicates", "10"}, {"--search-budget", "-1s"}, {"--search-repeats", "-1"}} {
+		args := append([]string{"replay", "--traces", traces, "--search", "--tier", "1:5s"}, bad...)
+		if _, stderr, code := runIn(args...); code != 2 || !strings.Contains(stderr, bad[0]) {
+			t.Errorf("%v: exit %d, stderr %s", bad, code, stderr)
+		}
+	}
+}
+
+// TestReplayAdaptiveSearchCLI: a search on the embedded simulator with the
+// adaptive phase prints max users fitted with its interval and what ended
+// the search, and records it in the metadata.
+func TestReplayAdaptiveSearchCLI(t *testing.T) {
+	traces := writeReplayTraces(t, 4, 3)
+	out := filepath.Join(t.TempDir(), "search.parquet")
+	stdout, stderr, code := runIn("replay", "--traces", traces, "--search", "--tier", "1:5s", "--search-max", "4",
+		"--warmup", "1s", "--duration", "2s", "--time-scale", "20", "--search-repeats", "1", "--search-replicates", "50",
+		"--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "max users fitted over") || !strings.Contains(stdout, "search ended: ") {
+		t.Errorf("summary lacks the fitted max users or what ended the search:\n%s", stdout)
+	}
+	rf, err := schemas.OpenResults(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	if s := rf.RunMeta().Search; s == nil || s.Ended == "" || s.Estimate == nil || s.Windows == 0 {
+		t.Errorf("search metadata %+v, want what ended it and the estimate", s)
+	}
 }
 
 // TestReplaySIGINT interrupts a long run of the built binary: it exits 130

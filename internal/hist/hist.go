@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+
+	"github.com/agentperf/agentperf/capacity"
 )
 
 // ExactValues is how many values a Hist keeps exactly before it folds them
@@ -224,20 +226,10 @@ func (d *Hist) Merge(o *Hist) {
 // Percentile returns the p-th percentile (0 ≤ p ≤ 100) by linear
 // interpolation between the two nearest ranks (rank h = (n−1)·p/100, the
 // definition of numpy's default and DuckDB's quantile_cont); NaN when empty.
+// The definition is capacity.PercentileOf's, the one owner, so the
+// bootstrap's point figures are these.
 func (d *Hist) Percentile(p float64) float64 {
-	if d.n == 0 || math.IsNaN(p) {
-		return math.NaN()
-	}
-	p = min(max(p, 0), 100)
-	h := float64(d.n-1) * p / 100
-	lo := int64(math.Floor(h))
-	frac := h - float64(lo)
-	a := d.nth(lo)
-	if frac == 0 || lo+1 >= d.n {
-		return a
-	}
-	b := d.nth(lo + 1)
-	return a + (b-a)*frac
+	return capacity.PercentileOf(d.n, p, d.nth)
 }
 
 // nth returns the k-th smallest value (0-based).
