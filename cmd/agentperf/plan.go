@@ -238,9 +238,15 @@ func planSearch(ctx context.Context, c *cli.Context, sp *sim.Plan, tier analyze.
 }
 
 // PlanColumns are the plan table's columns, in every format: the system
-// (analyze's set name), its hardware and accelerators, then analyze's
-// normalized capacity columns.
-var PlanColumns = append([]string{"system", "hardware", "accelerators"}, analyze.CapacityColumns...)
+// (analyze's set name), its hardware and accelerators, the tier, then
+// analyze's capacity figures at it (docs/analyze.md): max users fitted
+// over the search's windows with its 90 % interval, the highest passing
+// level (AA's figure), the fitted figure per accelerator, kW of TDP,
+// dollar-hour and rack, and agents per MW of the simulator's modelled
+// power.
+var PlanColumns = []string{"system", "hardware", "accelerators", "tier", "speed_floor", "ttft_ceiling",
+	"max_users", "max_users_lo", "max_users_hi", "highest_passing",
+	"users_per_accelerator", "users_per_kw", "users_per_dollar_hour", "users_per_rack", "agents_per_mw"}
 
 // planRow returns the plan table's cells of one set's capacity row, in
 // PlanColumns order, formatted for people (human) or for machines.
@@ -262,7 +268,9 @@ func planRow(s *analyze.ResultSet, cp analyze.Capacity, human bool) []string {
 		ttft = cp.Tier.TTFTCeiling.String()
 	}
 	return []string{s.Name, s.System.Hardware, strconv.Itoa(s.System.Accelerators), cp.Tier.Name, f(cp.Tier.SpeedFloor, 0), ttft,
-		strconv.Itoa(cp.MaxUsers), f(cp.UsersPerAccelerator, 2), f(cp.UsersPerKW, 2), f(cp.UsersPerDollarHour, 2), f(cp.UsersPerRack, 1)}
+		f(cp.Users.Point, 0), f(cp.Users.Lo, 0), f(cp.Users.Hi, 0), strconv.Itoa(cp.MaxUsers),
+		f(cp.UsersPerAccelerator.Point, 2), f(cp.UsersPerKW.Point, 2), f(cp.UsersPerDollarHour.Point, 2),
+		f(cp.UsersPerRack.Point, 1), f(cp.AgentsPerMW.Point, 0)}
 }
 
 // writePlan writes the plan table of rep: one row per system and tier.
