@@ -77,10 +77,12 @@ func checkOrderAndThink(t *testing.T, as []fake.Arrival, think time.Duration, sc
 				continue
 			}
 			gap := a.Start.Sub(seq[i-1].End)
-			// The server's End is taken after its last write; the client
-			// sees the end a little later. Allow scheduling noise on a busy
-			// machine above, none below (minus clock granularity).
-			if gap < wantGap-2*time.Millisecond || gap > wantGap+80*time.Millisecond {
+			// The server's End is taken after its last write returns: the
+			// client can read the last event, and start its think time,
+			// before the server's goroutine takes that time on a busy
+			// machine (3 ms seen under -race with the load at 8). Allow
+			// scheduling noise above and that much below.
+			if gap < wantGap-5*time.Millisecond || gap > wantGap+80*time.Millisecond {
 				t.Errorf("%v turn %d: sent %s after the previous response ended, want ≈ %s", k, turn, gap, wantGap)
 			}
 			checked++
