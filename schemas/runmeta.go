@@ -133,6 +133,55 @@ type RunMeta struct {
 	Context *ContextMeta `json:"context,omitempty"`
 	// Power is the power sampled during the run (nil without sources).
 	Power *PowerMeta `json:"power,omitempty"`
+
+	// Sizing is replay's estimate, before the run, of the load the trace
+	// set offers the embedded simulator against what its deployment
+	// sustains (nil against a real target or in a search; issue 13).
+	Sizing *SizingMeta `json:"sizing,omitempty"`
+}
+
+// SizingMeta is replay's sizing estimate of a run against the embedded
+// simulator (docs/replay.md "Sizing"): the load the run offers, from the
+// trace set's turn lengths, think times and arrival rate, against what the
+// simulated deployment sustains by the simulator's own cost model. Rates
+// are per world second.
+type SizingMeta struct {
+	// RequestsPerSecond is the offered request rate; PromptTokensPerSecond
+	// and UncachedTokensPerSecond its prompt tokens, all and those not
+	// expected from the prefix cache (sharing as recorded);
+	// OutputTokensPerSecond its output tokens. In a closed loop they are
+	// the users' pace at light load (think time plus an unloaded
+	// response), an upper bound.
+	RequestsPerSecond       float64 `json:"requests_per_second"`
+	PromptTokensPerSecond   float64 `json:"prompt_tokens_per_second"`
+	UncachedTokensPerSecond float64 `json:"uncached_tokens_per_second"`
+	OutputTokensPerSecond   float64 `json:"output_tokens_per_second"`
+	// Utilization is the offered engine time per second over the engine
+	// instances' time (prefill and decode at DecodeBatch; with
+	// disaggregated prefill the busier pool's): above 1 the deployment
+	// cannot keep up and requests queue.
+	Utilization float64 `json:"utilization"`
+	// DecodeBatch is the sequences one instance decodes together at the
+	// trace's mean context (its KV cache allows no more, or its batch
+	// limit); MeanContextTokens that context, tokens.
+	DecodeBatch       int `json:"decode_batch"`
+	MeanContextTokens int `json:"mean_context_tokens"`
+	// Overloaded is set when Utilization > 1. FitAccelerators is the
+	// smallest accelerator count of the same hardware and TP that brings
+	// Utilization to Headroom or below, and FitUsers (closed loop) the most
+	// users the chosen sizing keeps there (0 when no rate was estimated).
+	Overloaded      bool    `json:"overloaded,omitempty"`
+	Headroom        float64 `json:"headroom"`
+	FitAccelerators int     `json:"fit_accelerators,omitempty"`
+	FitUsers        int     `json:"fit_users,omitempty"`
+	// ContextTokens is the longest prompt and output the simulated model
+	// accepts; OverContext counts the trace's turns that need more (the
+	// simulator refuses them) and LongestTokens the longest turn's need.
+	ContextTokens int `json:"context_tokens"`
+	OverContext   int `json:"over_context,omitempty"`
+	LongestTokens int `json:"longest_tokens,omitempty"`
+	// Summary is the estimate in words, as printed before the run.
+	Summary string `json:"summary,omitempty"`
 }
 
 // SimMeta describes the embedded simulator's deployment.

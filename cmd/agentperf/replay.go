@@ -334,6 +334,11 @@ func replayAction(c *cli.Context) error {
 		fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", bound)
 	}
 
+	// Sizing (issue 13): warn before the run when the simulated
+	// deployment cannot keep up with the load the trace offers.
+	sizing := sizingBefore(stderr, cfg)
+	cfg.Meta.Sizing = sizing
+
 	out := c.String("out")
 	rw, err := schemas.CreateResults(out, c.Bool("overwrite"))
 	if err != nil {
@@ -356,6 +361,7 @@ func replayAction(c *cli.Context) error {
 	}
 	printSummary(c.App.Writer, rep, out, rw.Rows())
 	printTarget(c.App.Writer, rep)
+	sizingAfter(c.App.Writer, cfg, sizing, rep)
 	if rep.Interrupted {
 		return exitCode(130, fmt.Errorf("interrupted; results so far are in %s", out))
 	}

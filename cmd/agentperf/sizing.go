@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/replay"
+	"github.com/agentperf/agentperf/schemas"
+)
+
+// Sizing messages of replay against the embedded simulator (issue 13;
+// replay.EstimateSizing, docs/replay.md "Sizing").
+
+// sizingFlags is how a user changes the simulated sizing.
+const sizingFlags = "--accelerators N (or --hardware)"
+
+// sizingBefore prints, before the run, a warning to w when the embedded
+// simulator's deployment is estimated to be overloaded by cfg's run, or
+// when turns exceed its context, and returns the estimate for the run
+// metadata (nil when none was made).
+func sizingBefore(w io.Writer, cfg replay.Config) *schemas.SizingMeta {
+	est := replay.EstimateSizing(cfg)
+	if est == nil {
+		return nil
+	}
+	if est.Overloaded {
+		fmt.Fprintf(w, "warning: sizing: the simulated deployment is overloaded for this trace set: %s.\n"+
+			"  Requests will queue (TTFT grows with the run) and may stall; %s: give %s, or lower the load.\n",
+			est.Summary, replay.SizingAdvice(cfg.Sim, est), sizingFlags)
+	}
+	if est.OverContext > 0 && cfg.MaxContext == 0 {
+		fmt.Fprintf(w, "warning: sizing: %d turns need more than the %d tokens of context %s accepts (up to %d tokens of prompt and output): the simulator refuses them; --max-context %d cuts those sessions (--context-policy).\n",
+			est.OverContext, est.ContextTokens, replay.SizingLabel(cfg.Sim), est.LongestTokens, est.ContextTokens)
+	}
+	return est
+}
+
+// sizingAfter prints, after the run, a note to w for every level that ran
+// overloaded (replay.LevelReport.Overload against the model's slowest
+// preset tier), with the sizing advice. Searches overload levels on
+// purpose and are left alone.
+func sizingAfter(w io.Writer, cfg replay.Config, est *schemas.SizingMeta, rep *replay.Report) {
+	if cfg.Sim == nil || cfg.Search != nil || rep == nil {
+		return
+	}
+	var ceiling = analyzeCeiling(cfg.Sim.Model.Name)
+	for i := range rep.Levels {
+		l := &rep.Levels[i]
+		why := l.Overload(ceiling)
+		if why == "" {
+			continue
+		}
+		fmt.Fprintf(w, "overloaded: level %d: %s on %s.\n", l.Index, why, replay.SizingLabel(cfg.Sim))
+		if adv := replay.SizingAdvice(cfg.Sim, est); adv != "" {
+			fmt.Fprintf(w, "  The estimate before the run: %s; %s: give %s, or lower the load.\n", est.Summary, adv, sizingFlags)
+		} else {
+			fmt.Fprintf(w, "  Give more %s, or lower the load.\n", sizingFlags)
+		}
+	}
+}
+
+// analyzeCeiling is the TTFT ceiling of model's slowest preset tier (0 when
+// it has none).
+func analyzeCeiling(model string) (d time.Duration) {
+	t, err := analyze.ParseTier("", model)
+	if err != nil {
+		return 0
+	}
+	return t.TTFTCeiling
+}
