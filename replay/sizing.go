@@ -3,7 +3,10 @@ package replay
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
+
+	"github.com/agentperf/agentperf/analyze"
 
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
@@ -186,16 +189,19 @@ func SizingAdvice(sp *sim.Plan, est *schemas.SizingMeta) string {
 	return s
 }
 
-// Overload says whether a level ran overloaded, and why ("" when not):
-// its steady requests' TTFT p50 above ttftCeiling × 10 (60 s when
-// ttftCeiling is 0), or at least 10 % of them failed (stalled, timed out,
-// refused). Only levels with steady requests are judged.
-func (l *LevelReport) Overload(ttftCeiling time.Duration) string {
+// Overload says whether a level ran overloaded, and why ("" when not),
+// judged against tier (the model's slowest preset, say) over its steady
+// requests: TTFT p50 above 10 × tier.TTFTCeiling (60 s when it has none),
+// or at least 10 % of them failed (stalled, timed out, refused); and, when
+// saturated (the estimate before the run said the closed loop's users
+// outrun the deployment), a P25 output speed below tier.SpeedFloor. Only
+// levels with steady requests are judged.
+func (l *LevelReport) Overload(tier analyze.Tier, saturated bool) string {
 	s := l.stats
 	if s == nil || s.Requests == 0 {
 		return ""
 	}
-	limit := 10 * ttftCeiling
+	limit := 10 * tier.TTFTCeiling
 	if limit <= 0 {
 		limit = time.Minute
 	}
@@ -209,12 +215,14 @@ func (l *LevelReport) Overload(ttftCeiling time.Duration) string {
 	if rate := float64(s.Errors) / float64(s.Requests); rate >= 0.10 {
 		why = append(why, fmt.Sprintf("%.0f %% of steady requests failed (stalled, timed out or refused)", 100*rate))
 	}
-	if len(why) == 0 {
-		return ""
+	if saturated && tier.SpeedFloor > 0 && s.OutputSpeed != nil && s.OutputSpeed.Count() > 0 {
+		pct := tier.SpeedPercentile
+		if pct == 0 {
+			pct = 25
+		}
+		if v := s.OutputSpeed.Percentile(pct); v < tier.SpeedFloor {
+			why = append(why, fmt.Sprintf("P%.0f output speed %.0f tok/s (under the %.0f tok/s of the slowest tier)", pct, v, tier.SpeedFloor))
+		}
 	}
-	out := why[0]
-	for _, w := range why[1:] {
-		out += ", " + w
-	}
-	return out
+	return strings.Join(why, ", ")
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/agentperf/agentperf/analyze"
 	"github.com/agentperf/agentperf/replay"
@@ -26,9 +25,13 @@ func sizingBefore(w io.Writer, cfg replay.Config) *schemas.SizingMeta {
 		return nil
 	}
 	if est.Overloaded {
+		effect := "requests will queue (TTFT grows through the run) and may stall"
+		if cfg.Mode == replay.ModeClosed || cfg.Mode == "" {
+			effect = "the users will wait on each other (output speed falls, TTFT grows) and the run measures a saturated system"
+		}
 		fmt.Fprintf(w, "warning: sizing: the simulated deployment is overloaded for this trace set: %s.\n"+
-			"  Requests will queue (TTFT grows with the run) and may stall; %s: give %s, or lower the load.\n",
-			est.Summary, replay.SizingAdvice(cfg.Sim, est), sizingFlags)
+			"  %s; %s: give %s, or lower the load.\n",
+			est.Summary, upperFirst(effect), replay.SizingAdvice(cfg.Sim, est), sizingFlags)
 	}
 	if est.OverContext > 0 && cfg.MaxContext == 0 {
 		fmt.Fprintf(w, "warning: sizing: %d turns need more than the %d tokens of context %s accepts (up to %d tokens of prompt and output): the simulator refuses them; --max-context %d cuts those sessions (--context-policy).\n",
@@ -45,10 +48,14 @@ func sizingAfter(w io.Writer, cfg replay.Config, est *schemas.SizingMeta, rep *r
 	if cfg.Sim == nil || cfg.Search != nil || rep == nil {
 		return
 	}
-	var ceiling = analyzeCeiling(cfg.Sim.Model.Name)
+	tier, err := analyze.ParseTier("", cfg.Sim.Model.Name)
+	if err != nil {
+		tier = analyze.Tier{} // no preset: TTFT and errors alone
+	}
+	saturated := est != nil && est.Overloaded
 	for i := range rep.Levels {
 		l := &rep.Levels[i]
-		why := l.Overload(ceiling)
+		why := l.Overload(tier, saturated)
 		if why == "" {
 			continue
 		}
@@ -61,12 +68,10 @@ func sizingAfter(w io.Writer, cfg replay.Config, est *schemas.SizingMeta, rep *r
 	}
 }
 
-// analyzeCeiling is the TTFT ceiling of model's slowest preset tier (0 when
-// it has none).
-func analyzeCeiling(model string) (d time.Duration) {
-	t, err := analyze.ParseTier("", model)
-	if err != nil {
-		return 0
+// upperFirst capitalises s's first (ASCII) letter.
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
 	}
-	return t.TTFTCeiling
+	return string(s[0]-'a'+'A') + s[1:]
 }
