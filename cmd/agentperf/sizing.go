@@ -34,8 +34,12 @@ func sizingBefore(w io.Writer, cfg replay.Config) *schemas.SizingMeta {
 			est.Summary, upperFirst(effect), replay.SizingAdvice(cfg.Sim, est), sizingFlags)
 	}
 	if est.OverContext > 0 && cfg.MaxContext == 0 {
-		fmt.Fprintf(w, "warning: sizing: %d turns need more than the %d tokens of context %s accepts (up to %d tokens of prompt and output): the simulator refuses them; --max-context %d cuts those sessions (--context-policy).\n",
-			est.OverContext, est.ContextTokens, replay.SizingLabel(cfg.Sim), est.LongestTokens, est.ContextTokens)
+		turns := fmt.Sprintf("%d turns need", est.OverContext)
+		if est.OverContext == 1 {
+			turns = "1 turn needs"
+		}
+		fmt.Fprintf(w, "warning: sizing: %s more than the %d tokens of context %s accepts (up to %d tokens of prompt and output): the simulator refuses them; --max-context %d cuts those sessions (--context-policy).\n",
+			turns, est.ContextTokens, replay.SizingLabel(cfg.Sim), est.LongestTokens, est.ContextTokens)
 	}
 	return est
 }
