@@ -41,7 +41,12 @@ rows. AA's rules hold by default: a 1-minute warm-up and a 10-minute steady
 window, grown (metadata steady_extended_ns) until the level has >= 30
 completed trajectories and >= 3 per agent. --time-scale has no effect
 there. The simulator's modelled power goes beside the results
-(FILE.power.parquet, docs/power.md). To test a client or another tool
+(FILE.power.parquet, docs/power.md). Sizing: before the run replay
+estimates the load the trace set offers against what the simulated
+deployment sustains and warns when it is overloaded, naming the
+accelerators that would fit (--accelerators, --hardware); after it, a
+level that ran overloaded is named in the summary (docs/replay.md,
+"Sizing"). To test a client or another tool
 against the simulator over HTTP, start 'agentperf sim' and give --target.
 
 Modes: closed loop (--users, default); --sessions-per-second R (Poisson
