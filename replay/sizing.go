@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"container/list"
 	"fmt"
 	"math"
 	"strings"
@@ -27,88 +28,154 @@ const SizingHeadroom = 0.8
 // EstimateSizing returns the sizing estimate of cfg's run against its
 // embedded simulator (cfg.Sim), or nil when there is none to make: a real
 // target (its capacity is unknown), a capacity search (which varies the
-// load on purpose), or a plan without turns or rate. Closed loop: Users ×
-// one user's pace at light load (each turn's think time, scaled and capped
-// as the run does, plus its unloaded response time); Poisson:
-// SessionsPerSecond × turns per session; timestamps: the recorded turns
-// over their recorded span.
+// load on purpose), or a plan without turns. Offered rate: closed loop,
+// Users × one user's pace at light load (each turn's think time, scaled
+// and capped as the run does, plus its unloaded response time); Poisson,
+// SessionsPerSecond × turns per session; timestamps, the recorded turns
+// over their recorded span. The prefix cache is modelled as one LRU of
+// 512-token blocks shared as recorded, holding half the deployment's KV
+// cache (the other half runs sequences). FitAccelerators is searched with
+// the cache of each candidate size.
 func EstimateSizing(cfg Config) *schemas.SizingMeta {
 	sp, p := cfg.Sim, cfg.Plan
 	if sp == nil || p == nil || cfg.Search != nil || p.Turns == 0 || len(p.Sessions) == 0 || sp.Instances == 0 {
 		return nil
 	}
 	est := &schemas.SizingMeta{Headroom: SizingHeadroom, ContextTokens: sp.ContextTokens}
-
-	// The workload's shape: prompt, cached and output tokens per turn, the
-	// prefix cache shared as recorded (every block seen before is a hit:
-	// an upper bound on hits, so a lower bound on the work).
-	type turn struct{ in, cached, out int }
-	turns := make([]turn, 0, p.Turns)
-	seen := map[int64]struct{}{}
 	var sumCtx float64
+	n := 0
 	for _, s := range p.Sessions {
 		for _, t := range s.Turns {
-			in, out := int(t.ExpectedInput), int(t.ExpectedOutput)
-			if out <= 0 {
-				out = sim.DefaultOutputMedian
-			}
-			hits := 0
-			for hits < len(t.HashIDs) {
-				if _, ok := seen[t.HashIDs[hits]]; !ok {
-					break
-				}
-				hits++
-			}
-			for _, h := range t.HashIDs[hits:] {
-				seen[h] = struct{}{}
-			}
-			cached := min(hits*sim.BlockTokens, max(in-1, 0))
-			turns = append(turns, turn{in, cached, out})
+			in, out := turnTokens(t)
 			sumCtx += float64(in) + float64(out)/2
+			n++
 			if need := in + out; need > sp.ContextTokens {
 				est.OverContext++
 				est.LongestTokens = max(est.LongestTokens, need)
 			}
 		}
 	}
-	n := float64(len(turns))
-	est.MeanContextTokens = int(sumCtx / n)
+	est.MeanContextTokens = int(sumCtx / float64(n))
 	est.DecodeBatch = sp.DecodeBatch(est.MeanContextTokens)
+
+	cacheInstances := sp.Instances
+	if sp.PrefillInstances > 0 {
+		cacheInstances = sp.PrefillInstances
+	}
+	l := newSizingLoad(cfg, est, cacheInstances)
+	if !(l.rate > 0) || math.IsInf(l.rate, 0) {
+		return est
+	}
+	est.RequestsPerSecond = l.rate
+	est.PromptTokensPerSecond = l.rate * l.prompt
+	est.UncachedTokensPerSecond = l.rate * l.uncached
+	est.OutputTokensPerSecond = l.rate * l.output
+	est.Utilization = l.utilization(sp.Instances, sp.PrefillInstances)
+	est.Overloaded = est.Utilization > 1
+
+	// The smallest instance count (same split of prefill and decode pools)
+	// whose utilisation, with its own larger cache, is within the
+	// headroom: at most the count that scales today's linearly (a larger
+	// cache only helps), at least today's when it is over.
+	groups := sp.Accelerators / sp.TP
+	scale := func(k int) (inst, pre int) { // k groups of today's split
+		if sp.PrefillInstances == 0 {
+			return k, 0
+		}
+		pre = max(1, int(math.Round(float64(k)*float64(sp.PrefillInstances)/float64(groups))))
+		return max(1, k-pre), pre
+	}
+	fits := func(k int) bool {
+		inst, pre := scale(k)
+		ci := inst
+		if pre > 0 {
+			ci = pre
+		}
+		lk := l
+		if ci != cacheInstances {
+			lk = newSizingLoad(cfg, est, ci)
+		}
+		return lk.utilization(inst, pre) <= SizingHeadroom
+	}
+	hi := max(int(math.Ceil(float64(groups)*est.Utilization/SizingHeadroom)), 1)
+	lo := 1
+	if est.Utilization > SizingHeadroom {
+		lo = groups + 1
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fits(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	est.FitAccelerators = hi * sp.TP
+	if cfg.Mode == ModeClosed || cfg.Mode == "" {
+		est.FitUsers = int(float64(cfg.Users) * SizingHeadroom / est.Utilization)
+	}
+	est.Summary = sizingSummary(sp, est)
+	return est
+}
+
+// turnTokens is a turn's prompt and output tokens for the estimate; an
+// unknown output length counts as the simulator's median.
+func turnTokens(t *Turn) (in, out int) {
+	in, out = int(t.ExpectedInput), int(t.ExpectedOutput)
+	if out <= 0 {
+		out = sim.DefaultOutputMedian
+	}
+	return in, out
+}
+
+// sizingLoad is the offered load of cfg's run, per request: prompt,
+// uncached and output tokens, and instance-seconds of prefill and of
+// decode; rate is requests per world second.
+type sizingLoad struct {
+	rate                     float64
+	prompt, uncached, output float64
+	prefill, decode          float64
+}
+
+// newSizingLoad computes the load with a prefix cache of cacheInstances
+// instances (see EstimateSizing).
+func newSizingLoad(cfg Config, est *schemas.SizingMeta, cacheInstances int) sizingLoad {
+	sp, p := cfg.Sim, cfg.Plan
 	perToken := sp.DecodeTokenSeconds(est.DecodeBatch, est.MeanContextTokens)
 	lone := sp.DecodeTokenSeconds(1, est.MeanContextTokens)
-
-	var prefill, decode, prompt, uncached, output, cycle float64
+	cache := newBlockLRU(cacheInstances * sp.KVTokens / 2 / sim.BlockTokens)
 	thinkScale := cfg.ThinkScale
 	if thinkScale == 0 {
 		thinkScale = 1
 	}
-	i := 0
+	var l sizingLoad
+	var cycle float64
+	n := 0
 	for _, s := range p.Sessions {
 		for _, t := range s.Turns {
-			w := turns[i]
-			i++
-			pf := sp.PrefillSeconds(w.cached, w.in-w.cached)
-			prefill += pf
-			decode += float64(w.out) * perToken
-			prompt += float64(w.in)
-			uncached += float64(w.in - w.cached)
-			output += float64(w.out)
+			in, out := turnTokens(t)
+			cached := min(cache.lookup(t.HashIDs)*sim.BlockTokens, max(in-1, 0))
+			pf := sp.PrefillSeconds(cached, in-cached)
+			l.prefill += pf
+			l.decode += float64(out) * perToken
+			l.prompt += float64(in)
+			l.uncached += float64(in - cached)
+			l.output += float64(out)
 			think := time.Duration(float64(t.ThinkNS) * thinkScale)
 			if cfg.ThinkCap > 0 && think > cfg.ThinkCap {
 				think = cfg.ThinkCap
 			}
-			cycle += think.Seconds() + pf + float64(w.out)*lone
+			cycle += think.Seconds() + pf + float64(out)*lone
+			n++
 		}
 	}
-
-	var rate float64 // offered requests per world second
 	switch cfg.Mode {
 	case ModeClosed, "":
 		if cycle > 0 {
-			rate = float64(cfg.Users) * n / cycle
+			l.rate = float64(cfg.Users) * float64(n) / cycle
 		}
 	case ModePoisson:
-		rate = cfg.SessionsPerSecond * n / float64(len(p.Sessions))
+		l.rate = cfg.SessionsPerSecond * float64(n) / float64(len(p.Sessions))
 	case ModeTimestamps:
 		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 		for _, s := range p.Sessions {
@@ -119,31 +186,57 @@ func EstimateSizing(cfg Config) *schemas.SizingMeta {
 			}
 		}
 		if hi > lo {
-			rate = n / (float64(hi-lo) / 1e9 / cfg.timeScale())
+			l.rate = float64(n) / (float64(hi-lo) / 1e9 / cfg.timeScale())
 		}
 	}
-	if !(rate > 0) || math.IsInf(rate, 0) {
-		return est
+	f := float64(n)
+	l.prompt, l.uncached, l.output, l.prefill, l.decode = l.prompt/f, l.uncached/f, l.output/f, l.prefill/f, l.decode/f
+	return l
+}
+
+// utilization is the load's engine time per second over instances
+// (unified, or decode with pre prefill instances: the busier pool's).
+func (l sizingLoad) utilization(instances, pre int) float64 {
+	if pre > 0 {
+		return max(l.rate*l.prefill/float64(pre), l.rate*l.decode/float64(max(instances, 1)))
 	}
-	est.RequestsPerSecond = rate
-	est.PromptTokensPerSecond = rate * prompt / n
-	est.UncachedTokensPerSecond = rate * uncached / n
-	est.OutputTokensPerSecond = rate * output / n
-	if sp.PrefillInstances > 0 {
-		est.Utilization = max(rate*prefill/n/float64(sp.PrefillInstances), rate*decode/n/float64(sp.Instances))
-	} else {
-		est.Utilization = rate * (prefill + decode) / n / float64(sp.Instances)
+	return l.rate * (l.prefill + l.decode) / float64(max(instances, 1))
+}
+
+// blockLRU is a prefix cache of blocks, least recently used evicted.
+type blockLRU struct {
+	cap   int
+	m     map[int64]*list.Element
+	order *list.List // front: most recent
+}
+
+func newBlockLRU(capBlocks int) *blockLRU {
+	return &blockLRU{cap: max(capBlocks, 1), m: map[int64]*list.Element{}, order: list.New()}
+}
+
+// lookup returns how many leading blocks of hashes are cached, then
+// caches them all as most recently used.
+func (c *blockLRU) lookup(hashes []int64) int {
+	hit := 0
+	for hit < len(hashes) {
+		if _, ok := c.m[hashes[hit]]; !ok {
+			break
+		}
+		hit++
 	}
-	est.Overloaded = est.Utilization > 1
-	if est.Utilization > 0 {
-		inst := math.Ceil(float64(sp.Accelerators/sp.TP) * est.Utilization / SizingHeadroom)
-		est.FitAccelerators = max(int(inst), 1) * sp.TP
-		if cfg.Mode == ModeClosed || cfg.Mode == "" {
-			est.FitUsers = int(float64(cfg.Users) * SizingHeadroom / est.Utilization)
+	for _, h := range hashes {
+		if e, ok := c.m[h]; ok {
+			c.order.MoveToFront(e)
+			continue
+		}
+		c.m[h] = c.order.PushFront(h)
+		for c.order.Len() > c.cap {
+			old := c.order.Back()
+			c.order.Remove(old)
+			delete(c.m, old.Value.(int64))
 		}
 	}
-	est.Summary = sizingSummary(sp, est)
-	return est
+	return hit
 }
 
 // timeScale is the world's speed-up over the wall clock, 1 when unset.
@@ -191,11 +284,12 @@ func SizingAdvice(sp *sim.Plan, est *schemas.SizingMeta) string {
 
 // Overload says whether a level ran overloaded, and why ("" when not),
 // judged against tier (the model's slowest preset, say) over its steady
-// requests: TTFT p50 above 10 × tier.TTFTCeiling (60 s when it has none),
-// or at least 10 % of them failed (stalled, timed out, refused); and, when
-// saturated (the estimate before the run said the closed loop's users
-// outrun the deployment), a P25 output speed below tier.SpeedFloor. Only
-// levels with steady requests are judged.
+// requests: TTFT at the tier's percentile (P95 by default) above 10 ×
+// tier.TTFTCeiling (60 s when it has none), or at least 10 % of them
+// failed (stalled, timed out, refused); and, when saturated (the estimate
+// before the run said the deployment is overloaded), an output speed at
+// the tier's percentile (P25) below tier.SpeedFloor. Only levels with
+// steady requests are judged.
 func (l *LevelReport) Overload(tier analyze.Tier, saturated bool) string {
 	s := l.stats
 	if s == nil || s.Requests == 0 {
@@ -207,9 +301,15 @@ func (l *LevelReport) Overload(tier analyze.Tier, saturated bool) string {
 	}
 	var why []string
 	if s.TTFT != nil && s.TTFT.Count() > 0 {
-		p50 := time.Duration(s.TTFT.Percentile(50) * float64(time.Millisecond))
-		if p50 > limit {
-			why = append(why, fmt.Sprintf("TTFT p50 %s (over %s)", p50.Round(100*time.Millisecond), limit))
+		pct := tier.TTFTPercentile
+		if pct == 0 {
+			pct = 95
+		}
+		ms := func(p float64) time.Duration {
+			return time.Duration(s.TTFT.Percentile(p) * float64(time.Millisecond)).Round(100 * time.Millisecond)
+		}
+		if v := ms(pct); v > limit {
+			why = append(why, fmt.Sprintf("TTFT p50 %s, p%.0f %s (over %s)", ms(50), pct, v, limit))
 		}
 	}
 	if rate := float64(s.Errors) / float64(s.Requests); rate >= 0.10 {

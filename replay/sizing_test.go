@@ -150,6 +150,12 @@ func TestLevelOverload(t *testing.T) {
 		}
 		return &LevelReport{stats: s}
 	}
+	// Half the requests wait 1 s, half 60 s: p50 is fine, p95 is not.
+	split := level(100, 0, 1000, 150)
+	split.stats.TTFT = hist.New(1000)
+	for i := 0; i < 100; i++ {
+		split.stats.TTFT.Add(float64(1000 + 59000*(i%2)))
+	}
 	cases := []struct {
 		name      string
 		l         *LevelReport
@@ -158,8 +164,9 @@ func TestLevelOverload(t *testing.T) {
 	}{
 		{"normal", level(100, 0, 300, 150), false, ""},
 		{"normal, saturated estimate", level(100, 0, 300, 150), true, ""},
-		{"TTFT far above the ceiling", level(100, 0, 306000, 150), false, "TTFT p50 5m6s"},
+		{"TTFT far above the ceiling", level(100, 0, 306000, 150), false, "TTFT p50 5m6s, p95 5m6s (over 50s)"},
 		{"TTFT a little above the ceiling", level(100, 0, 8000, 150), false, ""},
+		{"TTFT p95 far above the ceiling", split, false, "p95 1m0s"},
 		{"half stalled", level(100, 51, 300, 150), false, "51 % of steady requests failed"},
 		{"few errors", level(100, 2, 300, 150), false, ""},
 		{"slow, saturated", level(100, 0, 300, 40), true, "P25 output speed 40 tok/s"},

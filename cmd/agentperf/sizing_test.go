@@ -44,7 +44,7 @@ func TestReplaySizingCLI(t *testing.T) {
 		{"1×h200 overloaded", []string{"--accelerators", "1"}, true,
 			[]string{"warning: sizing: the simulated deployment is overloaded", "1 × h200 (TP 1, 1 instance) serving gpt-oss-120b",
 				"would keep it under 80 %", "--accelerators N", "1 turn needs more than the 131072 tokens", "--max-context 131072"},
-			[]string{"overloaded: level 0: TTFT p50", "--accelerators N"}, nil},
+			[]string{"overloaded: level 0: TTFT p50", ", p95 ", "--accelerators N"}, nil},
 		{"8×h200 fits", []string{"--accelerators", "8", "--max-context", "131072"}, false,
 			nil, nil, []string{"warning", "overloaded"}},
 	}
