@@ -276,7 +276,10 @@ func SizingAdvice(sp *sim.Plan, est *schemas.SizingMeta) string {
 		return ""
 	}
 	s := fmt.Sprintf("about %d × %s (TP %d) would keep it under %.0f %%", est.FitAccelerators, sp.Hardware.Name, sp.TP, 100*SizingHeadroom)
-	if est.FitUsers > 0 {
+	switch {
+	case est.FitUsers == 1:
+		s += ", or 1 user on this sizing"
+	case est.FitUsers > 1:
 		s += fmt.Sprintf(", or about %d users on this sizing", est.FitUsers)
 	}
 	return s
