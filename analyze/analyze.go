@@ -592,7 +592,7 @@ func (set *ResultSet) judge(opt capacity.Options) {
 				set.Notes = append(set.Notes, fmt.Sprintf("%s: max users not fitted: %v", t.Name, err))
 			} else {
 				c.Fit, c.Censored = f, f.Censored
-				c.Users = floorEstimate(f.MaxUsers)
+				c.Users = f.MaxUsers.WholeUsers()
 			}
 		}
 		per := func(div float64) capacity.Estimate {
@@ -625,18 +625,6 @@ func (set *ResultSet) judge(opt capacity.Options) {
 		}
 		set.Capacity = append(set.Capacity, c)
 	}
-}
-
-// floorEstimate rounds an estimate of users down to whole users (a
-// capacity of 52.7 users serves 52), keeping unbounded and undefined ends.
-func floorEstimate(e capacity.Estimate) capacity.Estimate {
-	f := func(x float64) float64 {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return x
-		}
-		return math.Floor(x + 1e-9)
-	}
-	return capacity.Estimate{Point: f(e.Point), Lo: f(e.Lo), Hi: f(e.Hi)}
 }
 
 // notes adds set-wide remarks from the run metadata.

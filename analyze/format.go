@@ -200,7 +200,7 @@ func FormatUsers(c *capacity.Capacity) string {
 	if c == nil {
 		return "—"
 	}
-	return fmtEstimate(floorEstimate(c.MaxUsers), c.Censored, 0)
+	return fmtEstimate(c.MaxUsers.WholeUsers(), c.Censored, 0)
 }
 
 // fmtCI prints a figure with its interval, "135.0 (128.2–141.7)", the
@@ -859,5 +859,5 @@ func fmtSearchEstimate(e *schemas.SearchEstimate) string {
 	case "below":
 		c = capacity.Below
 	}
-	return fmtEstimate(floorEstimate(est), c, 0)
+	return fmtEstimate(est.WholeUsers(), c, 0)
 }

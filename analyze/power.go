@@ -186,6 +186,11 @@ func (set *ResultSet) agentsPerMW(c *Capacity) {
 
 // powerNote says where the set's power came from.
 func (set *ResultSet) powerNote(rec *power.Record) string {
+	systems := rec.Systems()
+	if len(systems) == 1 && systems[0] == power.SourceModelled {
+		return fmt.Sprintf("modelled power from %s (%d samples): the embedded simulator's power model, not a measurement (docs/sim.md, Power)",
+			fileList(set.PowerFiles), len(rec.Samples))
+	}
 	return fmt.Sprintf("measured power from %s (%d samples, %d gaps; systems %s): accelerator power as the sources report it (docs/power.md)",
-		fileList(set.PowerFiles), len(rec.Samples), len(rec.Gaps), strings.Join(rec.Systems(), ", "))
+		fileList(set.PowerFiles), len(rec.Samples), len(rec.Gaps), strings.Join(systems, ", "))
 }

@@ -129,3 +129,26 @@ func indexOf(xs []string, x string) int {
 	}
 	return -1
 }
+
+// TestPowerNote: the simulator's power model is called modelled, a
+// meter's (or several systems', one of them the simulator) measured.
+func TestPowerNote(t *testing.T) {
+	set := &ResultSet{PowerFiles: []string{"r.power.parquet"}}
+	for _, tc := range []struct {
+		systems []string
+		want    string
+	}{
+		{[]string{power.SourceModelled}, "modelled power from r.power.parquet (2 samples): the embedded simulator's power model"},
+		{[]string{"node-a"}, "measured power from r.power.parquet (2 samples, 0 gaps; systems node-a)"},
+		{[]string{"node-a", power.SourceModelled}, "measured power from r.power.parquet (4 samples, 0 gaps; systems node-a, sim)"},
+	} {
+		var rec power.Record
+		for _, sys := range tc.systems {
+			r := powerRecord("run", sys, 0, 1000, 0, 1e9)
+			rec.Samples = append(rec.Samples, r.Samples...)
+		}
+		if got := set.powerNote(&rec); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("systems %v: note %q, want prefix %q", tc.systems, got, tc.want)
+		}
+	}
+}

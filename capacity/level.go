@@ -137,6 +137,20 @@ type Estimate struct {
 	Hi    float64 `json:"hi"`
 }
 
+// WholeUsers returns a max-users estimate in whole users, each finite
+// figure rounded down: a system sustains 62 users, not 62.6, so every
+// printed max-users figure (analyze's formats, the search's stop reason)
+// reads the same.
+func (e Estimate) WholeUsers() Estimate {
+	f := func(x float64) float64 {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return x
+		}
+		return math.Floor(x + 1e-9)
+	}
+	return Estimate{Point: f(e.Point), Lo: f(e.Lo), Hi: f(e.Hi)}
+}
+
 // MarshalJSON encodes the estimate as {"point", "lo", "hi"}, with null for
 // a non-finite value (JSON has no NaN or ∞): a null end is unbounded, a
 // null point undefined.

@@ -299,3 +299,22 @@ func TestGolden(t *testing.T) {
 	got := goldenJSON(t, golden{levels, c})
 	goldenfile.Check(t, filepath.Join("testdata", "run.golden.json"), got)
 }
+
+// TestWholeUsers: every finite figure rounds down (62.6 users serve 62),
+// float noise just below a whole number does not lose a user, and
+// unbounded or undefined ends stay as they are.
+func TestWholeUsers(t *testing.T) {
+	inf, nan := math.Inf(1), math.NaN()
+	for _, tc := range []struct{ in, want Estimate }{
+		{Estimate{62.6, 61.2, 64.9}, Estimate{62, 61, 64}},
+		{Estimate{63 - 1e-12, 62, 64}, Estimate{63, 62, 64}},
+		{Estimate{10, 0.4, inf}, Estimate{10, 0, inf}},
+	} {
+		if got := tc.in.WholeUsers(); got != tc.want {
+			t.Errorf("%+v.WholeUsers() = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+	if got := (Estimate{nan, nan, nan}).WholeUsers(); !math.IsNaN(got.Point) || !math.IsNaN(got.Lo) || !math.IsNaN(got.Hi) {
+		t.Errorf("undefined estimate became %+v", got)
+	}
+}

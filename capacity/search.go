@@ -249,8 +249,9 @@ func (s Search) next(groups []userGroup, c *Capacity) Action {
 		return Action{Kind: Repeat, Users: groups[best].users, Reason: fmt.Sprintf("repeat %d users: confirm a level that decides the crossing with an independent window", groups[best].users)}
 	}
 	if width := (est.Hi - est.Lo) / est.Point; est.Point > 0 && width <= s.Precision {
+		w := est.WholeUsers()
 		return Action{Kind: Stop, Stopped: StopPrecision, Reason: fmt.Sprintf("precision reached: max users %.0f (%.0f–%.0f), width %.0f %% ≤ %.0f %%",
-			est.Point, est.Lo, est.Hi, 100*width, 100*s.Precision)}
+			w.Point, w.Lo, w.Hi, 100*width, 100*s.Precision)}
 	}
 	// the bracketing levels first, an undecided one before a decided one,
 	// the nearest first, the fewest windows first

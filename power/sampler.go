@@ -12,6 +12,12 @@ import (
 	"time"
 )
 
+// SourceModelled is the Source (and System) of samples that a model
+// computed instead of a meter: the embedded simulator's power model in a
+// virtual-time replay (docs/sim.md, Power). Readers call such power
+// modelled, not measured.
+const SourceModelled = "sim"
+
 // Sample is one reading of one source: the power of its GPUs at one time.
 type Sample struct {
 	// Source and System name the source (Source.Label, Source.System);

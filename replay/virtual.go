@@ -705,7 +705,7 @@ func (vt *virtualTarget) sample(r *runner) {
 
 // simPowerLabel names the simulator's power in the power file: its source
 // and its system.
-const simPowerLabel = "sim"
+const simPowerLabel = power.SourceModelled
 
 // finishSimPower writes a virtual-time run's modelled power to the power
 // file (Config.PowerFile; none when empty) and records it in the
