@@ -428,6 +428,12 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 			{"tiers", set.TierSource},
 			{"files", fmt.Sprintf("%s (%d rows)", fileList(set.Files), set.Rows)},
 		}
+		if t := targetLine(set.Meta); t != "" {
+			kv = append(kv, [2]string{"target", t})
+		}
+		if st := settingsLine(set.Meta); st != "" {
+			kv = append(kv, [2]string{"settings", st})
+		}
 		if set.System.Source != "" {
 			kv = append(kv, [2]string{"figures", set.System.Source})
 		}

@@ -150,6 +150,12 @@ func WriteHTML(w io.Writer, rep *Report) error {
 	for si, set := range rep.Sets {
 		fmt.Fprintf(ew, "<div class=\"card\"><h3><span class=\"swatch\" style=\"background:%s\"></span>%s</h3>\n", color(si), esc(set.Name))
 		fmt.Fprintf(ew, "<p class=\"sub\">files: %s (%d rows)</p>\n", esc(strings.Join(set.Files, ", ")), set.Rows)
+		if t := targetLine(set.Meta); t != "" {
+			fmt.Fprintf(ew, "<p class=\"sub\">target: %s</p>\n", esc(t))
+		}
+		if st := settingsLine(set.Meta); st != "" {
+			fmt.Fprintf(ew, "<p class=\"sub\">request settings: %s</p>\n", esc(st))
+		}
 		if set.System.Source != "" {
 			fmt.Fprintf(ew, "<p class=\"sub\">figures: %s</p>\n", esc(set.System.Source))
 		}
