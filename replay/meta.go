@@ -30,6 +30,10 @@ func (r *runner) runMeta() *schemas.RunMeta {
 	}
 	if c.Shaping.Model != "" {
 		m.Model = c.Shaping.Model
+	} else if m.Model == "" && c.Plan != nil {
+		// Sent as recorded: the served model is the trace's, when it
+		// names one.
+		m.Model = c.Plan.OnlyModel()
 	}
 	m.OutputPolicy = string(orDefault(c.Shaping.Output, OutputExact))
 	m.TimeScale, m.ThinkScale, m.ThinkCap = c.TimeScale, c.ThinkScale, c.ThinkCap

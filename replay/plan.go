@@ -207,6 +207,25 @@ func LoadPlan(ts *schemas.TraceSet, opt PlanOptions) (*Plan, error) {
 	return p, nil
 }
 
+// OnlyModel returns the model every turn of the plan names, "" when the
+// turns name several or none.
+func (p *Plan) OnlyModel() string {
+	model := ""
+	for _, s := range p.Sessions {
+		for _, t := range s.Turns {
+			switch {
+			case t.Model == "":
+				return ""
+			case model == "":
+				model = t.Model
+			case t.Model != model:
+				return ""
+			}
+		}
+	}
+	return model
+}
+
 // ErrNoModel is the error CheckModel wraps when requests would be sent
 // without a model name.
 var ErrNoModel = errors.New("requests without a model name")

@@ -98,3 +98,28 @@ func TestCheckModel(t *testing.T) {
 		t.Errorf("a trace with model names: NoModel %d, CheckModel %v", named.NoModel, named.CheckModel(""))
 	}
 }
+
+// TestOnlyModel: the model a plan's turns all name, "" when some name
+// none or they name several.
+func TestOnlyModel(t *testing.T) {
+	turns := func(models ...string) *Plan {
+		s := &Session{ID: "s"}
+		for i, m := range models {
+			s.Turns = append(s.Turns, &Turn{Session: s, Index: int32(i), Model: m})
+		}
+		return &Plan{Sessions: []*Session{s}}
+	}
+	for _, tc := range []struct {
+		models []string
+		want   string
+	}{
+		{[]string{"gpt-oss-120b", "gpt-oss-120b"}, "gpt-oss-120b"},
+		{[]string{"gpt-oss-120b", ""}, ""},
+		{[]string{"gpt-oss-120b", "deepseek-v3.2"}, ""},
+		{nil, ""},
+	} {
+		if got := turns(tc.models...).OnlyModel(); got != tc.want {
+			t.Errorf("models %q: OnlyModel %q, want %q", tc.models, got, tc.want)
+		}
+	}
+}
