@@ -153,6 +153,10 @@ func singleFields(api string) []string {
 	return nil
 }
 
+// jsonSpace is the whitespace JSON allows between tokens (RFC 8259): not
+// Unicode's, which bytes.TrimSpace trims (a trailing \v is not JSON).
+const jsonSpace = " \t\n\r"
+
 // Split cuts a request body of the given API into params (a canonical JSON
 // object of the remaining fields) and parts in prompt order: single fields
 // first (system, instructions, tools), then one part per message. The
@@ -166,7 +170,7 @@ func Split(api string, body []byte) (params []byte, parts []Part, err error) {
 	d.UseNumber()
 	var obj map[string]any
 	if api == APIRaw || d.Decode(&obj) != nil || obj == nil ||
-		len(bytes.TrimSpace(body[d.InputOffset():])) > 0 { // trailing data: not one JSON object
+		len(bytes.Trim(body[d.InputOffset():], jsonSpace)) > 0 { // trailing data: not one JSON object
 		c, cerr := Canonical(body)
 		if cerr != nil {
 			// Not JSON at all: keep the bytes as a JSON string.
