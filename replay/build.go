@@ -30,6 +30,9 @@ type builder struct {
 	salt string
 	// marker puts a conversation marker in every request.
 	marker bool
+	// markerRun is mixed into every marker (Config.RunMarkers: the run id;
+	// "" for none).
+	markerRun string
 	// prefix computes the expected prefix-cache hits.
 	prefix *prefixModel
 }
@@ -41,6 +44,9 @@ func newBuilder(c Config) (*builder, error) {
 	b := &builder{plan: plan, shaping: c.Shaping, api: c.API, params: make(map[*Turn][]byte, plan.Turns),
 		keepMeta: c.KeepRequestMetadata, salt: c.CacheSalt, marker: c.ConversationMarker == MarkerOn,
 		prefix: newPrefixModel(c.Mode != ModeTimestamps)}
+	if c.RunMarkers {
+		b.markerRun = c.RunID
+	}
 	if b.api == "auto" {
 		b.api = ""
 	}
@@ -118,26 +124,28 @@ type conversation struct {
 func (b *builder) conversation(level, user, pass int) conversation {
 	c := conversation{level: level, user: user, pass: pass, salt: saltText(b.salt, user, pass)}
 	if b.marker {
-		c.marker = markerText(level, user, pass)
+		c.marker = markerText(b.markerRun, level, user, pass)
 	}
 	return c
 }
 
-// markerText returns the conversation marker of a user's pass at a level:
-// "[conversation <12 hex digits>]" and a newline, the digits a hash of the
-// three, so that no two users, passes or levels share a conversation
-// prefix on the target (a level's users are new users, as a search's
-// levels are separate measurements). About 10 tokens. The same run
-// configuration sends the same markers; a run that must not profit from a
-// previous run's conversations on the same target adds a per-run cache
-// salt.
-func markerText(level, user, pass int) string {
+// markerText returns the conversation marker of a user's pass at a level
+// of run run: "[conversation <12 hex digits>]" and a newline, the digits a
+// hash of the four, so that no two users, passes or levels share a
+// conversation prefix on the target (a level's users are new users, as a
+// search's levels are separate measurements), nor two runs with different
+// run texts. About 10 tokens. With run "" the same run configuration
+// sends the same markers.
+func markerText(run string, level, user, pass int) string {
 	h := fnv.New64a()
 	var buf [24]byte
 	binary.LittleEndian.PutUint64(buf[0:], uint64(level))
 	binary.LittleEndian.PutUint64(buf[8:], uint64(user))
 	binary.LittleEndian.PutUint64(buf[16:], uint64(pass))
 	h.Write(buf[:])
+	if run != "" {
+		h.Write([]byte(run))
+	}
 	hex := strconv.FormatUint(h.Sum64()>>16, 16)
 	for len(hex) < 12 {
 		hex = "0" + hex

@@ -194,6 +194,37 @@ func TestConversationMarker(t *testing.T) {
 	}
 }
 
+// TestRunMarkers: with RunMarkers the run id is in every marker, so two
+// runs against one server share no conversation, and the same run id sends
+// the same markers again; without it (a virtual-time run) the markers are
+// those of earlier versions, which keeps a seed's rows the same.
+func TestRunMarkers(t *testing.T) {
+	plan := loadPlan(t, writeRecipeTraces(t, 1, 50), PlanOptions{})
+	marker := func(runMarkers bool, runID string) string {
+		t.Helper()
+		b, err := newBuilder(Config{Plan: plan, ConversationMarker: MarkerOn, RunMarkers: runMarkers, RunID: runID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.conversation(2, 5, 1).marker
+	}
+	a, again, b := marker(true, "run-a"), marker(true, "run-a"), marker(true, "run-b")
+	if a == b {
+		t.Errorf("runs run-a and run-b both sent marker %q", a)
+	}
+	if a != again {
+		t.Errorf("run-a sent %q, then %q", a, again)
+	}
+	// The marker without a run, as every earlier version sent it for
+	// level 2, user 5, pass 1 (a virtual-time run's rows depend on it).
+	const fixed = "[conversation 6325ec6f2695]\n"
+	for _, id := range []string{"run-a", "run-b", ""} {
+		if got := marker(false, id); got != fixed {
+			t.Errorf("RunMarkers off, run id %q: marker %q, want %q", id, got, fixed)
+		}
+	}
+}
+
 // TestPrefixModel checks the expected cache hits block by block: shared
 // blocks (before the conversation) hit across users, conversation blocks
 // only within a user's pass; every block is shared as recorded.

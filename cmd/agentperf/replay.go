@@ -126,7 +126,7 @@ Examples:
 			&cli.DurationFlag{Name: "progress-interval", Value: time.Second, Usage: "how often the progress line is updated (wall time)"},
 			// Faithful bodies and memory (issues 10 and 12).
 			&cli.BoolFlag{Name: "keep-request-metadata", Usage: "send per-request metadata blocks as recorded (Claude Code's billing header, which changes on every request); by default they are dropped, as they would defeat the target's prefix cache"},
-			&cli.StringFlag{Name: "conversation-marker", Value: "auto", Usage: "mark each user's conversation after the shared system prompt and tools, so users share those on the target but not their conversations: auto (on, off with --timestamps), on or off"},
+			&cli.StringFlag{Name: "conversation-marker", Value: "auto", Usage: "mark each user's conversation after the shared system prompt and tools, so users share those on the target but not their conversations: auto (on, off with --timestamps), on or off. Against a --target the markers also carry the run id, so a run never hits the blocks an earlier run left in the server's prefix cache (give the same --run-id to send the same markers again)"},
 			&cli.StringFlag{Name: "memory-limit", Value: defaultMemoryLimit, Usage: "soft limit on the Go heap (`SIZE`, e.g. 384MiB or 2GiB), raised to twice the live heap when a run needs more; off for none; GOMEMLIMIT in the environment overrides it"},
 			// Virtual time (issue 13).
 			&cli.DurationFlag{Name: "max-steady", Value: replay.DefaultMaxSteady, Usage: "without --target (virtual time): longest a level's steady window grows to reach >= 30 completed trajectories and >= 3 per agent (world time; 0 = never grow)"},
@@ -282,6 +282,9 @@ func replayAction(c *cli.Context) error {
 	}
 	cfg.KeepRequestMetadata = c.Bool("keep-request-metadata")
 	cfg.ConversationMarker = marker
+	// A target's prefix cache outlives a run: markers of this run only
+	// (replay.Config.RunMarkers). The virtual-time engine starts empty.
+	cfg.RunMarkers = virtualSim == nil
 	// The target's engine, request settings, context and power (issues 15
 	// and 16; replay_target.go).
 	if err := targetConfig(c, &cfg, c.String("target") == "", c.String("out")); err != nil {
