@@ -156,26 +156,49 @@ type saltCache struct {
 }
 
 // pieceSlot remembers one changed prompt piece: the blob id, the text put
-// into it and the result.
+// into it, the piece as recorded and the result.
 type pieceSlot struct {
-	id   int64
-	text string
-	body []byte
+	id         int64
+	text       string
+	orig, body []byte
 }
 
-// piece returns p (blob id) with text prepended to its first text,
-// reusing the slot's last result when it is for the same piece and text.
-func (s *pieceSlot) piece(id int64, p *schemas.Part, text string) ([]byte, error) {
+// piece returns p (blob id) with text prepended to its first text, and p's
+// own bytes, reusing the slot's last result when it is for the same piece
+// and text.
+func (s *pieceSlot) piece(id int64, p *schemas.Part, text string) (body, orig []byte, err error) {
 	if s.body != nil && s.id == id && s.text == text {
-		return s.body, nil
+		return s.body, s.orig, nil
 	}
-	b, err := saltPiece(p.Kind, p.Bytes(), text)
+	orig = p.Bytes()
+	b, err := saltPiece(p.Kind, orig, text)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	*s = pieceSlot{id: id, text: text, body: b}
-	return b, nil
+	*s = pieceSlot{id: id, text: text, orig: orig, body: b}
+	return b, orig, nil
 }
+
+// pieceEdit is a prompt piece changed for a conversation: its recorded
+// bytes and the bytes sent in their place.
+type pieceEdit struct {
+	old, new []byte
+}
+
+// pieceEdits are the pieces one body changed (the conversation marker and
+// the cache salt: at most two).
+type pieceEdits struct {
+	n int
+	e [2]pieceEdit
+}
+
+func (pe *pieceEdits) add(old, new []byte) {
+	pe.e[pe.n] = pieceEdit{old, new}
+	pe.n++
+}
+
+// list returns the edits made.
+func (pe *pieceEdits) list() []pieceEdit { return pe.e[:pe.n] }
 
 // conversationStart returns the index of the first prompt piece of the
 // conversation proper: the first message or input that is not a system or
@@ -233,11 +256,27 @@ func sharedTokens(parts []schemas.Part, start int) int {
 // returns it with the API it is for. parts is scratch space. It records
 // the body's expected prefix-cache figures in sc.exp.
 func (b *builder) build(dst []byte, t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) ([]byte, string, []schemas.Part, error) {
+	api, parts, _, err := b.prepare(t, conv, sc, parts)
+	if err != nil {
+		return dst, api, parts, err
+	}
+	dst, err = b.render(dst, t, api, parts)
+	return dst, api, parts, err
+}
+
+// prepare returns the prompt pieces of t's body sent in conversation conv
+// (parts is scratch space) with the API it is for and the pieces it
+// changed for the conversation (marker, salt): the body is render's of
+// the pieces, and the turn's recorded body (prepare in the zero
+// conversation) with each edit's old piece replaced by its new one. It
+// records the body's expected prefix-cache figures in sc.exp.
+func (b *builder) prepare(t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) (string, []schemas.Part, pieceEdits, error) {
 	api := b.sendAPI(t)
+	var edits pieceEdits
 	sc.exp = expectation{}
 	parts, err := b.plan.Parts(parts[:0], t)
 	if err != nil {
-		return dst, api, parts, err
+		return api, parts, edits, err
 	}
 	start := conversationStart(parts)
 	si := -1 // the piece the salt goes to
@@ -253,14 +292,15 @@ func (b *builder) build(dst []byte, t *Turn, conv conversation, sc *saltCache, p
 			if j == si {
 				text = conv.salt + conv.marker // one piece carries both, the salt first
 			}
-			body, err := sc.marked.piece(t.Prompt[j], &parts[j], text)
+			body, orig, err := sc.marked.piece(t.Prompt[j], &parts[j], text)
 			if err == errNoText {
 				continue // e.g. a function call item: the next message carries it
 			}
 			if err != nil {
-				return dst, api, parts, fmt.Errorf("conversation marker: %w", err)
+				return api, parts, edits, fmt.Errorf("conversation marker: %w", err)
 			}
 			parts[j].Body = body
+			edits.add(orig, body)
 			if j == si {
 				si = -1
 			}
@@ -268,20 +308,27 @@ func (b *builder) build(dst []byte, t *Turn, conv conversation, sc *saltCache, p
 		}
 	}
 	if si >= 0 {
-		body, err := sc.salted.piece(t.Prompt[si], &parts[si], conv.salt)
+		body, orig, err := sc.salted.piece(t.Prompt[si], &parts[si], conv.salt)
 		switch {
 		case err == nil:
 			parts[si].Body = body
+			edits.add(orig, body)
 		case err != errNoText:
-			return dst, api, parts, fmt.Errorf("cache salt: %w", err)
+			return api, parts, edits, fmt.Errorf("cache salt: %w", err)
 		}
 	}
 	sc.exp = b.prefix.see(t, conv, sharedTokens(parts, start), &sc.priv)
 	if !b.keepMeta {
 		parts = schemas.DropRequestMetadata(parts)
 	}
+	return api, parts, edits, nil
+}
+
+// render appends to dst the body of t made of parts (prepare's), sent
+// with api.
+func (b *builder) render(dst []byte, t *Turn, api string, parts []schemas.Part) ([]byte, error) {
 	if api == t.API {
-		return schemas.Rebuild(dst, api, b.params[t], parts), api, parts, nil
+		return schemas.Rebuild(dst, api, b.params[t], parts), nil
 	}
 	recordedAPI := t.API
 	if recordedAPI == schemas.APIRaw || recordedAPI == "" {
@@ -291,16 +338,16 @@ func (b *builder) build(dst []byte, t *Turn, conv conversation, sc *saltCache, p
 	raw := schemas.Rebuild(nil, t.API, []byte(t.Params), parts)
 	tr, err := translate.Translate(raw, recordedAPI, api)
 	if err != nil {
-		return dst, api, parts, err
+		return dst, err
 	}
 	m := map[string]json.RawMessage{}
 	if err := json.Unmarshal(tr, &m); err != nil {
-		return dst, api, parts, err
+		return dst, err
 	}
 	b.shaping.shape(m, api, t.ExpectedOutput)
 	out, err := json.Marshal(m)
 	if err != nil {
-		return dst, api, parts, err
+		return dst, err
 	}
-	return append(dst, out...), api, parts, nil
+	return append(dst, out...), nil
 }

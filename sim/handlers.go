@@ -267,6 +267,13 @@ func admit(plan *Plan, counts *countCache, api apiKind, body []byte) (admission,
 	if aerr != nil {
 		return admission{}, aerr
 	}
+	return settle(plan, api, g)
+}
+
+// settle is admit's part after the parse: it applies g's cache salt,
+// hashes the prompt's blocks, refuses a prompt that does not fit the
+// plan's context and decides the output.
+func settle(plan *Plan, api apiKind, g *genRequest) (admission, *apiError) {
 	g.prompt.salt(g.cacheSalt)
 	blocks := g.prompt.finish()
 	p := g.prompt.tokens

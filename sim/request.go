@@ -637,7 +637,7 @@ func parseCompletions(body []byte, cc *countCache) (*genRequest, *apiError) {
 			return nil, badRequest("prompt", "prompt: empty token list")
 		}
 		// Token ids: the count is their number; the bytes identify them.
-		g.prompt.addHashed(hashBytes(segMessage, promptRaw), len(ids))
+		g.prompt.addIDs(hashBytes(segMessage, promptRaw), len(ids))
 	case json.Unmarshal(promptRaw, &texts) == nil:
 		if len(texts) != 1 {
 			return nil, badRequest("prompt", "prompt: send one prompt per request (got %d)", len(texts))
