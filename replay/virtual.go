@@ -78,6 +78,10 @@ type bodyKey struct {
 // (admitting again is correct, only slower).
 const maxAdmissions = 1 << 17
 
+// deriveAdmissions enables admitTurn's derived admissions; tests turn it
+// off to compare against admitting every body.
+var deriveAdmissions = true
+
 // maxBases bounds the turns whose base admission is kept; a full map is
 // emptied.
 const maxBases = 1 << 15
@@ -130,7 +134,7 @@ func (vt *virtualTarget) admit(api string, body []byte) (*sim.Admission, error) 
 // otherwise builds the body and admits it; buildErr is an error building
 // it.
 func (vt *virtualTarget) admitTurn(b *builder, t *Turn, api string, parts []schemas.Part, edits pieceEdits) (a *sim.Admission, buildErr, err error) {
-	if api == t.API { // a translated body holds no piece verbatim
+	if api == t.API && deriveAdmissions { // a translated body holds no piece verbatim
 		if base := vt.base(b, t, api); base != nil {
 			if edits.n == 0 {
 				return base, nil, nil
