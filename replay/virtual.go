@@ -97,7 +97,7 @@ const DefaultMaxSteady = 8 * time.Hour
 func newVirtualTarget(p *sim.Plan) *virtualTarget {
 	return &virtualTarget{v: sim.NewVirtual(p), admissions: map[bodyKey]*sim.Admission{}, bases: map[*Turn]*sim.Admission{},
 		coalesce: p.CoalescesTokens(),
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+		seeds:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 }
 
 // at returns the wall-clock time.Time standing for virtual time ns.

@@ -17,7 +17,9 @@ import (
 // prompt and instructions, one or two at a time.
 func TestAdmitEditedMatchesAdmit(t *testing.T) {
 	long := strings.Repeat("the quick brown fox jumps over the lazy dog ", 300)
-	mark := func(s string) string { return strings.Replace(s, `"text":"`, `"text":"[conversation 0123456789ab]\n`, 1) }
+	mark := func(s string) string {
+		return strings.Replace(s, `"text":"`, `"text":"[conversation 0123456789ab]\n`, 1)
+	}
 	msg := `{"role":"user","content":[{"type":"text","text":"fix the test"}]}`
 	sys := `{"role":"system","content":"be brief"}`
 	hist := `{"role":"assistant","content":"` + long + `"}`
