@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"sync"
 
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/translate"
@@ -32,6 +33,10 @@ type builder struct {
 	marker bool
 	// prefix computes the expected prefix-cache hits.
 	prefix *prefixModel
+	// layouts holds each turn's layout, computed on its first send (32
+	// bytes a turn).
+	layoutsMu sync.Mutex
+	layouts   map[*Turn]pieceLayout
 }
 
 // newBuilder returns the builder of c (defaults applied, or zero values:
@@ -40,7 +45,7 @@ func newBuilder(c Config) (*builder, error) {
 	plan := c.Plan
 	b := &builder{plan: plan, shaping: c.Shaping, api: c.API, params: make(map[*Turn][]byte, plan.Turns),
 		keepMeta: c.KeepRequestMetadata, salt: c.CacheSalt, marker: c.ConversationMarker == MarkerOn,
-		prefix: newPrefixModel(c.Mode != ModeTimestamps)}
+		prefix: newPrefixModel(c.Mode != ModeTimestamps), layouts: map[*Turn]pieceLayout{}}
 	if b.api == "auto" {
 		b.api = ""
 	}
@@ -163,12 +168,16 @@ type pieceSlot struct {
 	orig, body []byte
 }
 
-// piece returns p (blob id) with text prepended to its first text, and p's
-// own bytes, reusing the slot's last result when it is for the same piece
-// and text.
-func (s *pieceSlot) piece(id int64, p *schemas.Part, text string) (body, orig []byte, err error) {
+// piece returns piece j (blob id; part reads it) with text prepended to
+// its first text, and the piece's own bytes, reusing the slot's last
+// result when it is for the same piece and text.
+func (s *pieceSlot) piece(id int64, j int, part func(int) (*schemas.Part, error), text string) (body, orig []byte, err error) {
 	if s.body != nil && s.id == id && s.text == text {
 		return s.body, s.orig, nil
+	}
+	p, err := part(j)
+	if err != nil {
+		return nil, nil, err
 	}
 	orig = p.Bytes()
 	b, err := saltPiece(p.Kind, orig, text)
@@ -272,56 +281,165 @@ func (b *builder) build(dst []byte, t *Turn, conv conversation, sc *saltCache, p
 // records the body's expected prefix-cache figures in sc.exp.
 func (b *builder) prepare(t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) (string, []schemas.Part, pieceEdits, error) {
 	api := b.sendAPI(t)
-	var edits pieceEdits
 	sc.exp = expectation{}
 	parts, err := b.plan.Parts(parts[:0], t)
 	if err != nil {
+		return api, parts, pieceEdits{}, err
+	}
+	api, edits, at, err := b.prepareEdits(t, conv, sc, parts)
+	if err != nil {
 		return api, parts, edits, err
 	}
-	start := conversationStart(parts)
-	si := -1 // the piece the salt goes to
-	if conv.salt != "" {
-		si = saltIndex(parts)
-	}
-	if conv.marker != "" {
-		for j := start; j < len(parts); j++ {
-			if k := parts[j].Kind; k != schemas.KindMessage && k != schemas.KindInput {
-				continue
-			}
-			text := conv.marker
-			if j == si {
-				text = conv.salt + conv.marker // one piece carries both, the salt first
-			}
-			body, orig, err := sc.marked.piece(t.Prompt[j], &parts[j], text)
-			if err == errNoText {
-				continue // e.g. a function call item: the next message carries it
-			}
+	return api, b.applyEdits(parts, edits, at), edits, nil
+}
+
+// prepareEdits is prepare without the body's pieces: the API and the
+// pieces changed for conversation conv, with their indexes among t's
+// pieces. parts holds t's pieces, or is nil: then it reads the pieces only
+// the first time (for the turn's layout) and a piece only when sc does not
+// hold its change.
+func (b *builder) prepareEdits(t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) (string, pieceEdits, [2]int, error) {
+	api := b.sendAPI(t)
+	sc.exp = expectation{}
+	lay, ok := b.knownLayout(t)
+	if !ok {
+		if parts == nil {
+			all, err := b.plan.Parts(nil, t)
 			if err != nil {
-				return api, parts, edits, fmt.Errorf("conversation marker: %w", err)
+				return api, pieceEdits{}, [2]int{}, err
 			}
-			parts[j].Body = body
-			edits.add(orig, body)
-			if j == si {
-				si = -1
-			}
-			break
+			lay = b.layout(t, all)
+		} else {
+			lay = b.layout(t, parts)
 		}
 	}
-	if si >= 0 {
-		body, orig, err := sc.salted.piece(t.Prompt[si], &parts[si], conv.salt)
-		switch {
-		case err == nil:
-			parts[si].Body = body
-			edits.add(orig, body)
-		case err != errNoText:
-			return api, parts, edits, fmt.Errorf("cache salt: %w", err)
-		}
+	edits, at, err := b.edit(t, conv, sc, lay, parts)
+	return api, edits, at, err
+}
+
+// withEdits returns t's pieces (read into parts, scratch space) with the
+// edits prepareEdits returned: the pieces of the body prepare returns.
+func (b *builder) withEdits(parts []schemas.Part, t *Turn, edits pieceEdits, at [2]int) ([]schemas.Part, error) {
+	parts, err := b.plan.Parts(parts[:0], t)
+	if err != nil {
+		return parts, err
 	}
-	sc.exp = b.prefix.see(t, conv, sharedTokens(parts, start), &sc.priv)
+	return b.applyEdits(parts, edits, at), nil
+}
+
+// applyEdits puts the edits into t's pieces and drops request metadata
+// unless the run keeps it.
+func (b *builder) applyEdits(parts []schemas.Part, edits pieceEdits, at [2]int) []schemas.Part {
+	for k, e := range edits.list() {
+		parts[at[k]].Body = e.new
+	}
 	if !b.keepMeta {
 		parts = schemas.DropRequestMetadata(parts)
 	}
-	return api, parts, edits, nil
+	return parts
+}
+
+// knownLayout returns t's layout when it was computed before.
+func (b *builder) knownLayout(t *Turn) (pieceLayout, bool) {
+	b.layoutsMu.Lock()
+	lay, ok := b.layouts[t]
+	b.layoutsMu.Unlock()
+	return lay, ok
+}
+
+// layout returns the layout of t, whose pieces are parts, computing it the
+// first time.
+func (b *builder) layout(t *Turn, parts []schemas.Part) pieceLayout {
+	if lay, ok := b.knownLayout(t); ok {
+		return lay
+	}
+	lay := layoutOf(parts)
+	b.layoutsMu.Lock()
+	b.layouts[t] = lay
+	b.layoutsMu.Unlock()
+	return lay
+}
+
+// pieceLayout is where a turn's body changes for a conversation, from its
+// pieces alone: the conversation's first piece (conversationStart) and
+// the tokens before it (sharedTokens), the piece the marker goes to (the
+// first message or input from start that has text) and the piece the salt
+// goes to (saltIndex), -1 for none.
+type pieceLayout struct {
+	start, shared int
+	mark, salt    int
+}
+
+// layoutOf returns the layout of a turn's pieces.
+func layoutOf(parts []schemas.Part) pieceLayout {
+	lay := pieceLayout{start: conversationStart(parts), mark: -1, salt: saltIndex(parts)}
+	lay.shared = sharedTokens(parts, lay.start)
+	for j := lay.start; j < len(parts); j++ {
+		if k := parts[j].Kind; k != schemas.KindMessage && k != schemas.KindInput {
+			continue
+		}
+		if hasText(&parts[j]) {
+			lay.mark = j
+			break
+		}
+	}
+	return lay
+}
+
+// hasText reports whether a marker or salt can go into p's text (saltPiece
+// does not answer errNoText).
+func hasText(p *schemas.Part) bool {
+	_, err := saltPiece(p.Kind, p.Bytes(), "")
+	return err != errNoText
+}
+
+// edit returns the pieces of t changed for conversation conv (lay is the
+// turn's layout) with the index of each, and records the body's expected
+// prefix-cache figures in sc.exp. parts holds the turn's pieces, or is nil
+// to read a piece from the trace set when sc does not hold its change.
+func (b *builder) edit(t *Turn, conv conversation, sc *saltCache, lay pieceLayout, parts []schemas.Part) (pieceEdits, [2]int, error) {
+	var edits pieceEdits
+	var at [2]int
+	part := func(j int) (*schemas.Part, error) {
+		if parts != nil {
+			return &parts[j], nil
+		}
+		one, err := b.plan.ts.Parts(nil, t.Prompt[j:j+1])
+		if err != nil {
+			return nil, err
+		}
+		return &one[0], nil
+	}
+	si := -1 // the piece the salt goes to
+	if conv.salt != "" {
+		si = lay.salt
+	}
+	if conv.marker != "" && lay.mark >= 0 {
+		j := lay.mark
+		text := conv.marker
+		if j == si {
+			text = conv.salt + conv.marker // one piece carries both, the salt first
+			si = -1
+		}
+		body, orig, err := sc.marked.piece(t.Prompt[j], j, part, text)
+		if err != nil {
+			return edits, at, fmt.Errorf("conversation marker: %w", err)
+		}
+		at[edits.n] = j
+		edits.add(orig, body)
+	}
+	if si >= 0 {
+		body, orig, err := sc.salted.piece(t.Prompt[si], si, part, conv.salt)
+		switch {
+		case err == nil:
+			at[edits.n] = si
+			edits.add(orig, body)
+		case err != errNoText:
+			return edits, at, fmt.Errorf("cache salt: %w", err)
+		}
+	}
+	sc.exp = b.prefix.see(t, conv, lay.shared, &sc.priv)
+	return edits, at, nil
 }
 
 // render appends to dst the body of t made of parts (prepare's), sent

@@ -127,13 +127,13 @@ func (vt *virtualTarget) admit(api string, body []byte) (*sim.Admission, error) 
 	return a, nil
 }
 
-// admitTurn returns the simulator's admission of t's body sent with api,
-// made of parts with edits changed from the recorded body (b.prepare's).
-// It derives the admission from the turn's base admission when it can
+// admitTurn returns the simulator's admission of t's body sent with api:
+// the recorded body with edits (b.prepareEdits's, at their pieces). It
+// derives the admission from the turn's base admission when it can
 // (sim.Virtual.AdmitEdited: the same result as admitting the body) and
-// otherwise builds the body and admits it; buildErr is an error building
-// it.
-func (vt *virtualTarget) admitTurn(b *builder, t *Turn, api string, parts []schemas.Part, edits pieceEdits) (a *sim.Admission, buildErr, err error) {
+// otherwise builds the body (parts is scratch space) and admits it;
+// buildErr is an error building it.
+func (vt *virtualTarget) admitTurn(b *builder, t *Turn, api string, edits pieceEdits, at [2]int, parts *[]schemas.Part) (a *sim.Admission, buildErr, err error) {
 	if api == t.API && deriveAdmissions { // a translated body holds no piece verbatim
 		if base := vt.base(b, t, api); base != nil {
 			if edits.n == 0 {
@@ -149,7 +149,12 @@ func (vt *virtualTarget) admitTurn(b *builder, t *Turn, api string, parts []sche
 			}
 		}
 	}
-	body, err := b.render(vt.body[:0], t, api, parts)
+	ps, err := b.withEdits(*parts, t, edits, at)
+	*parts = ps
+	if err != nil {
+		return nil, err, nil
+	}
+	body, err := b.render(vt.body[:0], t, api, ps)
 	vt.body = body[:0]
 	if err != nil {
 		return nil, err, nil
@@ -592,13 +597,12 @@ func (l *vlevel) send(e vevent) {
 	if x.tree == nil {
 		r.active.Add(1)
 	}
-	api, parts, edits, berr := r.builder.prepare(st.t, conv, &us.salt, us.parts)
-	us.parts = parts
+	api, edits, at, berr := r.builder.prepareEdits(st.t, conv, &us.salt, nil)
 	x.api = api
 	var adm *sim.Admission
 	var err error
 	if berr == nil {
-		adm, berr, err = vt.admitTurn(r.builder, st.t, api, parts, edits)
+		adm, berr, err = vt.admitTurn(r.builder, st.t, api, edits, at, &us.parts)
 	}
 	if berr != nil {
 		l.finish(x, Response{First: -1, Err: "building request: " + berr.Error(), Usage: noUsage})

@@ -76,14 +76,15 @@ func TestVirtualDerivedAdmissions(t *testing.T) {
 					conv := b.conversation(1, user, user%2)
 					var sc, scWhole saltCache
 					for _, tn := range s.Turns {
-						api, parts, edits, err := b.prepare(tn, conv, &sc, nil)
+						api, edits, at, err := b.prepareEdits(tn, conv, &sc, nil)
 						if err != nil {
 							t.Fatal(err)
 						}
 						if edits.n == 0 {
 							t.Fatalf("session %s turn %d: no piece changed for the conversation", s.ID, tn.Index)
 						}
-						got, berr, err := vt.admitTurn(b, tn, api, parts, edits)
+						var parts []schemas.Part
+						got, berr, err := vt.admitTurn(b, tn, api, edits, at, &parts)
 						if berr != nil {
 							t.Fatal(berr)
 						}
