@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/tokens"
 )
 
@@ -83,6 +84,51 @@ func BenchmarkPromptCold(b *testing.B) {
 		}
 		g.prompt.finish()
 	}
+}
+
+// BenchmarkAdmitMarked admits a 40k-token agent turn sent in one of 64
+// conversations, each marking its first user message (replay's
+// conversation marker), as the virtual-time replay does: "whole" admits
+// each marked body (Admit: the whole body parsed and hashed, only the
+// marked message new to the count cache after the first round), "edited"
+// derives the admission from the turn's base admission (AdmitEdited: the
+// marked message alone).
+func BenchmarkAdmitMarked(b *testing.B) {
+	plan, err := Resolve(Config{Hardware: "h200", Accelerators: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := agentBody(60)
+	first := []byte(fmt.Sprintf(`{"role":"user","content":"%s"}`, tokens.Filler(1000, 250)))
+	var marked, bodies [64][]byte
+	for k := range marked {
+		marked[k] = []byte(fmt.Sprintf(`{"role":"user","content":"[conversation %012x]\n%s"}`, k, tokens.Filler(1000, 250)))
+		bodies[k] = []byte(strings.Replace(string(base), string(first), string(marked[k]), 1))
+	}
+	b.Run("whole", func(b *testing.B) {
+		v := NewVirtual(plan)
+		b.SetBytes(int64(len(base)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := v.Admit(schemas.APIOpenAIChat, bodies[i%64]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("edited", func(b *testing.B) {
+		v := NewVirtual(plan)
+		a, err := v.AdmitEditable(schemas.APIOpenAIChat, base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(base)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, ok, err := v.AdmitEdited(a, Edit{Old: first, New: marked[i%64]}); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
 }
 
 // BenchmarkTokenEvent renders one streamed token per API.
