@@ -36,7 +36,7 @@ func BenchmarkPromptWarm(b *testing.B) {
 	cc := newCountCache()
 	prev := agentBody(59)
 	body := agentBody(60)
-	if _, err := parseChat(prev, cc); err != nil {
+	if _, err := parseChat(prev, cc, false); err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(body)))
@@ -45,7 +45,7 @@ func BenchmarkPromptWarm(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// A new last message each time, as a new turn brings.
 		copy(body[len(body)-40:], fmt.Sprintf("%08d", i))
-		g, err := parseChat(body, cc)
+		g, err := parseChat(body, cc, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -58,12 +58,12 @@ func BenchmarkPromptWarm(b *testing.B) {
 func BenchmarkPromptFullyCached(b *testing.B) {
 	cc := newCountCache()
 	body := agentBody(60)
-	parseChat(body, cc)
+	parseChat(body, cc, false)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		g, err := parseChat(body, cc)
+		g, err := parseChat(body, cc, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func BenchmarkPromptCold(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		g, err := parseChat(body, newCountCache())
+		g, err := parseChat(body, newCountCache(), false)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -109,10 +109,11 @@ type prompt struct {
 	tokens int
 	hash   uint64
 	raw    bool // a plain completion prompt: no chat template, no reply priming
-	// parsed is every segment added, in order, zero-token ones included:
-	// what recounting the prompt with a segment replaced needs
-	// (Virtual.AdmitEdited).
+	// parsed is every segment added, in order, zero-token ones included,
+	// when keep is set: what recounting the prompt with a segment replaced
+	// needs (Virtual.AdmitEdited).
 	parsed []parsedSeg
+	keep   bool
 }
 
 // parsedSeg is one segment of a prompt as the parser added it.
@@ -149,15 +150,19 @@ func (p *prompt) add(c *countCache, kind byte, raw []byte, overhead int, fresh f
 		c.tokenized.Add(int64(len(raw)))
 		c.put(h, n)
 	}
-	p.parsed = append(p.parsed, parsedSeg{hash: h, tokens: int32(min(n, math.MaxInt32)), kind: kind, overhead: uint8(overhead),
-		replaceable: kind != segTools, fresh: fresh})
+	if p.keep {
+		p.parsed = append(p.parsed, parsedSeg{hash: h, tokens: int32(min(n, math.MaxInt32)), kind: kind, overhead: uint8(overhead),
+			replaceable: kind != segTools, fresh: fresh})
+	}
 	p.addHashed(h, n)
 	return nil
 }
 
 // addIDs adds a segment of n token ids whose bytes hash to h.
 func (p *prompt) addIDs(h uint64, n int) {
-	p.parsed = append(p.parsed, parsedSeg{hash: h, tokens: int32(min(n, math.MaxInt32)), kind: segMessage})
+	if p.keep {
+		p.parsed = append(p.parsed, parsedSeg{hash: h, tokens: int32(min(n, math.MaxInt32)), kind: segMessage})
+	}
 	p.addHashed(h, n)
 }
 

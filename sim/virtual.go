@@ -139,7 +139,7 @@ func (v *Virtual) admit(api string, body []byte, editable bool) (*Admission, err
 		return nil, newRequestError(kind, &apiError{status: http.StatusRequestEntityTooLarge, typ: "invalid_request_error",
 			message: fmt.Sprintf("request body of %d bytes exceeds the %d-byte limit", len(body), limit)})
 	}
-	a, aerr := admit(v.plan, v.counts, kind, body)
+	a, aerr := admit(v.plan, v.counts, kind, body, editable)
 	if aerr != nil {
 		return nil, newRequestError(kind, aerr)
 	}
