@@ -33,10 +33,10 @@ type builder struct {
 	marker bool
 	// prefix computes the expected prefix-cache hits.
 	prefix *prefixModel
-	// layouts holds each turn's layout, computed on its first send (32
-	// bytes a turn).
-	layoutsMu sync.Mutex
-	layouts   map[*Turn]pieceLayout
+	// layouts holds each turn's layout (*Turn → pieceLayout), computed on
+	// its first send: written once a turn, read on every send by many
+	// users' goroutines over HTTP.
+	layouts sync.Map
 }
 
 // newBuilder returns the builder of c (defaults applied, or zero values:
@@ -45,7 +45,7 @@ func newBuilder(c Config) (*builder, error) {
 	plan := c.Plan
 	b := &builder{plan: plan, shaping: c.Shaping, api: c.API, params: make(map[*Turn][]byte, plan.Turns),
 		keepMeta: c.KeepRequestMetadata, salt: c.CacheSalt, marker: c.ConversationMarker == MarkerOn,
-		prefix: newPrefixModel(c.Mode != ModeTimestamps), layouts: map[*Turn]pieceLayout{}}
+		prefix: newPrefixModel(c.Mode != ModeTimestamps)}
 	if b.api == "auto" {
 		b.api = ""
 	}
@@ -341,10 +341,11 @@ func (b *builder) applyEdits(parts []schemas.Part, edits pieceEdits, at [2]int) 
 
 // knownLayout returns t's layout when it was computed before.
 func (b *builder) knownLayout(t *Turn) (pieceLayout, bool) {
-	b.layoutsMu.Lock()
-	lay, ok := b.layouts[t]
-	b.layoutsMu.Unlock()
-	return lay, ok
+	v, ok := b.layouts.Load(t)
+	if !ok {
+		return pieceLayout{}, false
+	}
+	return v.(pieceLayout), true
 }
 
 // layout returns the layout of t, whose pieces are parts, computing it the
@@ -354,9 +355,7 @@ func (b *builder) layout(t *Turn, parts []schemas.Part) pieceLayout {
 		return lay
 	}
 	lay := layoutOf(parts)
-	b.layoutsMu.Lock()
-	b.layouts[t] = lay
-	b.layoutsMu.Unlock()
+	b.layouts.Store(t, lay)
 	return lay
 }
 
