@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"sync"
 
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/translate"
@@ -35,6 +36,10 @@ type builder struct {
 	markerRun string
 	// prefix computes the expected prefix-cache hits.
 	prefix *prefixModel
+	// layouts holds each turn's layout (*Turn → pieceLayout), computed on
+	// its first send: written once a turn, read on every send by many
+	// users' goroutines over HTTP.
+	layouts sync.Map
 }
 
 // newBuilder returns the builder of c (defaults applied, or zero values:
@@ -164,26 +169,53 @@ type saltCache struct {
 }
 
 // pieceSlot remembers one changed prompt piece: the blob id, the text put
-// into it and the result.
+// into it, the piece as recorded and the result.
 type pieceSlot struct {
-	id   int64
-	text string
-	body []byte
+	id         int64
+	text       string
+	orig, body []byte
 }
 
-// piece returns p (blob id) with text prepended to its first text,
-// reusing the slot's last result when it is for the same piece and text.
-func (s *pieceSlot) piece(id int64, p *schemas.Part, text string) ([]byte, error) {
+// piece returns piece j (blob id; part reads it) with text prepended to
+// its first text, and the piece's own bytes, reusing the slot's last
+// result when it is for the same piece and text.
+func (s *pieceSlot) piece(id int64, j int, part func(int) (*schemas.Part, error), text string) (body, orig []byte, err error) {
 	if s.body != nil && s.id == id && s.text == text {
-		return s.body, nil
+		return s.body, s.orig, nil
 	}
-	b, err := saltPiece(p.Kind, p.Bytes(), text)
+	p, err := part(j)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	*s = pieceSlot{id: id, text: text, body: b}
-	return b, nil
+	orig = p.Bytes()
+	b, err := saltPiece(p.Kind, orig, text)
+	if err != nil {
+		return nil, nil, err
+	}
+	*s = pieceSlot{id: id, text: text, orig: orig, body: b}
+	return b, orig, nil
 }
+
+// pieceEdit is a prompt piece changed for a conversation: its recorded
+// bytes and the bytes sent in their place.
+type pieceEdit struct {
+	old, new []byte
+}
+
+// pieceEdits are the pieces one body changed (the conversation marker and
+// the cache salt: at most two).
+type pieceEdits struct {
+	n int
+	e [2]pieceEdit
+}
+
+func (pe *pieceEdits) add(old, new []byte) {
+	pe.e[pe.n] = pieceEdit{old, new}
+	pe.n++
+}
+
+// list returns the edits made.
+func (pe *pieceEdits) list() []pieceEdit { return pe.e[:pe.n] }
 
 // conversationStart returns the index of the first prompt piece of the
 // conversation proper: the first message or input that is not a system or
@@ -241,55 +273,187 @@ func sharedTokens(parts []schemas.Part, start int) int {
 // returns it with the API it is for. parts is scratch space. It records
 // the body's expected prefix-cache figures in sc.exp.
 func (b *builder) build(dst []byte, t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) ([]byte, string, []schemas.Part, error) {
+	api, parts, _, err := b.prepare(t, conv, sc, parts)
+	if err != nil {
+		return dst, api, parts, err
+	}
+	dst, err = b.render(dst, t, api, parts)
+	return dst, api, parts, err
+}
+
+// prepare returns the prompt pieces of t's body sent in conversation conv
+// (parts is scratch space) with the API it is for and the pieces it
+// changed for the conversation (marker, salt): the body is render's of
+// the pieces, and the turn's recorded body (prepare in the zero
+// conversation) with each edit's old piece replaced by its new one. It
+// records the body's expected prefix-cache figures in sc.exp.
+func (b *builder) prepare(t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) (string, []schemas.Part, pieceEdits, error) {
 	api := b.sendAPI(t)
 	sc.exp = expectation{}
 	parts, err := b.plan.Parts(parts[:0], t)
 	if err != nil {
-		return dst, api, parts, err
+		return api, parts, pieceEdits{}, err
 	}
-	start := conversationStart(parts)
-	si := -1 // the piece the salt goes to
-	if conv.salt != "" {
-		si = saltIndex(parts)
+	api, edits, at, err := b.prepareEdits(t, conv, sc, parts)
+	if err != nil {
+		return api, parts, edits, err
 	}
-	if conv.marker != "" {
-		for j := start; j < len(parts); j++ {
-			if k := parts[j].Kind; k != schemas.KindMessage && k != schemas.KindInput {
-				continue
-			}
-			text := conv.marker
-			if j == si {
-				text = conv.salt + conv.marker // one piece carries both, the salt first
-			}
-			body, err := sc.marked.piece(t.Prompt[j], &parts[j], text)
-			if err == errNoText {
-				continue // e.g. a function call item: the next message carries it
-			}
+	return api, b.applyEdits(parts, edits, at), edits, nil
+}
+
+// prepareEdits is prepare without the body's pieces: the API and the
+// pieces changed for conversation conv, with their indexes among t's
+// pieces. parts holds t's pieces, or is nil: then it reads the pieces only
+// the first time (for the turn's layout) and a piece only when sc does not
+// hold its change.
+func (b *builder) prepareEdits(t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) (string, pieceEdits, [2]int, error) {
+	api := b.sendAPI(t)
+	sc.exp = expectation{}
+	lay, ok := b.knownLayout(t)
+	if !ok {
+		if parts == nil {
+			all, err := b.plan.Parts(nil, t)
 			if err != nil {
-				return dst, api, parts, fmt.Errorf("conversation marker: %w", err)
+				return api, pieceEdits{}, [2]int{}, err
 			}
-			parts[j].Body = body
-			if j == si {
-				si = -1
-			}
-			break
+			lay = b.layout(t, all)
+		} else {
+			lay = b.layout(t, parts)
 		}
 	}
-	if si >= 0 {
-		body, err := sc.salted.piece(t.Prompt[si], &parts[si], conv.salt)
-		switch {
-		case err == nil:
-			parts[si].Body = body
-		case err != errNoText:
-			return dst, api, parts, fmt.Errorf("cache salt: %w", err)
-		}
+	edits, at, err := b.edit(t, conv, sc, lay, parts)
+	return api, edits, at, err
+}
+
+// withEdits returns t's pieces (read into parts, scratch space) with the
+// edits prepareEdits returned: the pieces of the body prepare returns.
+func (b *builder) withEdits(parts []schemas.Part, t *Turn, edits pieceEdits, at [2]int) ([]schemas.Part, error) {
+	parts, err := b.plan.Parts(parts[:0], t)
+	if err != nil {
+		return parts, err
 	}
-	sc.exp = b.prefix.see(t, conv, sharedTokens(parts, start), &sc.priv)
+	return b.applyEdits(parts, edits, at), nil
+}
+
+// applyEdits puts the edits into t's pieces and drops request metadata
+// unless the run keeps it.
+func (b *builder) applyEdits(parts []schemas.Part, edits pieceEdits, at [2]int) []schemas.Part {
+	for k, e := range edits.list() {
+		parts[at[k]].Body = e.new
+	}
 	if !b.keepMeta {
 		parts = schemas.DropRequestMetadata(parts)
 	}
+	return parts
+}
+
+// knownLayout returns t's layout when it was computed before.
+func (b *builder) knownLayout(t *Turn) (pieceLayout, bool) {
+	v, ok := b.layouts.Load(t)
+	if !ok {
+		return pieceLayout{}, false
+	}
+	return v.(pieceLayout), true
+}
+
+// layout returns the layout of t, whose pieces are parts, computing it the
+// first time.
+func (b *builder) layout(t *Turn, parts []schemas.Part) pieceLayout {
+	if lay, ok := b.knownLayout(t); ok {
+		return lay
+	}
+	lay := layoutOf(parts)
+	b.layouts.Store(t, lay)
+	return lay
+}
+
+// pieceLayout is where a turn's body changes for a conversation, from its
+// pieces alone: the conversation's first piece (conversationStart) and
+// the tokens before it (sharedTokens), the piece the marker goes to (the
+// first message or input from start that has text) and the piece the salt
+// goes to (saltIndex), -1 for none.
+type pieceLayout struct {
+	start, shared int
+	mark, salt    int
+}
+
+// layoutOf returns the layout of a turn's pieces.
+func layoutOf(parts []schemas.Part) pieceLayout {
+	lay := pieceLayout{start: conversationStart(parts), mark: -1, salt: saltIndex(parts)}
+	lay.shared = sharedTokens(parts, lay.start)
+	for j := lay.start; j < len(parts); j++ {
+		if k := parts[j].Kind; k != schemas.KindMessage && k != schemas.KindInput {
+			continue
+		}
+		if hasText(&parts[j]) {
+			lay.mark = j
+			break
+		}
+	}
+	return lay
+}
+
+// hasText reports whether a marker or salt can go into p's text (saltPiece
+// does not answer errNoText).
+func hasText(p *schemas.Part) bool {
+	_, err := saltPiece(p.Kind, p.Bytes(), "")
+	return err != errNoText
+}
+
+// edit returns the pieces of t changed for conversation conv (lay is the
+// turn's layout) with the index of each, and records the body's expected
+// prefix-cache figures in sc.exp. parts holds the turn's pieces, or is nil
+// to read a piece from the trace set when sc does not hold its change.
+func (b *builder) edit(t *Turn, conv conversation, sc *saltCache, lay pieceLayout, parts []schemas.Part) (pieceEdits, [2]int, error) {
+	var edits pieceEdits
+	var at [2]int
+	part := func(j int) (*schemas.Part, error) {
+		if parts != nil {
+			return &parts[j], nil
+		}
+		one, err := b.plan.ts.Parts(nil, t.Prompt[j:j+1])
+		if err != nil {
+			return nil, err
+		}
+		return &one[0], nil
+	}
+	si := -1 // the piece the salt goes to
+	if conv.salt != "" {
+		si = lay.salt
+	}
+	if conv.marker != "" && lay.mark >= 0 {
+		j := lay.mark
+		text := conv.marker
+		if j == si {
+			text = conv.salt + conv.marker // one piece carries both, the salt first
+			si = -1
+		}
+		body, orig, err := sc.marked.piece(t.Prompt[j], j, part, text)
+		if err != nil {
+			return edits, at, fmt.Errorf("conversation marker: %w", err)
+		}
+		at[edits.n] = j
+		edits.add(orig, body)
+	}
+	if si >= 0 {
+		body, orig, err := sc.salted.piece(t.Prompt[si], si, part, conv.salt)
+		switch {
+		case err == nil:
+			at[edits.n] = si
+			edits.add(orig, body)
+		case err != errNoText:
+			return edits, at, fmt.Errorf("cache salt: %w", err)
+		}
+	}
+	sc.exp = b.prefix.see(t, conv, lay.shared, &sc.priv)
+	return edits, at, nil
+}
+
+// render appends to dst the body of t made of parts (prepare's), sent
+// with api.
+func (b *builder) render(dst []byte, t *Turn, api string, parts []schemas.Part) ([]byte, error) {
 	if api == t.API {
-		return schemas.Rebuild(dst, api, b.params[t], parts), api, parts, nil
+		return schemas.Rebuild(dst, api, b.params[t], parts), nil
 	}
 	recordedAPI := t.API
 	if recordedAPI == schemas.APIRaw || recordedAPI == "" {
@@ -299,16 +463,16 @@ func (b *builder) build(dst []byte, t *Turn, conv conversation, sc *saltCache, p
 	raw := schemas.Rebuild(nil, t.API, []byte(t.Params), parts)
 	tr, err := translate.Translate(raw, recordedAPI, api)
 	if err != nil {
-		return dst, api, parts, err
+		return dst, err
 	}
 	m := map[string]json.RawMessage{}
 	if err := json.Unmarshal(tr, &m); err != nil {
-		return dst, api, parts, err
+		return dst, err
 	}
 	b.shaping.shape(m, api, t.ExpectedOutput)
 	out, err := json.Marshal(m)
 	if err != nil {
-		return dst, api, parts, err
+		return dst, err
 	}
-	return append(dst, out...), api, parts, nil
+	return append(dst, out...), nil
 }

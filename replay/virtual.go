@@ -47,6 +47,15 @@ type virtualTarget struct {
 	// parsed once.
 	admissions map[bodyKey]*sim.Admission
 	seeds      [2]maphash.Seed
+	// bases holds, per turn, the simulator's editable admission of the
+	// turn's recorded body (bounded; nil for a body it refused): a body
+	// sent in a conversation is that body with the marker's and the
+	// salt's pieces changed, and its admission is derived from the base
+	// (sim.Virtual.AdmitEdited) without building it.
+	bases map[*Turn]*sim.Admission
+	// parts and body are scratch space for building bodies.
+	parts []schemas.Part
+	body  []byte
 
 	// power is the simulator's modelled power, one sample per simulated
 	// second: joules holds each accelerator's energy at the last sample.
@@ -69,6 +78,14 @@ type bodyKey struct {
 // (admitting again is correct, only slower).
 const maxAdmissions = 1 << 17
 
+// deriveAdmissions enables admitTurn's derived admissions; tests turn it
+// off to compare against admitting every body.
+var deriveAdmissions = true
+
+// maxBases bounds the turns whose base admission is kept; a full map is
+// emptied.
+const maxBases = 1 << 15
+
 // maxVirtualChunks bounds the chunk offsets kept per request, as the HTTP
 // sender does.
 const maxVirtualChunks = 1 << 16
@@ -78,8 +95,9 @@ const maxVirtualChunks = 1 << 16
 const DefaultMaxSteady = 8 * time.Hour
 
 func newVirtualTarget(p *sim.Plan) *virtualTarget {
-	return &virtualTarget{v: sim.NewVirtual(p), admissions: map[bodyKey]*sim.Admission{}, coalesce: p.CoalescesTokens(),
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	return &virtualTarget{v: sim.NewVirtual(p), admissions: map[bodyKey]*sim.Admission{}, bases: map[*Turn]*sim.Admission{},
+		coalesce: p.CoalescesTokens(),
+		seeds:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 }
 
 // at returns the wall-clock time.Time standing for virtual time ns.
@@ -107,6 +125,69 @@ func (vt *virtualTarget) admit(api string, body []byte) (*sim.Admission, error) 
 	}
 	vt.admissions[k] = a
 	return a, nil
+}
+
+// admitTurn returns the simulator's admission of t's body sent with api:
+// the recorded body with edits (b.prepareEdits's, at their pieces). It
+// derives the admission from the turn's base admission when it can
+// (sim.Virtual.AdmitEdited: the same result as admitting the body) and
+// otherwise builds the body (parts is scratch space) and admits it;
+// buildErr is an error building it.
+func (vt *virtualTarget) admitTurn(b *builder, t *Turn, api string, edits pieceEdits, at [2]int, parts *[]schemas.Part) (a *sim.Admission, buildErr, err error) {
+	if api == t.API && deriveAdmissions { // a translated body holds no piece verbatim
+		if base := vt.base(b, t, api); base != nil {
+			if edits.n == 0 {
+				return base, nil, nil
+			}
+			var es [len(edits.e)]sim.Edit
+			for i, e := range edits.list() {
+				es[i] = sim.Edit{Old: e.old, New: e.new}
+			}
+			a, ok, err := vt.v.AdmitEdited(base, es[:edits.n]...)
+			if ok {
+				return a, nil, err
+			}
+		}
+	}
+	ps, err := b.withEdits(*parts, t, edits, at)
+	*parts = ps
+	if err != nil {
+		return nil, err, nil
+	}
+	body, err := b.render(vt.body[:0], t, api, ps)
+	vt.body = body[:0]
+	if err != nil {
+		return nil, err, nil
+	}
+	a, err = vt.admit(api, body)
+	return a, nil, err
+}
+
+// base returns the editable admission of t's recorded body sent with api
+// (the body b builds for t in no conversation), nil when the simulator
+// refuses that body.
+func (vt *virtualTarget) base(b *builder, t *Turn, api string) *sim.Admission {
+	if a, ok := vt.bases[t]; ok {
+		return a
+	}
+	var a *sim.Admission
+	parts, err := b.plan.Parts(vt.parts[:0], t)
+	if err == nil {
+		if !b.keepMeta {
+			parts = schemas.DropRequestMetadata(parts)
+		}
+		var body []byte
+		if body, err = b.render(vt.body[:0], t, api, parts); err == nil {
+			a, _ = vt.v.AdmitEditable(api, body)
+		}
+		vt.body = body[:0]
+	}
+	vt.parts = parts[:0]
+	if len(vt.bases) >= maxBases {
+		clear(vt.bases)
+	}
+	vt.bases[t] = a
+	return a
 }
 
 // vkind is the kind of a virtual-time event.
@@ -516,16 +597,17 @@ func (l *vlevel) send(e vevent) {
 	if x.tree == nil {
 		r.active.Add(1)
 	}
-	body := make([]byte, 0, us.last+us.last/8+1024)
-	body, api, parts, berr := r.builder.build(body, st.t, conv, &us.salt, us.parts)
-	us.parts = parts
-	us.last = len(body)
+	api, edits, at, berr := r.builder.prepareEdits(st.t, conv, &us.salt, nil)
 	x.api = api
+	var adm *sim.Admission
+	var err error
+	if berr == nil {
+		adm, berr, err = vt.admitTurn(r.builder, st.t, api, edits, at, &us.parts)
+	}
 	if berr != nil {
 		l.finish(x, Response{First: -1, Err: "building request: " + berr.Error(), Usage: noUsage})
 		return
 	}
-	adm, err := vt.admit(api, body)
 	if err != nil {
 		rep := Response{First: -1, Usage: noUsage, Err: err.Error()}
 		var re *sim.RequestError

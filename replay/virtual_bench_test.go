@@ -19,7 +19,10 @@ import (
 // warm-up, 10-minute steady window) and, as the baseline measured in the
 // same run, over HTTP against the simulator at time scale 20 for a
 // 30-second steady window. Each reports simulated seconds per wall second
-// and CPU per simulated second; use -benchtime 1x.
+// and CPU per simulated second; use -benchtime 1x. The trace set is written
+// in the same process, so the tokenizer's piece cache is warm from synth's
+// own counting: a CLI run, whose cache starts cold, spends about 0.9 s more
+// CPU tokenizing the turns' new messages (BENCHMARKS.md).
 
 var (
 	demoTracesOnce sync.Once

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/tokens"
 )
 
@@ -35,7 +36,7 @@ func BenchmarkPromptWarm(b *testing.B) {
 	cc := newCountCache()
 	prev := agentBody(59)
 	body := agentBody(60)
-	if _, err := parseChat(prev, cc); err != nil {
+	if _, err := parseChat(prev, cc, false); err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(body)))
@@ -44,7 +45,7 @@ func BenchmarkPromptWarm(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// A new last message each time, as a new turn brings.
 		copy(body[len(body)-40:], fmt.Sprintf("%08d", i))
-		g, err := parseChat(body, cc)
+		g, err := parseChat(body, cc, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -57,12 +58,12 @@ func BenchmarkPromptWarm(b *testing.B) {
 func BenchmarkPromptFullyCached(b *testing.B) {
 	cc := newCountCache()
 	body := agentBody(60)
-	parseChat(body, cc)
+	parseChat(body, cc, false)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		g, err := parseChat(body, cc)
+		g, err := parseChat(body, cc, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -77,12 +78,57 @@ func BenchmarkPromptCold(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		g, err := parseChat(body, newCountCache())
+		g, err := parseChat(body, newCountCache(), false)
 		if err != nil {
 			b.Fatal(err)
 		}
 		g.prompt.finish()
 	}
+}
+
+// BenchmarkAdmitMarked admits a 40k-token agent turn sent in one of 64
+// conversations, each marking its first user message (replay's
+// conversation marker), as the virtual-time replay does: "whole" admits
+// each marked body (Admit: the whole body parsed and hashed, only the
+// marked message new to the count cache after the first round), "edited"
+// derives the admission from the turn's base admission (AdmitEdited: the
+// marked message alone).
+func BenchmarkAdmitMarked(b *testing.B) {
+	plan, err := Resolve(Config{Hardware: "h200", Accelerators: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := agentBody(60)
+	first := []byte(fmt.Sprintf(`{"role":"user","content":"%s"}`, tokens.Filler(1000, 250)))
+	var marked, bodies [64][]byte
+	for k := range marked {
+		marked[k] = []byte(fmt.Sprintf(`{"role":"user","content":"[conversation %012x]\n%s"}`, k, tokens.Filler(1000, 250)))
+		bodies[k] = []byte(strings.Replace(string(base), string(first), string(marked[k]), 1))
+	}
+	b.Run("whole", func(b *testing.B) {
+		v := NewVirtual(plan)
+		b.SetBytes(int64(len(base)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := v.Admit(schemas.APIOpenAIChat, bodies[i%64]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("edited", func(b *testing.B) {
+		v := NewVirtual(plan)
+		a, err := v.AdmitEditable(schemas.APIOpenAIChat, base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(base)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, ok, err := v.AdmitEdited(a, Edit{Old: first, New: marked[i%64]}); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
 }
 
 // BenchmarkTokenEvent renders one streamed token per API.

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"container/heap"
 	"math"
 
 	"github.com/agentperf/agentperf/tokens"
@@ -182,13 +181,46 @@ func (h eventHeap) Less(i, j int) bool {
 	}
 	return h[i].n < h[j].n
 }
-func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+
+// push adds ev. Events are ordered by time, then by their sequence number
+// n, which is unique: any heap pops them in the same order. Typed, so no
+// event is boxed into an interface (as container/heap would).
+func (h *eventHeap) push(ev event) {
+	*h = append(*h, ev)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.Less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+// pop removes and returns the first event; the heap must not be empty.
+func (h *eventHeap) pop() event {
+	s := *h
+	n := len(s) - 1
+	first := s[0]
+	s[0] = s[n]
+	s = s[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && s.Less(r, c) {
+			c = r
+		}
+		if !s.Less(c, i) {
+			break
+		}
+		s[i], s[c] = s[c], s[i]
+		i = c
+	}
+	*h = s
+	return first
 }
 
 // Engine is a discrete-event model of a continuous-batching serving
@@ -270,7 +302,7 @@ func (e *Engine) Next() (t float64, ok bool) {
 func (e *Engine) push(ev event) {
 	ev.n = e.nEvents
 	e.nEvents++
-	heap.Push(&e.events, ev)
+	e.events.push(ev)
 }
 
 // Submit adds r, which arrived at simulated time at. Call RunUntil first
@@ -401,7 +433,7 @@ func removeSeq(list []*seq, s *seq) []*seq {
 func (e *Engine) RunUntil(t float64) []Output {
 	e.outs = e.outs[:0]
 	for len(e.events) > 0 && e.events[0].t <= t {
-		ev := heap.Pop(&e.events).(event)
+		ev := e.events.pop()
 		e.now = ev.t
 		switch ev.kind {
 		case evIteration:

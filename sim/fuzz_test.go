@@ -55,7 +55,7 @@ func FuzzParseRequests(f *testing.F) {
 	cc := newCountCache()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, parse := range parsers {
-			g, err := parse(b, cc)
+			g, err := parse(b, cc, true)
 			if err == nil {
 				if !json.Valid(b) {
 					t.Fatalf("accepted invalid JSON %q", b)

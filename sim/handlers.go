@@ -62,7 +62,7 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 	body, aerr := readBody(r, s.plan.cfg.MaxRequestBytes)
 	if aerr == nil {
 		var g *genRequest
-		if g, aerr = parseMessagesOpt(body, s.counts, false); aerr == nil {
+		if g, aerr = parseMessagesOpt(body, s.counts, false, false); aerr == nil {
 			g.prompt.finish()
 			writeJSON(w, http.StatusOK, map[string]int{"input_tokens": g.prompt.tokens})
 			return
@@ -245,7 +245,7 @@ func decide(plan *Plan, g *genRequest, p int) decision {
 	return d
 }
 
-var parsers = [...]func([]byte, *countCache) (*genRequest, *apiError){
+var parsers = [...]func(body []byte, cc *countCache, keep bool) (*genRequest, *apiError){
 	apiChat: parseChat, apiResponses: parseResponses, apiMessages: parseMessages, apiCompletions: parseCompletions,
 }
 
@@ -261,12 +261,20 @@ type admission struct {
 }
 
 // admit parses body as api, applies its cache salt, and refuses a prompt
-// that does not fit the plan's context.
-func admit(plan *Plan, counts *countCache, api apiKind, body []byte) (admission, *apiError) {
-	g, aerr := parsers[api](body, counts)
+// that does not fit the plan's context. keep keeps the prompt's parsed
+// segments (prompt.parsed).
+func admit(plan *Plan, counts *countCache, api apiKind, body []byte, keep bool) (admission, *apiError) {
+	g, aerr := parsers[api](body, counts, keep)
 	if aerr != nil {
 		return admission{}, aerr
 	}
+	return settle(plan, api, g)
+}
+
+// settle is admit's part after the parse: it applies g's cache salt,
+// hashes the prompt's blocks, refuses a prompt that does not fit the
+// plan's context and decides the output.
+func settle(plan *Plan, api apiKind, g *genRequest) (admission, *apiError) {
 	g.prompt.salt(g.cacheSalt)
 	blocks := g.prompt.finish()
 	p := g.prompt.tokens
@@ -340,7 +348,7 @@ func (s *Server) serveGen(w http.ResponseWriter, r *http.Request, api apiKind) i
 	if aerr != nil {
 		return fail(aerr)
 	}
-	a, aerr := admit(s.plan, s.counts, api, body)
+	a, aerr := admit(s.plan, s.counts, api, body, false)
 	if aerr != nil {
 		return fail(aerr)
 	}

@@ -109,6 +109,29 @@ type prompt struct {
 	tokens int
 	hash   uint64
 	raw    bool // a plain completion prompt: no chat template, no reply priming
+	// parsed is every segment added, in order, zero-token ones included,
+	// when keep is set: what recounting the prompt with a segment replaced
+	// needs (Virtual.AdmitEdited).
+	parsed []parsedSeg
+	keep   bool
+}
+
+// parsedSeg is one segment of a prompt as the parser added it.
+type parsedSeg struct {
+	hash uint64
+	// tokens is the segment's count, overhead included.
+	tokens int32
+	kind   byte
+	// overhead is the chat-template tokens added to the segment's count.
+	overhead uint8
+	// replaceable is set for a segment whose bytes another JSON value may
+	// replace without changing anything but the prompt: a message, input
+	// item, system prompt or instructions (not a tool, whose first one
+	// names the tool a call uses, nor a completion's token ids).
+	replaceable bool
+	// fresh validates new content of the segment's place (prompt.add); nil
+	// where the parser checked the value is a JSON string before adding it.
+	fresh func([]byte) error
 }
 
 // add counts one segment. fresh, when non-nil, is called for content not
@@ -127,8 +150,20 @@ func (p *prompt) add(c *countCache, kind byte, raw []byte, overhead int, fresh f
 		c.tokenized.Add(int64(len(raw)))
 		c.put(h, n)
 	}
+	if p.keep {
+		p.parsed = append(p.parsed, parsedSeg{hash: h, tokens: int32(min(n, math.MaxInt32)), kind: kind, overhead: uint8(overhead),
+			replaceable: kind != segTools, fresh: fresh})
+	}
 	p.addHashed(h, n)
 	return nil
+}
+
+// addIDs adds a segment of n token ids whose bytes hash to h.
+func (p *prompt) addIDs(h uint64, n int) {
+	if p.keep {
+		p.parsed = append(p.parsed, parsedSeg{hash: h, tokens: int32(min(n, math.MaxInt32)), kind: segMessage})
+	}
+	p.addHashed(h, n)
 }
 
 func (p *prompt) addHashed(h uint64, n int) {

@@ -196,7 +196,7 @@ func (g *genRequest) decodeOpenAIStream(model, stream, streamOpts []byte) *apiEr
 }
 
 // parseChat decodes an OpenAI Chat Completions request.
-func parseChat(body []byte, cc *countCache) (*genRequest, *apiError) {
+func parseChat(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) {
 	var model, messages, tools, stream, streamOpts, maxTok, maxCompl, ignoreEOS, minTok, toolChoice, n, salt []byte
 	if err := parseBody(body, map[string]*[]byte{
 		"model": &model, "messages": &messages, "tools": &tools, "stream": &stream,
@@ -206,6 +206,7 @@ func parseChat(body []byte, cc *countCache) (*genRequest, *apiError) {
 		return nil, err
 	}
 	g := &genRequest{api: apiChat}
+	g.prompt.keep = keep
 	if err := g.decodeOpenAIStream(model, stream, streamOpts); err != nil {
 		return nil, err
 	}
@@ -345,7 +346,7 @@ func (g *genRequest) openAITools(tools, choice []byte, chat bool) *apiError {
 }
 
 // parseResponses decodes an OpenAI Responses request.
-func parseResponses(body []byte, cc *countCache) (*genRequest, *apiError) {
+func parseResponses(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) {
 	var model, input, instructions, tools, stream, maxOut, ignoreEOS, minTok, toolChoice, prev, salt []byte
 	if err := parseBody(body, map[string]*[]byte{
 		"model": &model, "input": &input, "instructions": &instructions, "tools": &tools,
@@ -355,6 +356,7 @@ func parseResponses(body []byte, cc *countCache) (*genRequest, *apiError) {
 		return nil, err
 	}
 	g := &genRequest{api: apiResponses, includeUsage: true}
+	g.prompt.keep = keep
 	if model == nil {
 		return nil, badRequest("model", "model: field required")
 	}
@@ -451,13 +453,13 @@ func freshResponsesTool(raw []byte) error {
 }
 
 // parseMessages decodes an Anthropic Messages request.
-func parseMessages(body []byte, cc *countCache) (*genRequest, *apiError) {
-	return parseMessagesOpt(body, cc, true)
+func parseMessages(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) {
+	return parseMessagesOpt(body, cc, true, keep)
 }
 
 // parseMessagesOpt decodes an Anthropic Messages request; count_tokens
 // requests have no max_tokens.
-func parseMessagesOpt(body []byte, cc *countCache, requireMax bool) (*genRequest, *apiError) {
+func parseMessagesOpt(body []byte, cc *countCache, requireMax, keep bool) (*genRequest, *apiError) {
 	var model, messages, system, tools, stream, maxTok, ignoreEOS, minTok, toolChoice, salt []byte
 	if err := parseBody(body, map[string]*[]byte{
 		"model": &model, "messages": &messages, "system": &system, "tools": &tools, "stream": &stream,
@@ -467,6 +469,7 @@ func parseMessagesOpt(body []byte, cc *countCache, requireMax bool) (*genRequest
 		return nil, err
 	}
 	g := &genRequest{api: apiMessages, includeUsage: true}
+	g.prompt.keep = keep
 	if model == nil {
 		return nil, badRequest("model", "model: Field required")
 	}
@@ -592,7 +595,7 @@ func freshSystem(raw []byte) error {
 // parseCompletions decodes a legacy OpenAI Completions request (what
 // `vllm bench serve` and other load generators send by default). prompt is
 // a string, an array of one string, or an array of token ids.
-func parseCompletions(body []byte, cc *countCache) (*genRequest, *apiError) {
+func parseCompletions(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) {
 	var model, promptRaw, stream, streamOpts, maxTok, ignoreEOS, minTok, n, salt []byte
 	if err := parseBody(body, map[string]*[]byte{
 		"model": &model, "prompt": &promptRaw, "stream": &stream, "stream_options": &streamOpts,
@@ -601,6 +604,7 @@ func parseCompletions(body []byte, cc *countCache) (*genRequest, *apiError) {
 		return nil, err
 	}
 	g := &genRequest{api: apiCompletions, toolMode: toolsNone, maxTokens: 16} // OpenAI's and vLLM's default
+	g.prompt.keep = keep
 	if err := g.decodeOpenAIStream(model, stream, streamOpts); err != nil {
 		return nil, err
 	}
@@ -637,7 +641,7 @@ func parseCompletions(body []byte, cc *countCache) (*genRequest, *apiError) {
 			return nil, badRequest("prompt", "prompt: empty token list")
 		}
 		// Token ids: the count is their number; the bytes identify them.
-		g.prompt.addHashed(hashBytes(segMessage, promptRaw), len(ids))
+		g.prompt.addIDs(hashBytes(segMessage, promptRaw), len(ids))
 	case json.Unmarshal(promptRaw, &texts) == nil:
 		if len(texts) != 1 {
 			return nil, badRequest("prompt", "prompt: send one prompt per request (got %d)", len(texts))

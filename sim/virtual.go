@@ -3,8 +3,10 @@ package sim
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/tokens"
 	"github.com/agentperf/agentperf/wire"
 )
 
@@ -102,6 +104,11 @@ type Admission struct {
 	plan *Plan
 	api  apiKind
 	a    admission
+	// bodyBytes is the length of the body admitted, bytes.
+	bodyBytes int
+	// parsed is the prompt's segments as parsed, kept by AdmitEditable
+	// for AdmitEdited (nil otherwise).
+	parsed []parsedSeg
 	// APIName is the schemas.API* kind the body was sent as.
 	APIName string
 	// PromptTokens and OutputTokens are the usage the server reports for
@@ -113,6 +120,17 @@ type Admission struct {
 // its wire.Path by the HTTP server), as the HTTP server does. A refused
 // request (bad body, prompt over the context) returns a *RequestError.
 func (v *Virtual) Admit(api string, body []byte) (*Admission, error) {
+	return v.admit(api, body, false)
+}
+
+// AdmitEditable is Admit for a body that AdmitEdited will derive other
+// bodies' admissions from: the Admission also keeps the prompt's segments
+// (tens of bytes each).
+func (v *Virtual) AdmitEditable(api string, body []byte) (*Admission, error) {
+	return v.admit(api, body, true)
+}
+
+func (v *Virtual) admit(api string, body []byte, editable bool) (*Admission, error) {
 	kind, ok := apiOfKind(api)
 	if !ok {
 		return nil, newRequestError(apiChat, &apiError{status: http.StatusNotFound, typ: "not_found_error", message: "no generation endpoint for API " + api})
@@ -121,16 +139,116 @@ func (v *Virtual) Admit(api string, body []byte) (*Admission, error) {
 		return nil, newRequestError(kind, &apiError{status: http.StatusRequestEntityTooLarge, typ: "invalid_request_error",
 			message: fmt.Sprintf("request body of %d bytes exceeds the %d-byte limit", len(body), limit)})
 	}
-	a, aerr := admit(v.plan, v.counts, kind, body)
+	a, aerr := admit(v.plan, v.counts, kind, body, editable)
 	if aerr != nil {
 		return nil, newRequestError(kind, aerr)
 	}
-	// The admission keeps only what serving needs: the prompt's segments
-	// were folded into its blocks and hash.
+	return v.kept(kind, api, a, len(body), editable), nil
+}
+
+// kept returns the Admission of a, which keeps only what serving needs
+// (the prompt's segments were folded into its blocks and hash) and, when
+// editable is set, the parsed segments.
+func (v *Virtual) kept(kind apiKind, api string, a admission, bodyBytes int, editable bool) *Admission {
 	g := *a.g
-	g.prompt.segs = nil
+	parsed := g.prompt.parsed
+	g.prompt.segs, g.prompt.parsed = nil, nil
 	a.g = &g
-	return &Admission{plan: v.plan, api: kind, a: a, APIName: api, PromptTokens: a.prompt, OutputTokens: a.d.tokens}, nil
+	ad := &Admission{plan: v.plan, api: kind, a: a, bodyBytes: bodyBytes, APIName: api, PromptTokens: a.prompt, OutputTokens: a.d.tokens}
+	if editable {
+		ad.parsed = parsed
+	}
+	return ad
+}
+
+// Edit replaces one prompt segment of a body: Old is the segment's bytes
+// exactly as the body holds them — a message or input item (an element of
+// messages or input), a system prompt, instructions or a string input —
+// and New the JSON value put in its place.
+type Edit struct {
+	Old, New []byte
+}
+
+// AdmitEdited returns the admission of the body that is base's body with
+// each edit applied, derived from base (an AdmitEditable admission)
+// without the body: only the edited segments are counted, so its cost is
+// theirs, not the body's. The result is the Admission, or the refusal
+// (*RequestError), that Admit of the edited body gives. ok is false when
+// the admission cannot be derived — base was not admitted by
+// AdmitEditable, an Old is not exactly one replaceable segment of base, or
+// a New is not a value the parse would count (invalid JSON, a refused
+// message) — and the caller must Admit the edited body itself.
+func (v *Virtual) AdmitEdited(base *Admission, edits ...Edit) (a *Admission, ok bool, err error) {
+	if base.plan != v.plan {
+		panic("sim: an Admission edited on a Virtual of another plan")
+	}
+	if base.parsed == nil {
+		return nil, false, nil
+	}
+	var at [4]int
+	where := at[:0]
+	size := base.bodyBytes
+	for _, e := range edits {
+		i := base.segmentOf(e.Old)
+		if i < 0 || slices.Contains(where, i) || !replacement(e.New, base.parsed[i].fresh == nil) {
+			return nil, false, nil
+		}
+		where = append(where, i)
+		size += len(e.New) - len(e.Old)
+	}
+	if limit := v.plan.cfg.MaxRequestBytes; limit > 0 && int64(size) > limit {
+		return nil, true, newRequestError(base.api, &apiError{status: http.StatusRequestEntityTooLarge, typ: "invalid_request_error",
+			message: fmt.Sprintf("request body of %d bytes exceeds the %d-byte limit", size, limit)})
+	}
+	g := *base.a.g
+	g.prompt = prompt{raw: base.a.g.prompt.raw, segs: make([]tokens.Segment, 0, len(base.parsed)+2)}
+	for i, s := range base.parsed {
+		k := slices.Index(where, i)
+		if k < 0 {
+			g.prompt.addHashed(s.hash, int(s.tokens))
+			continue
+		}
+		if g.prompt.add(v.counts, s.kind, edits[k].New, int(s.overhead), s.fresh) != nil {
+			return nil, false, nil // refused content: Admit says how
+		}
+	}
+	ad, aerr := settle(v.plan, base.api, &g)
+	if aerr != nil {
+		return nil, true, newRequestError(base.api, aerr)
+	}
+	return v.kept(base.api, base.APIName, ad, size, false), true, nil
+}
+
+// segmentOf returns the index in a.parsed of the one replaceable segment
+// whose bytes are b, or -1 when there is none or more than one.
+func (a *Admission) segmentOf(b []byte) int {
+	found := -1
+	for _, kind := range [...]byte{segSystem, segMessage} {
+		h := hashBytes(kind, b)
+		for i, s := range a.parsed {
+			if s.hash != h || s.kind != kind || !s.replaceable {
+				continue
+			}
+			if found >= 0 {
+				return -1
+			}
+			found = i
+		}
+	}
+	return found
+}
+
+// replacement reports whether raw may take a segment's place in a body
+// and parse as that segment: one JSON value, valid as the body's scanner
+// validates an array element, without surrounding space, not null (a null
+// system prompt is no segment), and a JSON string when str is set (the
+// parser decoded the place as a string before counting it).
+func replacement(raw []byte, str bool) bool {
+	if len(raw) == 0 || isSpace(raw[0]) || isNull(raw) || str && raw[0] != '"' {
+		return false
+	}
+	end, err := skipValueDepth(raw, 0, 2)
+	return err == nil && end == len(raw)
 }
 
 // SubmitAdmission hands a request admitted by Admit to the engine at

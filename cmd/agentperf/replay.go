@@ -137,11 +137,14 @@ Examples:
 
 func replayAction(c *cli.Context) error {
 	stderr := c.App.ErrWriter
-	if os.Getenv("GOGC") == "" {
+	if os.Getenv("GOGC") == "" && c.String("target") != "" {
 		// A load generator trades memory for schedule: fewer GC mark
 		// phases mean fewer late sends (measured at 10,000 users: steady
 		// lag p99 43–156 ms at the default 100, 14 ms at 400; see
-		// BENCHMARKS.md). GOGC in the environment overrides this.
+		// BENCHMARKS.md). GOGC in the environment overrides this. In
+		// virtual time (no --target) no send can be late: the default
+		// 100 costs less CPU there (fewer fresh pages) and memory
+		// (BENCHMARKS.md, "Virtual-time replay").
 		debug.SetGCPercent(400)
 	}
 	// The soft memory limit beside GOGC 400: see memlimit.go for why a
