@@ -3,6 +3,7 @@ package tokens
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -119,6 +120,25 @@ func TestCountMatchesCodec(t *testing.T) {
 			if got, want := Count(s), CountExact(s); got != want {
 				t.Errorf("pass %d: Count(%q) = %d, codec %d", pass, s, got, want)
 			}
+		}
+	}
+}
+
+// TestCountCutsRandom compares Count with the codec on random strings of
+// the characters the cut rules look at (letters, digits, spaces, tabs,
+// newlines, punctuation, a non-ASCII letter and a no-break space), where a
+// wrong cut would show.
+func TestCountCutsRandom(t *testing.T) {
+	alphabet := []string{"a", "B", "s", "'", "1", "2", " ", " ", "\t", "\n", "\n", "\r", "{", "/", ".", "é", "\u00a0", "東"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 3000; i++ {
+		var sb strings.Builder
+		for n := rng.IntN(40); n > 0; n-- {
+			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		if got, want := Count(s), CountExact(s); got != want {
+			t.Fatalf("Count(%q) = %d, codec %d", s, got, want)
 		}
 	}
 }
