@@ -6,14 +6,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/agentperf/agentperf/internal/fakeengine"
 	"github.com/agentperf/agentperf/internal/testutil"
 	"github.com/agentperf/agentperf/schemas"
+	"github.com/agentperf/agentperf/target"
 )
 
 // TestReplayRefusesMissingModel imports the Mooncake sample (no model
@@ -133,3 +136,47 @@ func TestMemoryLimit(t *testing.T) {
 		t.Errorf("limit %d with GOMEMLIMIT set, want it left alone", got)
 	}
 }
+
+// TestReplayRunMarkers replays twice against one fake vLLM with the built
+// binary: runs with different --run-id send different conversation
+// markers (a server's prefix cache outlives a run, so a second run must not
+// hit the first one's conversations), and the same --run-id sends the same
+// ones again.
+func TestReplayRunMarkers(t *testing.T) {
+	traces := writeReplayTraces(t, 1, 2)
+	srv := fakeengine.New(target.EngineVLLM, fakeengine.Options{Model: "gpt-oss-120b"})
+	defer srv.Close()
+	markers := func(runID string) map[string]bool {
+		t.Helper()
+		before := len(srv.Requests())
+		out := filepath.Join(t.TempDir(), "results.parquet")
+		if _, stderr, code := testutil.Run(t, "replay", "--traces", traces, "--target", srv.Base(), "--users", "1",
+			"--warmup", "0s", "--duration", "300ms", "--think-scale", "0", "--no-probe", "--run-id", runID,
+			"--out", out, "--quiet"); code != 0 {
+			t.Fatalf("replay --run-id %s: exit %d: %s", runID, code, stderr)
+		}
+		seen := map[string]bool{}
+		for _, r := range srv.Requests()[before:] {
+			if m := conversationMarker.Find(r.Body); m != nil {
+				seen[string(m)] = true
+			}
+		}
+		if len(seen) == 0 {
+			t.Fatalf("run %s sent no conversation marker", runID)
+		}
+		return seen
+	}
+	a, b, again := markers("run-a"), markers("run-b"), markers("run-a")
+	for m := range b {
+		if a[m] {
+			t.Errorf("runs run-a and run-b both sent %s", m)
+		}
+	}
+	for m := range again {
+		if !a[m] {
+			t.Errorf("run-a sent %s the second time, not the first", m)
+		}
+	}
+}
+
+var conversationMarker = regexp.MustCompile(`\[conversation [0-9a-f]{12}\]`)
