@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -148,7 +149,18 @@ func TestSamplerMeasuresKnownWatts(t *testing.T) {
 	sources := []Source{mustParse(t, promSpec), mustParse(t, cmd.spec)}
 
 	origin := time.Now()
-	clock := worldClock(origin)
+	world := worldClock(origin)
+	// instants maps each world time the clock gave to its wall time: a
+	// sample must carry the pair of one instant.
+	var mu sync.Mutex
+	instants := map[int64]int64{}
+	clock := func(t time.Time) int64 {
+		w := world(t)
+		mu.Lock()
+		instants[w] = t.UnixNano()
+		mu.Unlock()
+		return w
+	}
 	ps := Start(context.Background(), sources, Options{RunID: "run-1", Clock: clock, Logger: discard()})
 	enough := func(scrapes int64, rounds int) func() bool {
 		return func() bool { return exp.scrapes.Load() >= scrapes && cmd.count(".rounds") >= rounds }
@@ -185,10 +197,15 @@ func TestSamplerMeasuresKnownWatts(t *testing.T) {
 		if !slices.Equal(s.GPUIDs, wantIDs) || s.Watts != s.GPUWatts[0]+s.GPUWatts[1] {
 			t.Fatalf("sample %+v", s)
 		}
-		// World time: 10× the wall time since the origin (up to the
-		// monotonic clock's drift from the wall clock).
-		if want := clock(time.Unix(0, s.WallNS)); math.Abs(float64(s.TimeNS-want)) > 1e6 {
-			t.Fatalf("sample time %d, want the world time %d of wall %d", s.TimeNS, want, s.WallNS)
+		// World and wall time of one instant, the world time through
+		// Options.Clock. (Recomputing the world time from WallNS would
+		// compare the wall clock with the monotonic one, which a clock
+		// adjustment moves apart: 0.5 ms here became 5 ms of world time.)
+		mu.Lock()
+		wall, ok := instants[s.TimeNS]
+		mu.Unlock()
+		if !ok || wall != s.WallNS {
+			t.Fatalf("sample time %d wall %d: want a world time the clock gave, with its wall time (%d, %v)", s.TimeNS, s.WallNS, wall, ok)
 		}
 	}
 
