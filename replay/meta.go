@@ -39,6 +39,7 @@ func (r *runner) runMeta() *schemas.RunMeta {
 	m.TimeScale, m.ThinkScale, m.ThinkCap = c.TimeScale, c.ThinkScale, c.ThinkCap
 	m.CacheSalt = c.CacheSalt
 	m.ConversationMarker = string(c.ConversationMarker)
+	m.ConversationMarkerRun = c.RunMarkers && c.ConversationMarker == MarkerOn
 	m.KeepRequestMetadata = c.KeepRequestMetadata
 	m.Users = c.Users
 	m.Warmup, m.Steady = c.Warmup, c.Steady

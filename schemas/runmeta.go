@@ -106,6 +106,9 @@ type RunMeta struct {
 	// marker after the shared prefix (system prompt and tools), "off" when
 	// conversations were sent as recorded ("" in older files).
 	ConversationMarker string `json:"conversation_marker,omitempty"`
+	// ConversationMarkerRun is set when the markers also carried the run
+	// id (runs against a target), so no other run sent the same ones.
+	ConversationMarkerRun bool `json:"conversation_marker_run,omitempty"`
 	// KeepRequestMetadata is set when per-request metadata blocks
 	// (KindRequestMeta) were sent as recorded instead of dropped.
 	KeepRequestMetadata bool `json:"keep_request_metadata,omitempty"`

@@ -155,6 +155,15 @@ func TestReplayRunMarkers(t *testing.T) {
 			"--out", out, "--quiet"); code != 0 {
 			t.Fatalf("replay --run-id %s: exit %d: %s", runID, code, stderr)
 		}
+		rf, err := schemas.OpenResults(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := rf.RunMeta(); m.RunID != runID || m.ConversationMarker != "on" || !m.ConversationMarkerRun {
+			t.Errorf("metadata: run_id %q conversation_marker %q conversation_marker_run %v; want %s, on, true",
+				m.RunID, m.ConversationMarker, m.ConversationMarkerRun, runID)
+		}
+		rf.Close()
 		seen := map[string]bool{}
 		for _, r := range srv.Requests()[before:] {
 			if m := conversationMarker.Find(r.Body); m != nil {
