@@ -309,17 +309,9 @@ func (b *builder) prepare(t *Turn, conv conversation, sc *saltCache, parts []sch
 func (b *builder) prepareEdits(t *Turn, conv conversation, sc *saltCache, parts []schemas.Part) (string, pieceEdits, [2]int, error) {
 	api := b.sendAPI(t)
 	sc.exp = expectation{}
-	lay, ok := b.knownLayout(t)
-	if !ok {
-		if parts == nil {
-			all, err := b.plan.Parts(nil, t)
-			if err != nil {
-				return api, pieceEdits{}, [2]int{}, err
-			}
-			lay = b.layout(t, all)
-		} else {
-			lay = b.layout(t, parts)
-		}
+	lay, err := b.layout(t, parts)
+	if err != nil {
+		return api, pieceEdits{}, [2]int{}, err
 	}
 	edits, at, err := b.edit(t, conv, sc, lay, parts)
 	return api, edits, at, err
@@ -347,24 +339,21 @@ func (b *builder) applyEdits(parts []schemas.Part, edits pieceEdits, at [2]int) 
 	return parts
 }
 
-// knownLayout returns t's layout when it was computed before.
-func (b *builder) knownLayout(t *Turn) (pieceLayout, bool) {
-	v, ok := b.layouts.Load(t)
-	if !ok {
-		return pieceLayout{}, false
+// layout returns the layout of t, computing it the first time from
+// parts, t's pieces (nil: read them from the trace set).
+func (b *builder) layout(t *Turn, parts []schemas.Part) (pieceLayout, error) {
+	if v, ok := b.layouts.Load(t); ok {
+		return v.(pieceLayout), nil
 	}
-	return v.(pieceLayout), true
-}
-
-// layout returns the layout of t, whose pieces are parts, computing it the
-// first time.
-func (b *builder) layout(t *Turn, parts []schemas.Part) pieceLayout {
-	if lay, ok := b.knownLayout(t); ok {
-		return lay
+	if parts == nil {
+		var err error
+		if parts, err = b.plan.Parts(nil, t); err != nil {
+			return pieceLayout{}, err
+		}
 	}
 	lay := layoutOf(parts)
 	b.layouts.Store(t, lay)
-	return lay
+	return lay, nil
 }
 
 // pieceLayout is where a turn's body changes for a conversation, from its

@@ -296,15 +296,16 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.Search = &sc
 	}
-	switch c.ConversationMarker {
-	case "", MarkerAuto:
+	marker, err := ParseMarkerPolicy(string(c.ConversationMarker))
+	if err != nil {
+		return c, err
+	}
+	c.ConversationMarker = marker
+	if marker == MarkerAuto {
 		c.ConversationMarker = MarkerOn
 		if c.Mode == ModeTimestamps {
 			c.ConversationMarker = MarkerOff
 		}
-	case MarkerOn, MarkerOff:
-	default:
-		return c, fmt.Errorf("unknown conversation marker policy %q (want auto, on or off)", c.ConversationMarker)
 	}
 	if c.Sender == nil {
 		// An HTTP target answers a request without a model with an error.

@@ -171,11 +171,8 @@ func (vt *virtualTarget) base(b *builder, t *Turn, api string) *sim.Admission {
 		return a
 	}
 	var a *sim.Admission
-	parts, err := b.plan.Parts(vt.parts[:0], t)
+	parts, err := b.withEdits(vt.parts[:0], t, pieceEdits{}, [2]int{})
 	if err == nil {
-		if !b.keepMeta {
-			parts = schemas.DropRequestMetadata(parts)
-		}
 		var body []byte
 		if body, err = b.render(vt.body[:0], t, api, parts); err == nil {
 			a, _ = vt.v.AdmitEditable(api, body)
