@@ -239,7 +239,7 @@ func (s *sender) Send(ctx context.Context, ex *Exchange) (r Response) {
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 		r.End = since()
-		r.Err = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, wire.Snippet(bytes.TrimSpace(b)))
+		r.Err = statusError(resp.StatusCode, b)
 		return r
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
@@ -416,4 +416,11 @@ func describe(ctx context.Context, err error) string {
 		msg = msg[:300]
 	}
 	return msg
+}
+
+// statusError is a row's error for a response of HTTP status status with
+// body body (an error body, however the target sent it): the virtual-time
+// run's refusals read as the HTTP path's.
+func statusError(status int, body []byte) string {
+	return fmt.Sprintf("HTTP %d: %s", status, wire.Snippet(bytes.TrimSpace(body)))
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/agentperf/agentperf/power"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/sim"
-	"github.com/agentperf/agentperf/wire"
 )
 
 // The virtual-time run (Config.Sim): the users' loops, their think times
@@ -610,7 +609,7 @@ func (l *vlevel) send(e vevent) {
 		var re *sim.RequestError
 		if errors.As(err, &re) {
 			rep.Status = re.Status
-			rep.Err = fmt.Sprintf("HTTP %d: %s", re.Status, wire.Snippet(re.Body()))
+			rep.Err = statusError(re.Status, re.Body())
 		}
 		l.finish(x, rep)
 		return
