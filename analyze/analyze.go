@@ -542,6 +542,40 @@ func sortFlags(f []Flag) {
 	})
 }
 
+// countsTowardCapacity reports whether Levels[i]'s figures describe the
+// target, by the rule replay's search applies to its own windows: a window
+// replay measured again (remeasured) does not count, nor one that was the
+// search's client ceiling — its client was CPU-bound, or saturated in it
+// and in every earlier attempt at its users (the remeasured windows just
+// before it), so its figures describe the client. A window whose client was
+// saturated only in some attempts keeps its verdict, flagged, as in replay.
+// Highest passing, the fit of max users, the uncertain levels and the power
+// per level use only the windows that count.
+func (set *ResultSet) countsTowardCapacity(i int) bool {
+	st := set.Levels[i]
+	if st.HasFlag(FlagRemeasured) {
+		return false
+	}
+	if !st.Client.Saturated {
+		return true
+	}
+	if st.Client.CPUBound {
+		return false
+	}
+	// the attempts before it: the levels just before it in level order, at
+	// the same users, marked remeasured
+	for prev := st.Level - 1; prev >= 0; prev-- {
+		j := slices.IndexFunc(set.Levels, func(l *LevelStats) bool { return l.Level == prev })
+		if j < 0 || set.Levels[j].Users != st.Users || !set.Levels[j].HasFlag(FlagRemeasured) {
+			break
+		}
+		if !set.Levels[j].Client.Saturated {
+			return true
+		}
+	}
+	return false
+}
+
 // judge fills Verdicts, Assessed and Capacity: the point verdicts of the
 // pass rule, every level's intervals and uncertain verdicts, and per tier
 // the highest passing level and max users fitted over every window.
@@ -575,7 +609,7 @@ func (set *ResultSet) judge(opt capacity.Options) {
 	for j, t := range set.Tiers {
 		c := Capacity{Tier: t.Normalized(), Level: -1, PowerW: math.NaN()}
 		for i, st := range set.Levels {
-			if set.Verdicts[i][j].Pass && st.Users >= c.MaxUsers && !st.HasFlag(FlagRemeasured) {
+			if set.Verdicts[i][j].Pass && st.Users >= c.MaxUsers && set.countsTowardCapacity(i) {
 				c.MaxUsers, c.Level = st.Users, i
 			}
 		}
@@ -583,7 +617,7 @@ func (set *ResultSet) judge(opt capacity.Options) {
 		c.Users, c.AgentsPerMW = nan, nan
 		var windows []*capacity.Level
 		for i, st := range set.Levels {
-			if l := set.Assessed[i]; l != nil && st.Users > 0 && !st.HasFlag(FlagRemeasured) {
+			if l := set.Assessed[i]; l != nil && st.Users > 0 && set.countsTowardCapacity(i) {
 				windows = append(windows, l)
 			}
 		}
@@ -617,7 +651,7 @@ func (set *ResultSet) judge(opt capacity.Options) {
 				c.Flags = append(c.Flags, f.Code)
 			}
 			for i, st := range set.Levels {
-				if st.Users < c.MaxUsers && !set.Verdicts[i][j].Pass && !st.HasFlag(FlagRemeasured) {
+				if st.Users < c.MaxUsers && !set.Verdicts[i][j].Pass && set.countsTowardCapacity(i) {
 					c.Flags = append(c.Flags, FlagLowerLevelFailed)
 					break
 				}

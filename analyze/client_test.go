@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,50 @@ func TestLagTrendMerge(t *testing.T) {
 	b.merge(&a)
 	if g, w := b.growth(), all.growth(); g < w*0.999999 || g > w*1.000001 {
 		t.Errorf("merged growth %v, want %v", g, w)
+	}
+}
+
+// TestCountsTowardCapacity: the windows analyze leaves out of capacity are
+// those replay's search leaves out of its fit — remeasured ones and its
+// client ceiling (CPU-bound, or saturated in every attempt at its users).
+func TestCountsTowardCapacity(t *testing.T) {
+	type lvl struct {
+		users          int
+		remeasured     bool
+		saturated, cpu bool
+	}
+	for _, c := range []struct {
+		name   string
+		levels []lvl // in level order; the last is judged
+		want   bool
+	}{
+		{"a plain window", []lvl{{users: 8}}, true},
+		{"remeasured", []lvl{{users: 8, remeasured: true}}, false},
+		{"CPU-bound", []lvl{{users: 8, saturated: true, cpu: true}}, false},
+		{"saturated in its only attempt", []lvl{{users: 4}, {users: 8, saturated: true}}, false},
+		{"saturated in every attempt", []lvl{{users: 8, remeasured: true, saturated: true}, {users: 8, remeasured: true, saturated: true}, {users: 8, saturated: true}}, false},
+		{"saturated last, behind but not saturated before", []lvl{{users: 8, remeasured: true}, {users: 8, remeasured: true, saturated: true}, {users: 8, saturated: true}}, true},
+		{"an earlier measurement of the same users does not chain", []lvl{{users: 8}, {users: 8, saturated: true}}, false},
+		{"nor does a remeasured window of other users", []lvl{{users: 4, remeasured: true}, {users: 8, saturated: true}}, false},
+	} {
+		set := &ResultSet{}
+		for i, l := range c.levels {
+			st := &LevelStats{Level: i, Users: l.users}
+			st.Client.Saturated, st.Client.CPUBound = l.saturated, l.cpu
+			if l.remeasured {
+				st.Flags = append(st.Flags, Flag{Code: FlagRemeasured})
+			}
+			if l.saturated {
+				st.Flags = append(st.Flags, Flag{Code: FlagClientSaturated})
+			}
+			set.Levels = append(set.Levels, st)
+		}
+		// Levels are held in increasing users: the judged level's index
+		// need not be its level number.
+		slices.SortStableFunc(set.Levels, func(a, b *LevelStats) int { return a.Users - b.Users })
+		i := slices.IndexFunc(set.Levels, func(st *LevelStats) bool { return st.Level == len(c.levels)-1 })
+		if got := set.countsTowardCapacity(i); got != c.want {
+			t.Errorf("%s: counts %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -359,7 +359,7 @@ func (set *ResultSet) tierSummary() []string {
 		}
 		var uncertain []string
 		for i, st := range set.Levels {
-			if l := set.Assessed[i]; l != nil && j < len(l.Tiers) && l.Tiers[j].Verdict == capacity.Uncertain && !st.HasFlag(FlagRemeasured) {
+			if l := set.Assessed[i]; l != nil && j < len(l.Tiers) && l.Tiers[j].Verdict == capacity.Uncertain && set.countsTowardCapacity(i) {
 				uncertain = append(uncertain, strconv.Itoa(st.Users))
 			}
 		}

@@ -127,7 +127,8 @@ func (set *ResultSet) powerLevels(rec *power.Record) {
 }
 
 // powerAt returns the mean system power at u users, W: the levels' mean
-// power (windows at the same users averaged; re-measured windows left out)
+// power (windows at the same users averaged; windows that do not count
+// towards capacity left out)
 // interpolated linearly in users, and held at the nearest measured users
 // outside their range. NaN when no level has a power figure.
 func (set *ResultSet) powerAt(u float64) float64 {
@@ -137,8 +138,8 @@ func (set *ResultSet) powerAt(u float64) float64 {
 		n     int
 	}
 	var pts []pt
-	for _, st := range set.Levels {
-		if st.Power == nil || math.IsNaN(st.Power.MeanW) || st.Users <= 0 || st.HasFlag(FlagRemeasured) {
+	for k, st := range set.Levels {
+		if st.Power == nil || math.IsNaN(st.Power.MeanW) || st.Users <= 0 || !set.countsTowardCapacity(k) {
 			continue
 		}
 		i := slices.IndexFunc(pts, func(p pt) bool { return p.users == st.Users })
