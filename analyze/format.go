@@ -179,15 +179,16 @@ func (set *ResultSet) capacityGrid() *grid {
 
 // fmtEstimate prints an estimate as "52 (44–60)" with prec decimals:
 // "≥ 64" when every level passed (censored above: the point is a lower
-// bound), "< 8" when none did (the interval's upper end), "—" when
-// undefined.
+// bound), "< 8" when none did (the interval's upper end), "0 (0–∞)" when
+// none did but the lowest level is within its noise of passing (the
+// interval is unbounded), "—" when undefined.
 func fmtEstimate(e capacity.Estimate, c capacity.Censor, prec int) string {
 	switch {
 	case math.IsNaN(e.Point):
 		return "—"
 	case c == capacity.Above:
 		return "≥ " + fixed(e.Point, prec)
-	case c == capacity.Below:
+	case c == capacity.Below && !math.IsInf(e.Hi, 1):
 		return "< " + fixed(e.Hi, prec)
 	}
 	return fixed(e.Point, prec) + " (" + fmtEnd(e.Lo, prec) + "–" + fmtEnd(e.Hi, prec) + ")"
@@ -346,6 +347,10 @@ func (set *ResultSet) tierSummary() []string {
 			case capacity.Above:
 				s += fmt.Sprintf("max users ≥ %s (every level passed: a lower bound); ", fixed(c.Users.Point, 0))
 			case capacity.Below:
+				if math.IsInf(c.Users.Hi, 1) {
+					s += "max users 0 (90 % CI 0–∞: no level passed in the fit, and the lowest is within its noise of passing); "
+					break
+				}
 				s += fmt.Sprintf("max users < %s (no level passed in the fit); ", fixed(c.Users.Hi, 0))
 			default:
 				s += fmt.Sprintf("max users %s (90 %% CI %s–%s), fitted between %d (pass) and %d (fail) over %d windows; ",

@@ -10,7 +10,9 @@ import (
 // minVar floors a window's margin variance (margin units²): no window's
 // margin is taken as known better than ±1 % of the limit, so a window whose
 // replicates barely vary (all clamped, or a few sessions far from every
-// limit) cannot outweigh its neighbours by orders of magnitude.
+// limit) cannot outweigh its neighbours by orders of magnitude. The
+// interval honours the floor too: a window whose replicates vary less
+// gets the difference as a normal draw on each replicate.
 const minVar = 1e-4
 
 // Censor says which side of a capacity interval the data cannot bound.
@@ -86,7 +88,8 @@ type Capacity struct {
 type window struct {
 	users   int
 	point   float64
-	v       float64 // bootstrap variance of the margin
+	v       float64 // bootstrap variance of the margin, floored at minVar
+	short   float64 // minVar − the bootstrap variance when that is below the floor, else 0
 	margins []float64
 }
 
@@ -138,7 +141,7 @@ func Fit(levels []*Level, tier int, opt Options) (*Capacity, error) {
 		if len(tr.margins) == 0 {
 			return nil, fmt.Errorf("level %d (%d users) has no bootstrap replicates; make levels with Assess", i, l.Users)
 		}
-		ws = append(ws, window{users: l.Users, point: tr.Margin.Point, v: max(tr.marginVar, minVar), margins: tr.margins})
+		ws = append(ws, window{users: l.Users, point: tr.Margin.Point, v: max(tr.marginVar, minVar), short: max(minVar-tr.marginVar, 0), margins: tr.margins})
 		if tr.Margin.Point >= 0 && l.Users > c.HighestPassing {
 			c.HighestPassing = l.Users
 		}
@@ -210,8 +213,8 @@ func Fit(levels []*Level, tier int, opt Options) (*Capacity, error) {
 		tau := math.Sqrt(ts.draw(r))
 		for i := range noise {
 			noise[i] = 0
-			if tau > 0 {
-				noise[i] = tau * r.norm()
+			if sd2 := tau*tau + ws[i].short; sd2 > 0 {
+				noise[i] = math.Sqrt(sd2) * r.norm()
 			}
 		}
 		pooled(m, func(i int) float64 {

@@ -244,8 +244,9 @@ type TierResult struct {
 	// Reasons says which limits are missed or undecided; empty on Pass.
 	Reasons []string `json:"reasons,omitempty"`
 
-	// margins are the replicate margins Fit resamples; marginVar is the
-	// variance Fit weighs the window by.
+	// margins are the replicate margins Fit resamples; marginVar is their
+	// variance (1 when it is unknown), which Fit floors at minVar and
+	// weighs the window by.
 	margins   []float64
 	marginVar float64
 }
@@ -845,7 +846,7 @@ func (s *sample) judge(t Tier, r replicates, conf float64, student bool) TierRes
 	default:
 		tr.margins = expand(r.margin, normalQuantile(expanded)/normalQuantile((1-conf)/2))
 	}
-	tr.marginVar = max(variance(tr.margins), minVar)
+	tr.marginVar = variance(tr.margins)
 	return tr
 }
 
