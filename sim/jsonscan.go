@@ -219,6 +219,21 @@ var errNotObject = errors.New("the request body must be a JSON object")
 // objectMembers validates b as one JSON object and calls fn for each
 // member with the raw key (without quotes, still escaped) and raw value.
 func objectMembers(b []byte, fn func(key, val []byte) error) error {
+	return objectMembersLazy(b, "", fn)
+}
+
+// errLazy is a lazy parse's refusal (objectMembersLazy, splitLazyArray,
+// prompt.addLazy): the body may still be valid or invalid, and the parse
+// is redone validating all of it, which gives its answer.
+var errLazy = errors.New("sim: a lazily delimited value did not check out")
+
+// objectMembersLazy is objectMembers with the value of member lazy (its
+// raw key), when it is an array, delimited without validating it
+// (skipValid): the caller must split it with splitLazyArray and have each
+// element validated (prompt.addLazy) before it accepts the body. A body
+// with the member twice returns errLazy.
+func objectMembersLazy(b []byte, lazy string, fn func(key, val []byte) error) error {
+	seen := false
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		if i >= len(b) {
@@ -249,7 +264,15 @@ func objectMembers(b []byte, fn func(key, val []byte) error) error {
 			return &scanError{i, "expected ':'"}
 		}
 		vs := skipSpace(b, i+1)
-		if i, err = skipValueDepth(b, vs, 1); err != nil {
+		if lazy != "" && vs < len(b) && b[vs] == '[' && string(key) == lazy {
+			if seen {
+				return errLazy
+			}
+			seen = true
+			if i = skipValid(b, vs); i <= vs {
+				return errLazy
+			}
+		} else if i, err = skipValueDepth(b, vs, 1); err != nil {
 			return err
 		}
 		if err := fn(key, b[vs:i]); err != nil {
@@ -357,4 +380,36 @@ func arrayElements(v []byte) (elems [][]byte, ok bool) {
 		break
 	}
 	return elems, true
+}
+
+// splitLazyArray appends to elems the elements of v, an array value
+// objectMembersLazy delimited without validating it, checking the
+// brackets, commas and spaces between them; ok is false when they are not
+// those of an array. The elements themselves are not validated: v is a
+// valid array exactly when ok is set and each element is one valid JSON
+// value (at depth 2).
+func splitLazyArray(v []byte, elems [][]byte) (_ [][]byte, ok bool) {
+	if len(v) == 0 || v[0] != '[' {
+		return elems, false
+	}
+	i := skipSpace(v, 1)
+	if i < len(v) && v[i] == ']' {
+		return elems, i+1 == len(v)
+	}
+	for {
+		e := skipValid(v, i)
+		if e <= i {
+			return elems, false
+		}
+		elems = append(elems, v[i:e])
+		i = skipSpace(v, e)
+		switch {
+		case i < len(v) && v[i] == ',':
+			i = skipSpace(v, i+1)
+		case i < len(v) && v[i] == ']':
+			return elems, i+1 == len(v)
+		default:
+			return elems, false
+		}
+	}
 }

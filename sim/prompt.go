@@ -138,9 +138,30 @@ type parsedSeg struct {
 // seen before (to validate it); its error rejects the request. overhead is
 // added to the segment's count (chat-template tokens).
 func (p *prompt) add(c *countCache, kind byte, raw []byte, overhead int, fresh func([]byte) error) error {
+	return p.addChecked(c, kind, raw, overhead, fresh, true)
+}
+
+// addLazy is add for raw not known to be valid JSON: an element of an
+// array splitLazyArray split. New content is validated as an array element
+// (depth 2) first, and refused with errLazy when invalid. Content the
+// count cache holds was valid: the cache holds only segments added after
+// they were validated, each either an array element (depth 2) or a string
+// (whose validity does not depend on its depth).
+func (p *prompt) addLazy(c *countCache, kind byte, raw []byte, overhead int, fresh func([]byte) error) error {
+	return p.addChecked(c, kind, raw, overhead, fresh, false)
+}
+
+// addChecked is add, for raw validated as JSON when valid is set, and
+// addLazy otherwise.
+func (p *prompt) addChecked(c *countCache, kind byte, raw []byte, overhead int, fresh func([]byte) error, valid bool) error {
 	h := hashBytes(kind, raw)
 	n, ok := c.get(h)
 	if !ok {
+		if !valid {
+			if end, err := skipValueDepth(raw, 0, 2); err != nil || end != len(raw) {
+				return errLazy
+			}
+		}
 		if fresh != nil {
 			if err := fresh(raw); err != nil {
 				return err

@@ -119,7 +119,13 @@ func decodeString(name string, raw []byte, dst *string) *apiError {
 // parseBody walks the top level of body, collecting members into fields
 // (by name); unknown members are validated and ignored.
 func parseBody(body []byte, fields map[string]*[]byte) *apiError {
-	err := objectMembers(body, func(key, val []byte) error {
+	return parseBodyLazy(body, "", fields)
+}
+
+// parseBodyLazy is parseBody with member lazy delimited, not validated,
+// when it is an array (objectMembersLazy).
+func parseBodyLazy(body []byte, lazy string, fields map[string]*[]byte) *apiError {
+	err := objectMembersLazy(body, lazy, func(key, val []byte) error {
 		if p, ok := fields[string(key)]; ok {
 			*p = val
 		}
@@ -195,10 +201,30 @@ func (g *genRequest) decodeOpenAIStream(model, stream, streamOpts []byte) *apiEr
 	return nil
 }
 
-// parseChat decodes an OpenAI Chat Completions request.
+// parseChat decodes an OpenAI Chat Completions request. It first parses
+// the body lazily, validating only the messages the count cache does not
+// hold (a conversation resends its history with every turn), and parses
+// it again validating all of it when the lazy parse refuses it, so the
+// body's answer (its request or its refusal, with the refusal's message)
+// is always that of the full parse.
 func parseChat(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) {
+	if g, err := parseChatLazy(body, cc, keep, true); err == nil {
+		return g, nil
+	}
+	return parseChatLazy(body, cc, keep, false)
+}
+
+// parseChatLazy is parseChat's parse, lazy when lazy is set: the messages
+// array is delimited without validating it, and each message is validated
+// only when it is counted (prompt.addLazy); any refusal then only says
+// the full parse must answer.
+func parseChatLazy(body []byte, cc *countCache, keep, lazy bool) (*genRequest, *apiError) {
 	var model, messages, tools, stream, streamOpts, maxTok, maxCompl, ignoreEOS, minTok, toolChoice, n, salt []byte
-	if err := parseBody(body, map[string]*[]byte{
+	lazyKey := ""
+	if lazy {
+		lazyKey = "messages"
+	}
+	if err := parseBodyLazy(body, lazyKey, map[string]*[]byte{
 		"model": &model, "messages": &messages, "tools": &tools, "stream": &stream,
 		"stream_options": &streamOpts, "max_tokens": &maxTok, "max_completion_tokens": &maxCompl,
 		"ignore_eos": &ignoreEOS, "min_tokens": &minTok, "tool_choice": &toolChoice, "n": &n, "cache_salt": &salt,
@@ -246,7 +272,17 @@ func parseChat(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) 
 	if messages == nil {
 		return nil, badRequest("messages", "messages: field required")
 	}
-	elems, ok := arrayElements(messages)
+	add := g.prompt.add
+	var elems [][]byte
+	var ok bool
+	if lazy && len(messages) > 0 && messages[0] == '[' {
+		if elems, ok = splitLazyArray(messages, nil); !ok {
+			return nil, badRequest("messages", "%v", errLazy)
+		}
+		add = g.prompt.addLazy
+	} else {
+		elems, ok = arrayElements(messages)
+	}
 	if !ok {
 		return nil, badRequest("messages", "messages: expected an array")
 	}
@@ -254,7 +290,7 @@ func parseChat(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) 
 		return nil, badRequest("messages", "messages: must contain at least one message")
 	}
 	for i, m := range elems {
-		if err := g.prompt.add(cc, segMessage, m, TokensPerMessage, freshChatMessage); err != nil {
+		if err := add(cc, segMessage, m, TokensPerMessage, freshChatMessage); err != nil {
 			return nil, badRequest(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
 		}
 	}

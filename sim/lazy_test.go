@@ -1,0 +1,140 @@
+package sim
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// sameParse reports how two parses of one body differ ("" when they do
+// not): the request (segments' validators compared by presence) or the
+// refusal.
+func sameParse(g1 *genRequest, e1 *apiError, g2 *genRequest, e2 *apiError) string {
+	if (e1 == nil) != (e2 == nil) {
+		return fmt.Sprintf("refusals %v and %v", e1, e2)
+	}
+	if e1 != nil {
+		if *e1 != *e2 {
+			return fmt.Sprintf("refusals %+v and %+v", *e1, *e2)
+		}
+		return ""
+	}
+	strip := func(g *genRequest) genRequest {
+		c := *g
+		c.prompt.parsed = nil
+		for _, s := range g.prompt.parsed {
+			has := s.fresh != nil
+			s.fresh = nil
+			c.prompt.parsed = append(c.prompt.parsed, s)
+			if has {
+				c.prompt.parsed[len(c.prompt.parsed)-1].overhead |= 0x80
+			}
+		}
+		return c
+	}
+	if a, b := strip(g1), strip(g2); !reflect.DeepEqual(a, b) {
+		return fmt.Sprintf("requests %+v and %+v", a, b)
+	}
+	return ""
+}
+
+// checkLazyChat compares the lazy chat parse of b with the full one, with
+// a cold count cache and then with the cache the lazy parse warmed, and
+// parseChat with the full parse; it reports whether the lazy parse
+// accepted b both times. The lazy parse may refuse a body the full parse
+// accepts (one with two messages members): parseChat then answers with
+// the full parse.
+func checkLazyChat(t *testing.T, b []byte) (accepted bool) {
+	t.Helper()
+	accepted = true
+	g, err := parseChatLazy(b, newCountCache(), true, false)
+	cc := newCountCache()
+	for pass := 0; pass < 2; pass++ {
+		lg, lerr := parseChatLazy(b, cc, true, true)
+		if lerr != nil {
+			accepted = false
+			continue
+		}
+		if d := sameParse(lg, nil, g, err); d != "" {
+			t.Fatalf("pass %d: lazy and full parses of %q differ: %s", pass, b, d)
+		}
+	}
+	pg, perr := parseChat(b, newCountCache(), true)
+	if d := sameParse(pg, perr, g, err); d != "" {
+		t.Fatalf("parseChat and the full parse of %q differ: %s", b, d)
+	}
+	return accepted
+}
+
+// TestParseChatLazy checks the lazy chat parse against the full one on
+// valid bodies and on bodies broken inside, between and around messages.
+func TestParseChatLazy(t *testing.T) {
+	msgs := []string{`{"role":"system","content":"be brief"}`, `{"role":"user","content":"fix \"it\"\n\tnow"}`,
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"bash","arguments":"{\"cmd\":\"ls\"}"}}]}`,
+		`{"role":"tool","tool_call_id":"c1","content":"a.go\nb.go"}`}
+	valid := `{"max_tokens":10,"messages":[` + strings.Join(msgs, ",") + `],"model":"m","stream":true}`
+	bodies := []string{
+		valid,
+		`{"model":"m","messages" : [ ` + strings.Join(msgs, " , ") + ` ] }`,
+		`{"model":"m","messages":[]}`,
+		`{"model":"m","messages":[ ]}`,
+		`{"model":"m","messages":[` + msgs[1] + `,]}`,
+		`{"model":"m","messages":[,` + msgs[1] + `]}`,
+		`{"model":"m","messages":[` + msgs[1] + ` ` + msgs[2] + `]}`,
+		`{"model":"m","messages":[` + msgs[1] + `]]}`,
+		`{"model":"m","messages":[` + msgs[1] + `}`,
+		`{"model":"m","messages":[` + msgs[1],
+		`{"model":"m","messages":[` + msgs[1] + `],"messages":[` + msgs[2] + `]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"` + `],"model":"m"}`,
+		`{"model":"m","messages":[{"role":"user","content":"\x"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"a` + "\x01" + `"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}, 1e5, "s", [true], null]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}, 01]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}, tru]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}, {"role":"user","content":"y",}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}, {"role":"nobody","content":"y"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x\\"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x\\\"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}]} x`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}],"n":2}`,
+		`{"model":"m","messages":{"role":"user"}}`,
+		`{"model":"m","messages":"hi"}`,
+		`{"model":"m"}`,
+	}
+	for i, b := range bodies {
+		if !checkLazyChat(t, []byte(b)) && i < 2 {
+			t.Errorf("the lazy parse refused the valid body %s", b)
+		}
+	}
+	// A message the cache holds is not validated again: the same history
+	// with a broken message appended is refused.
+	cc := newCountCache()
+	if _, err := parseChat([]byte(valid), cc, false); err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(valid, `],"model"`, `,{"role":"user","content":"x"]],"model"`, 1)
+	_, lerr := parseChatLazy([]byte(broken), cc, false, true)
+	g, err := parseChat([]byte(broken), cc, false)
+	if lerr == nil || err == nil || g != nil {
+		t.Fatalf("broken history accepted: lazy %v, parseChat %v", lerr, err)
+	}
+	if _, ferr := parseChatLazy([]byte(broken), newCountCache(), false, false); *ferr != *err {
+		t.Fatalf("parseChat refused %q with %v, the full parse with %v", broken, err, ferr)
+	}
+}
+
+// FuzzParseChatLazy checks the lazy chat parse against the full one.
+func FuzzParseChatLazy(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"text","text":"y"}]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !checkLazyChat(t, b) {
+			if g, err := parseChatLazy(b, newCountCache(), false, false); err == nil && strings.Count(string(b), "messages") < 2 {
+				t.Fatalf("the lazy parse refused %q, the full parse accepts it (%+v)", b, g)
+			}
+		}
+	})
+}
