@@ -219,20 +219,20 @@ var errNotObject = errors.New("the request body must be a JSON object")
 // objectMembers validates b as one JSON object and calls fn for each
 // member with the raw key (without quotes, still escaped) and raw value.
 func objectMembers(b []byte, fn func(key, val []byte) error) error {
-	return objectMembersLazy(b, "", fn)
+	return objectMembersLazy(b, "", nil, fn)
 }
 
-// errLazy is a lazy parse's refusal (objectMembersLazy, splitLazyArray,
+// errLazy is a lazy parse's refusal (objectMembersLazy, splitLazy,
 // prompt.addLazy): the body may still be valid or invalid, and the parse
 // is redone validating all of it, which gives its answer.
 var errLazy = errors.New("sim: a lazily delimited value did not check out")
 
 // objectMembersLazy is objectMembers with the value of member lazy (its
-// raw key), when it is an array, delimited without validating it
-// (skipValid): the caller must split it with splitLazyArray and have each
-// element validated (prompt.addLazy) before it accepts the body. A body
-// with the member twice returns errLazy.
-func objectMembersLazy(b []byte, lazy string, fn func(key, val []byte) error) error {
+// raw key), when it is an array, split into its elements without
+// validating them (splitLazy), appended to *elems: the caller must have
+// each element validated (prompt.addLazy) before it accepts the body. A
+// body with the member twice returns errLazy.
+func objectMembersLazy(b []byte, lazy string, elems *[][]byte, fn func(key, val []byte) error) error {
 	seen := false
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -269,7 +269,8 @@ func objectMembersLazy(b []byte, lazy string, fn func(key, val []byte) error) er
 				return errLazy
 			}
 			seen = true
-			if i = skipValid(b, vs); i <= vs {
+			var ok bool
+			if *elems, i, ok = splitLazy(b, vs, *elems); !ok {
 				return errLazy
 			}
 		} else if i, err = skipValueDepth(b, vs, 1); err != nil {
@@ -382,34 +383,31 @@ func arrayElements(v []byte) (elems [][]byte, ok bool) {
 	return elems, true
 }
 
-// splitLazyArray appends to elems the elements of v, an array value
-// objectMembersLazy delimited without validating it, checking the
-// brackets, commas and spaces between them; ok is false when they are not
-// those of an array. The elements themselves are not validated: v is a
-// valid array exactly when ok is set and each element is one valid JSON
-// value (at depth 2).
-func splitLazyArray(v []byte, elems [][]byte) (_ [][]byte, ok bool) {
-	if len(v) == 0 || v[0] != '[' {
-		return elems, false
-	}
-	i := skipSpace(v, 1)
-	if i < len(v) && v[i] == ']' {
-		return elems, i+1 == len(v)
+// splitLazy appends to elems the elements of the array at b[i] (a '['),
+// each delimited with skipValid, and returns the index just past the
+// array, checking the brackets, commas and spaces between the elements;
+// ok is false when they are not those of an array. The elements
+// themselves are not validated: b[i:end] is a valid array exactly when ok
+// is set and each element is one valid JSON value (at depth 2).
+func splitLazy(b []byte, i int, elems [][]byte) (_ [][]byte, end int, ok bool) {
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return elems, i + 1, true
 	}
 	for {
-		e := skipValid(v, i)
+		e := skipValid(b, i)
 		if e <= i {
-			return elems, false
+			return elems, i, false
 		}
-		elems = append(elems, v[i:e])
-		i = skipSpace(v, e)
+		elems = append(elems, b[i:e])
+		i = skipSpace(b, e)
 		switch {
-		case i < len(v) && v[i] == ',':
-			i = skipSpace(v, i+1)
-		case i < len(v) && v[i] == ']':
-			return elems, i+1 == len(v)
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == ']':
+			return elems, i + 1, true
 		default:
-			return elems, false
+			return elems, i, false
 		}
 	}
 }

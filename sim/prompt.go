@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -142,7 +143,7 @@ func (p *prompt) add(c *countCache, kind byte, raw []byte, overhead int, fresh f
 }
 
 // addLazy is add for raw not known to be valid JSON: an element of an
-// array splitLazyArray split. New content is validated as an array element
+// array splitLazy split. New content is validated as an array element
 // (depth 2) first, and refused with errLazy when invalid. Content the
 // count cache holds was valid: the cache holds only segments added after
 // they were validated, each either an array element (depth 2) or a string
@@ -177,6 +178,14 @@ func (p *prompt) addChecked(c *countCache, kind byte, raw []byte, overhead int, 
 	}
 	p.addHashed(h, n)
 	return nil
+}
+
+// grow makes room for n more segments.
+func (p *prompt) grow(n int) {
+	p.segs = slices.Grow(p.segs, n)
+	if p.keep {
+		p.parsed = slices.Grow(p.parsed, n)
+	}
 }
 
 // addIDs adds a segment of n token ids whose bytes hash to h.

@@ -119,13 +119,13 @@ func decodeString(name string, raw []byte, dst *string) *apiError {
 // parseBody walks the top level of body, collecting members into fields
 // (by name); unknown members are validated and ignored.
 func parseBody(body []byte, fields map[string]*[]byte) *apiError {
-	return parseBodyLazy(body, "", fields)
+	return parseBodyLazy(body, "", nil, fields)
 }
 
-// parseBodyLazy is parseBody with member lazy delimited, not validated,
-// when it is an array (objectMembersLazy).
-func parseBodyLazy(body []byte, lazy string, fields map[string]*[]byte) *apiError {
-	err := objectMembersLazy(body, lazy, func(key, val []byte) error {
+// parseBodyLazy is parseBody with member lazy, when it is an array, split
+// into *elems without validating it (objectMembersLazy).
+func parseBodyLazy(body []byte, lazy string, elems *[][]byte, fields map[string]*[]byte) *apiError {
+	err := objectMembersLazy(body, lazy, elems, func(key, val []byte) error {
 		if p, ok := fields[string(key)]; ok {
 			*p = val
 		}
@@ -221,10 +221,12 @@ func parseChat(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) 
 func parseChatLazy(body []byte, cc *countCache, keep, lazy bool) (*genRequest, *apiError) {
 	var model, messages, tools, stream, streamOpts, maxTok, maxCompl, ignoreEOS, minTok, toolChoice, n, salt []byte
 	lazyKey := ""
+	var elems [][]byte
 	if lazy {
 		lazyKey = "messages"
+		elems = make([][]byte, 0, 64)
 	}
-	if err := parseBodyLazy(body, lazyKey, map[string]*[]byte{
+	if err := parseBodyLazy(body, lazyKey, &elems, map[string]*[]byte{
 		"model": &model, "messages": &messages, "tools": &tools, "stream": &stream,
 		"stream_options": &streamOpts, "max_tokens": &maxTok, "max_completion_tokens": &maxCompl,
 		"ignore_eos": &ignoreEOS, "min_tokens": &minTok, "tool_choice": &toolChoice, "n": &n, "cache_salt": &salt,
@@ -273,13 +275,9 @@ func parseChatLazy(body []byte, cc *countCache, keep, lazy bool) (*genRequest, *
 		return nil, badRequest("messages", "messages: field required")
 	}
 	add := g.prompt.add
-	var elems [][]byte
-	var ok bool
+	ok := true
 	if lazy && len(messages) > 0 && messages[0] == '[' {
-		if elems, ok = splitLazyArray(messages, nil); !ok {
-			return nil, badRequest("messages", "%v", errLazy)
-		}
-		add = g.prompt.addLazy
+		add = g.prompt.addLazy // elems holds the messages
 	} else {
 		elems, ok = arrayElements(messages)
 	}
@@ -289,6 +287,7 @@ func parseChatLazy(body []byte, cc *countCache, keep, lazy bool) (*genRequest, *
 	if len(elems) == 0 {
 		return nil, badRequest("messages", "messages: must contain at least one message")
 	}
+	g.prompt.grow(len(elems) + 1) // and the reply priming
 	for i, m := range elems {
 		if err := add(cc, segMessage, m, TokensPerMessage, freshChatMessage); err != nil {
 			return nil, badRequest(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
