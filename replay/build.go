@@ -382,11 +382,22 @@ func layoutOf(parts []schemas.Part) pieceLayout {
 	return lay
 }
 
-// hasText reports whether a marker or salt can go into p's text (saltPiece
-// does not answer errNoText).
+// hasText reports whether a marker or salt can go into p's text: whether
+// saltPiece does not answer errNoText, which it answers only for a piece
+// other than a system prompt that is a JSON object (not a string) without
+// a content member.
 func hasText(p *schemas.Part) bool {
-	_, err := saltPiece(p.Kind, p.Bytes(), "")
-	return err != errNoText
+	body := p.Bytes()
+	var str string
+	if p.Kind == schemas.KindSystem || json.Unmarshal(body, &str) == nil {
+		return true
+	}
+	var msg map[string]json.RawMessage
+	if json.Unmarshal(body, &msg) != nil {
+		return true // saltPiece's error is another
+	}
+	_, ok := msg["content"]
+	return ok
 }
 
 // edit returns the pieces of t changed for conversation conv (lay is the

@@ -663,8 +663,12 @@ func (l *vlevel) deliver(outs []sim.Output) {
 		if l.vt.coalesce {
 			n = 1
 		}
-		for i := 0; i < n && len(x.chunks) < maxVirtualChunks; i++ {
-			x.chunks = append(x.chunks, d)
+		if k := min(n, maxVirtualChunks-len(x.chunks)); k > 0 {
+			at := len(x.chunks)
+			x.chunks = slices.Grow(x.chunks, k)[:at+k]
+			for i := range x.chunks[at:] {
+				x.chunks[at+i] = d
+			}
 		}
 		if o.Done {
 			delete(l.live, o.Req)
