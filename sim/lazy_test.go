@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -137,4 +138,45 @@ func FuzzParseChatLazy(f *testing.F) {
 			}
 		}
 	})
+}
+
+var itemSeeds = []string{
+	`{"role":"user","content":"x"}`, `{"content":"x","role":"tool","tool_call_id":"c"}`, `{"Role":"user","role":"assistant"}`,
+	`{"role":"user","ROLE":null}`, `{"role":5}`, `{"role":"us\u0065r"}`, `{"r\u006fle":"user"}`, `{"role":"é"}`,
+	`{"type":"function","function":{"name":"f"}}`, `{"type":"custom","function":null,"name":"n"}`, `{"NAME":"a","Type":"b"}`,
+	`null`, `"s"`, `[]`, `{}`, `{"role":"user"} x`, `{"role":["a"]}`, `{"function":1}`,
+}
+
+// TestDecodeItemPlain checks decodeItemPlain against encoding/json: an
+// item it reads decodes the same with json.Unmarshal.
+func TestDecodeItemPlain(t *testing.T) {
+	read := 0
+	for _, s := range itemSeeds {
+		if checkItem(t, []byte(s)) {
+			read++
+		}
+	}
+	if read < 5 {
+		t.Errorf("decodeItemPlain read %d seeds", read)
+	}
+}
+
+func checkItem(t *testing.T, b []byte) bool {
+	t.Helper()
+	it, ok := decodeItemPlain(b)
+	if !ok {
+		return false
+	}
+	var want roleItem
+	if err := json.Unmarshal(b, &want); err != nil || !reflect.DeepEqual(it, want) {
+		t.Fatalf("decodeItemPlain(%s) = %+v, encoding/json %+v, %v", b, it, want, err)
+	}
+	return true
+}
+
+func FuzzDecodeItemPlain(f *testing.F) {
+	for _, s := range itemSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkItem(t, b) })
 }

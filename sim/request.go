@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -146,9 +147,63 @@ type roleItem struct {
 }
 
 func decodeItem(raw []byte) (roleItem, error) {
+	if it, ok := decodeItemPlain(raw); ok {
+		return it, nil
+	}
 	var it roleItem
 	err := json.Unmarshal(raw, &it)
 	return it, err
+}
+
+// decodeItemPlain is decodeItem for a plain item, without encoding/json:
+// a valid JSON object whose keys are ASCII without escapes, whose role,
+// type and name members (matched as encoding/json matches them, ignoring
+// case) are strings without escapes or non-ASCII bytes, or null, and which
+// has no function member other than null. ok is false for any other
+// value, which decodeItem leaves to encoding/json.
+func decodeItemPlain(raw []byte) (it roleItem, ok bool) {
+	plain := true
+	err := objectMembers(raw, func(key, val []byte) error {
+		for _, c := range key {
+			if c == '\\' || c >= 0x80 {
+				plain = false
+				return errNotObject
+			}
+		}
+		var dst *string
+		switch {
+		case bytes.EqualFold(key, []byte("role")):
+			dst = &it.Role
+		case bytes.EqualFold(key, []byte("type")):
+			dst = &it.Type
+		case bytes.EqualFold(key, []byte("name")):
+			dst = &it.Name
+		case bytes.EqualFold(key, []byte("function")):
+			if !isNull(val) {
+				plain = false
+				return errNotObject
+			}
+			return nil
+		default:
+			return nil
+		}
+		if isNull(val) {
+			return nil
+		}
+		if val[0] != '"' {
+			plain = false
+			return errNotObject
+		}
+		for _, c := range val[1 : len(val)-1] {
+			if c == '\\' || c >= 0x80 {
+				plain = false
+				return errNotObject
+			}
+		}
+		*dst = string(val[1 : len(val)-1])
+		return nil
+	})
+	return it, plain && err == nil
 }
 
 // commonExtensions reads the vLLM/SGLang output-length extensions and the
