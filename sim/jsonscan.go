@@ -228,11 +228,13 @@ func objectMembers(b []byte, fn func(key, val []byte) error) error {
 var errLazy = errors.New("sim: a lazily delimited value did not check out")
 
 // objectMembersLazy is objectMembers with the value of member lazy (its
-// raw key), when it is an array, split into its elements without
-// validating them (splitLazy), appended to *elems: the caller must have
-// each element validated (prompt.addLazy) before it accepts the body. A
-// body with the member twice returns errLazy.
-func objectMembersLazy(b []byte, lazy string, elems *[][]byte, fn func(key, val []byte) error) error {
+// raw key), when it is an array, delimited by split (splitLazy, which
+// splits it into its elements without validating them) instead of
+// validated: the caller must have each element validated
+// (prompt.addLazy) before it accepts the body. split returns the index
+// past the array, with ok false when it is not one. A body with the
+// member twice returns errLazy.
+func objectMembersLazy(b []byte, lazy string, split func(b []byte, i int) (end int, ok bool), fn func(key, val []byte) error) error {
 	seen := false
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -270,7 +272,7 @@ func objectMembersLazy(b []byte, lazy string, elems *[][]byte, fn func(key, val 
 			}
 			seen = true
 			var ok bool
-			if *elems, i, ok = splitLazy(b, vs, *elems); !ok {
+			if i, ok = split(b, vs); !ok {
 				return errLazy
 			}
 		} else if i, err = skipValueDepth(b, vs, 1); err != nil {
@@ -394,6 +396,23 @@ func splitLazy(b []byte, i int, elems [][]byte) (_ [][]byte, end int, ok bool) {
 	if i < len(b) && b[i] == ']' {
 		return elems, i + 1, true
 	}
+	return splitLazyElems(b, i, elems)
+}
+
+// splitLazyAfter is splitLazy from b[i], just past an element of the array.
+func splitLazyAfter(b []byte, i int, elems [][]byte) (_ [][]byte, end int, ok bool) {
+	i = skipSpace(b, i)
+	switch {
+	case i < len(b) && b[i] == ',':
+		return splitLazyElems(b, skipSpace(b, i+1), elems)
+	case i < len(b) && b[i] == ']':
+		return elems, i + 1, true
+	}
+	return elems, i, false
+}
+
+// splitLazyElems is splitLazy from b[i], the start of an element.
+func splitLazyElems(b []byte, i int, elems [][]byte) (_ [][]byte, end int, ok bool) {
 	for {
 		e := skipValid(b, i)
 		if e <= i {

@@ -180,3 +180,71 @@ func FuzzDecodeItemPlain(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkItem(t, b) })
 }
+
+// TestParseChatHistory checks chat parses that take the segments of the
+// messages a history holds against the full parse, over a conversation
+// whose bodies grow by a message or two, with bodies that share only part
+// of a history (an edited message, a number cut differently, other
+// spacing) in between.
+func TestParseChatHistory(t *testing.T) {
+	msg := func(k int) string {
+		switch k % 4 {
+		case 0:
+			return fmt.Sprintf(`{"content":"step %d: fix \"it\"\n\tnow","role":"user"}`, k)
+		case 1:
+			return fmt.Sprintf(`{"content":null,"role":"assistant","tool_calls":[{"function":{"arguments":"{\"cmd\":\"ls %d\"}","name":"bash"},"id":"c%d","type":"function"}]}`, k, k)
+		case 2:
+			return fmt.Sprintf(`{"content":"out %d","role":"tool","tool_call_id":"c%d"}`, k, k-1)
+		}
+		return fmt.Sprintf(`{"content":[{"text":"part %d","type":"text"}],"role":"user"}`, k)
+	}
+	body := func(msgs []string, extra string) []byte {
+		return []byte(`{"max_tokens":` + fmt.Sprint(len(msgs)) + `,"messages":[` + strings.Join(msgs, ",") + `]` + extra + `,"model":"m","stream":true}`)
+	}
+	cc := newCountCache()
+	cc.histories = newHistories()
+	check := func(b []byte) {
+		t.Helper()
+		g, err := parseChat(b, cc, true)
+		fg, ferr := parseChatLazy(b, newCountCache(), true, false)
+		if d := sameParse(g, err, fg, ferr); d != "" {
+			t.Fatalf("history parse and full parse of %s differ: %s", b, d)
+		}
+	}
+	sys := `{"content":"be brief","role":"system"}`
+	var msgs []string
+	msgs = append(msgs, sys)
+	for k := 0; k < 40; k++ {
+		msgs = append(msgs, msg(k))
+		if k%3 == 0 {
+			msgs = append(msgs, msg(k+100))
+		}
+		check(body(msgs, ""))
+		switch k % 5 {
+		case 1: // the same history with its last message edited
+			edited := append(append([]string(nil), msgs[:len(msgs)-1]...), msg(k+1000))
+			check(body(edited, ""))
+		case 2: // a number after the history's bytes
+			check(body(append(append([]string(nil), msgs...), "12"), ""))
+			check(body(append(append([]string(nil), msgs...), "123", "4"), ""))
+		case 3: // other spacing after the history
+			b := body(msgs, "")
+			b = []byte(strings.Replace(string(b), `]],"model"`, `] ] ,"model"`, 1))
+			check(b)
+			check(body(append(append([]string(nil), msgs...), ` `+msg(k)), ""))
+		case 4: // broken after the history
+			check(body(append(append([]string(nil), msgs...), `{"role":"user","content":"x"`), ""))
+			check(body(append(append([]string(nil), msgs...), `{"role":"nobody","content":"x"}`), ""))
+		}
+	}
+	// Another conversation with the same system prompt and its own first
+	// message.
+	other := []string{sys, msg(7000)}
+	for k := 0; k < 10; k++ {
+		other = append(other, msg(k))
+		check(body(other, ""))
+	}
+	if cc.histories.matched < 40 {
+		t.Errorf("%d parses started with a history, want most of them", cc.histories.matched)
+	}
+}

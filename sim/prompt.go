@@ -64,6 +64,9 @@ type countCache struct {
 	misses atomic.Int64
 	// tokenized is the bytes run through the tokenizer (misses).
 	tokenized atomic.Int64
+	// histories, when set (a Virtual's cache, used by one goroutine),
+	// keeps the messages of editable chat parses (history.go).
+	histories *histories
 }
 
 type countShard struct {
@@ -178,6 +181,14 @@ func (p *prompt) addChecked(c *countCache, kind byte, raw []byte, overhead int, 
 	}
 	p.addHashed(h, n)
 	return nil
+}
+
+// addParsed adds a segment as an earlier parse added it (a history's).
+func (p *prompt) addParsed(s parsedSeg) {
+	if p.keep {
+		p.parsed = append(p.parsed, s)
+	}
+	p.addHashed(s.hash, int(s.tokens))
 }
 
 // grow makes room for n more segments.

@@ -123,10 +123,10 @@ func parseBody(body []byte, fields map[string]*[]byte) *apiError {
 	return parseBodyLazy(body, "", nil, fields)
 }
 
-// parseBodyLazy is parseBody with member lazy, when it is an array, split
-// into *elems without validating it (objectMembersLazy).
-func parseBodyLazy(body []byte, lazy string, elems *[][]byte, fields map[string]*[]byte) *apiError {
-	err := objectMembersLazy(body, lazy, elems, func(key, val []byte) error {
+// parseBodyLazy is parseBody with member lazy, when it is an array,
+// delimited by split without validating it (objectMembersLazy).
+func parseBodyLazy(body []byte, lazy string, split func([]byte, int) (int, bool), fields map[string]*[]byte) *apiError {
+	err := objectMembersLazy(body, lazy, split, func(key, val []byte) error {
 		if p, ok := fields[string(key)]; ok {
 			*p = val
 		}
@@ -277,11 +277,32 @@ func parseChatLazy(body []byte, cc *countCache, keep, lazy bool) (*genRequest, *
 	var model, messages, tools, stream, streamOpts, maxTok, maxCompl, ignoreEOS, minTok, toolChoice, n, salt []byte
 	lazyKey := ""
 	var elems [][]byte
+	// The messages' history (an editable parse on a Virtual): the one
+	// their bytes start with (reused), and the key to keep them by.
+	var reused *history
+	var histKey uint64
+	keepHistory := false
+	arrayAt := 0
+	split := func(b []byte, i int) (end int, ok bool) {
+		arrayAt = i
+		if hs := cc.histories; hs != nil && keep {
+			reused, histKey, keepHistory = hs.match(b, i)
+			if reused != nil {
+				for k := range reused.starts {
+					elems = append(elems, b[i+int(reused.starts[k]):i+int(reused.ends[k])])
+				}
+				elems, end, ok = splitLazyAfter(b, i+len(reused.msgs), elems)
+				return end, ok
+			}
+		}
+		elems, end, ok = splitLazy(b, i, elems)
+		return end, ok
+	}
 	if lazy {
 		lazyKey = "messages"
 		elems = make([][]byte, 0, 64)
 	}
-	if err := parseBodyLazy(body, lazyKey, &elems, map[string]*[]byte{
+	if err := parseBodyLazy(body, lazyKey, split, map[string]*[]byte{
 		"model": &model, "messages": &messages, "tools": &tools, "stream": &stream,
 		"stream_options": &streamOpts, "max_tokens": &maxTok, "max_completion_tokens": &maxCompl,
 		"ignore_eos": &ignoreEOS, "min_tokens": &minTok, "tool_choice": &toolChoice, "n": &n, "cache_salt": &salt,
@@ -343,10 +364,18 @@ func parseChatLazy(body []byte, cc *countCache, keep, lazy bool) (*genRequest, *
 		return nil, badRequest("messages", "messages: must contain at least one message")
 	}
 	g.prompt.grow(len(elems) + 1) // and the reply priming
+	first := len(g.prompt.parsed)
 	for i, m := range elems {
+		if reused != nil && i < len(reused.segs) {
+			g.prompt.addParsed(reused.segs[i])
+			continue
+		}
 		if err := add(cc, segMessage, m, TokensPerMessage, freshChatMessage); err != nil {
 			return nil, badRequest(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
 		}
+	}
+	if keepHistory {
+		cc.histories.add(histKey, body, arrayAt, elems, g.prompt.parsed[first:], reused)
 	}
 	return g, nil
 }

@@ -31,7 +31,9 @@ type Virtual struct {
 // NewVirtual returns an idle virtual-time server for plan, at simulated
 // time 0.
 func NewVirtual(plan *Plan) *Virtual {
-	return &Virtual{plan: plan, eng: NewEngine(plan), counts: newCountCache(), sent: map[*Request]int{}}
+	counts := newCountCache()
+	counts.histories = newHistories()
+	return &Virtual{plan: plan, eng: NewEngine(plan), counts: counts, sent: map[*Request]int{}}
 }
 
 // Plan returns the deployment v simulates.
