@@ -346,15 +346,22 @@ func (b *builder) layout(t *Turn, parts []schemas.Part) (pieceLayout, error) {
 		return v.(pieceLayout), nil
 	}
 	if parts == nil {
+		// Read into a pooled slice: the layout keeps none of it.
+		sp := partsPool.Get().(*[]schemas.Part)
+		defer func() { clear(*sp); partsPool.Put(sp) }()
 		var err error
-		if parts, err = b.plan.Parts(nil, t); err != nil {
+		if *sp, err = b.plan.Parts((*sp)[:0], t); err != nil {
 			return pieceLayout{}, err
 		}
+		parts = *sp
 	}
 	lay := layoutOf(parts)
 	b.layouts.Store(t, lay)
 	return lay, nil
 }
+
+// partsPool holds the scratch slices layout reads pieces into.
+var partsPool = sync.Pool{New: func() any { return new([]schemas.Part) }}
 
 // pieceLayout is where a turn's body changes for a conversation, from its
 // pieces alone: the conversation's first piece (conversationStart) and

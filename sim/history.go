@@ -99,6 +99,10 @@ func (hs *histories) add(key uint64, b []byte, i int, elems [][]byte, segs []par
 		h.msgs, h.starts, h.ends = prev.msgs, prev.starts, prev.ends
 		from = len(prev.starts)
 	}
+	if tail := b[i+len(h.msgs) : i+end]; cap(h.msgs)-len(h.msgs) < len(tail) {
+		// Double: a conversation grows by a little every turn.
+		h.msgs = append(make([]byte, 0, 2*(len(h.msgs)+len(tail))), h.msgs...)
+	}
 	h.msgs = append(h.msgs, b[i+len(h.msgs):i+end]...)
 	for _, e := range elems[from:] {
 		s := bytesOffset(b, e) - i
