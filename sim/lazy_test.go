@@ -248,3 +248,13 @@ func TestParseChatHistory(t *testing.T) {
 		t.Errorf("%d parses started with a history, want most of them", cc.histories.matched)
 	}
 }
+
+// TestAppendChatUsage checks the hand-written usage against encoding/json.
+func TestAppendChatUsage(t *testing.T) {
+	for _, c := range []completion{{}, {prompt: 120000, output: 1, cached: 4096}, {prompt: -1, output: 7, cached: 0}} {
+		want, _ := json.Marshal(chatUsage(c))
+		if got := appendChatUsage([]byte("x"), c); string(got) != "x"+string(want) {
+			t.Errorf("appendChatUsage(%+v) = %s, want %s", c, got[1:], want)
+		}
+	}
+}
