@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // apiKind names the wire API of a request.
@@ -288,6 +289,7 @@ func parseChatLazy(body []byte, cc *countCache, keep, lazy bool) (*genRequest, *
 		if hs := cc.histories; hs != nil && keep {
 			reused, histKey, keepHistory = hs.match(b, i)
 			if reused != nil {
+				elems = slices.Grow(elems, len(reused.starts)+8)
 				for k := range reused.starts {
 					elems = append(elems, b[i+int(reused.starts[k]):i+int(reused.ends[k])])
 				}
