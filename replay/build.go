@@ -346,15 +346,22 @@ func (b *builder) layout(t *Turn, parts []schemas.Part) (pieceLayout, error) {
 		return v.(pieceLayout), nil
 	}
 	if parts == nil {
+		// Read into a pooled slice: the layout keeps none of it.
+		sp := partsPool.Get().(*[]schemas.Part)
+		defer func() { clear(*sp); partsPool.Put(sp) }()
 		var err error
-		if parts, err = b.plan.Parts(nil, t); err != nil {
+		if *sp, err = b.plan.Parts((*sp)[:0], t); err != nil {
 			return pieceLayout{}, err
 		}
+		parts = *sp
 	}
 	lay := layoutOf(parts)
 	b.layouts.Store(t, lay)
 	return lay, nil
 }
+
+// partsPool holds the scratch slices layout reads pieces into.
+var partsPool = sync.Pool{New: func() any { return new([]schemas.Part) }}
 
 // pieceLayout is where a turn's body changes for a conversation, from its
 // pieces alone: the conversation's first piece (conversationStart) and
@@ -382,11 +389,22 @@ func layoutOf(parts []schemas.Part) pieceLayout {
 	return lay
 }
 
-// hasText reports whether a marker or salt can go into p's text (saltPiece
-// does not answer errNoText).
+// hasText reports whether a marker or salt can go into p's text: whether
+// saltPiece does not answer errNoText, which it answers only for a piece
+// other than a system prompt that is a JSON object (not a string) without
+// a content member.
 func hasText(p *schemas.Part) bool {
-	_, err := saltPiece(p.Kind, p.Bytes(), "")
-	return err != errNoText
+	body := p.Bytes()
+	var str string
+	if p.Kind == schemas.KindSystem || json.Unmarshal(body, &str) == nil {
+		return true
+	}
+	var msg map[string]json.RawMessage
+	if json.Unmarshal(body, &msg) != nil {
+		return true // saltPiece's error is another
+	}
+	_, ok := msg["content"]
+	return ok
 }
 
 // edit returns the pieces of t changed for conversation conv (lay is the

@@ -293,3 +293,21 @@ func TestPrefixModel(t *testing.T) {
 		t.Error("a level without rows has figures")
 	}
 }
+
+// TestHasTextMatchesSaltPiece checks hasText against its definition:
+// saltPiece does not answer errNoText.
+func TestHasTextMatchesSaltPiece(t *testing.T) {
+	bodies := []string{`"text"`, `null`, `{"role":"user","content":"hi"}`, `{"role":"user","content":[{"type":"text","text":"a"}]}`,
+		`{"type":"function_call","call_id":"c","name":"f","arguments":"{}"}`, `{"role":"assistant","content":null}`,
+		`{"role":"user","cont\u0065nt":"x"}`, `{"role":"user","Content":"x"}`, `[{"type":"text","text":"s"}]`, `{`, `[`, `12`,
+		`{"content":"a","content":1}`, `{}`, `[]`, `true`}
+	for _, kind := range []string{schemas.KindSystem, schemas.KindInstructions, schemas.KindInput, schemas.KindMessage} {
+		for _, b := range bodies {
+			p := schemas.Part{Kind: kind, Body: []byte(b)}
+			_, err := saltPiece(kind, []byte(b), "")
+			if want := err != errNoText; hasText(&p) != want {
+				t.Errorf("hasText(%s %s) = %v, saltPiece says %v", kind, b, !want, want)
+			}
+		}
+	}
+}

@@ -184,7 +184,11 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	cfg := r.cfg
 	r.meta = r.runMeta()
 	r.sink.SetRunMeta(r.meta)
-	r.out = startWriter(r.sink)
+	if r.virt != nil { // one goroutine sends every row
+		r.out = startSyncWriter(r.sink)
+	} else {
+		r.out = startWriter(r.sink)
+	}
 	defer r.out.close() // no-op after finish
 
 	if !cfg.StartAt.IsZero() {

@@ -17,8 +17,11 @@ type Sink interface {
 var _ Sink = (*schemas.ResultsWriter)(nil)
 
 // writer owns the sink on its own goroutine, so users never wait on the
-// disk: rows queue in a buffered channel.
+// disk: rows queue in a buffered channel. A synchronous writer (a
+// virtual-time run, whose one goroutine sends every row) writes each row
+// to the sink as it comes, without the goroutine and its wake-ups.
 type writer struct {
+	sink     Sink // set for a synchronous writer
 	rows     chan *schemas.Result
 	flushReq chan chan error
 	done     chan error
@@ -33,11 +36,29 @@ func startWriter(sink Sink) *writer {
 	return w
 }
 
+// startSyncWriter returns a synchronous writer to sink: its methods must
+// be called from one goroutine.
+func startSyncWriter(sink Sink) *writer { return &writer{sink: sink} }
+
 // write queues one row.
-func (w *writer) write(r *schemas.Result) { w.rows <- r }
+func (w *writer) write(r *schemas.Result) {
+	if w.sink != nil {
+		if w.err == nil {
+			w.err = w.sink.Write(r)
+		}
+		return
+	}
+	w.rows <- r
+}
 
 // flush writes the queued rows and ends the level.
 func (w *writer) flush() error {
+	if w.sink != nil {
+		if w.err == nil {
+			w.err = w.sink.Flush()
+		}
+		return w.err
+	}
 	done := make(chan error, 1)
 	w.flushReq <- done
 	return <-done
@@ -46,6 +67,10 @@ func (w *writer) flush() error {
 // close writes the queued rows, flushes and stops the goroutine; it
 // returns the first error met. Calling it again returns the same error.
 func (w *writer) close() error {
+	if w.sink != nil && !w.closed {
+		w.closed = true
+		return w.flush()
+	}
 	if !w.closed {
 		w.closed = true
 		close(w.rows)

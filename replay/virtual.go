@@ -261,7 +261,10 @@ type vreq struct {
 	lastRead int64
 	lastAt   float64 // the latest delivery's simulated time, s
 	chunks   []time.Duration
-	release  func()
+	// front, while chunks are front[1:]'s, is the chunks' array with a
+	// slot before them for a lead event's offset (complete).
+	front   []time.Duration
+	release func()
 }
 
 // vlevel is the state of one level run in virtual time.
@@ -618,7 +621,8 @@ func (l *vlevel) send(e vevent) {
 	x.arrive = secs(vt.now)
 	x.req = vt.v.SubmitAdmission(adm, x.arrive)
 	if n := adm.OutputTokens; n > 0 {
-		x.chunks = make([]time.Duration, 0, min(n+4, maxVirtualChunks))
+		x.front = make([]time.Duration, 1, min(n+4, maxVirtualChunks)+1)
+		x.chunks = x.front[1:1]
 	}
 	l.live[x.req] = x
 	l.push(vevent{at: l.nextCheck(x), kind: vkCheck, req: x})
@@ -663,8 +667,15 @@ func (l *vlevel) deliver(outs []sim.Output) {
 		if l.vt.coalesce {
 			n = 1
 		}
-		for i := 0; i < n && len(x.chunks) < maxVirtualChunks; i++ {
-			x.chunks = append(x.chunks, d)
+		if k := min(n, maxVirtualChunks-len(x.chunks)); k > 0 {
+			at := len(x.chunks)
+			if cap(x.chunks)-at < k {
+				x.front = nil // the chunks move
+			}
+			x.chunks = slices.Grow(x.chunks, k)[:at+k]
+			for i := range x.chunks[at:] {
+				x.chunks[at+i] = d
+			}
 		}
 		if o.Done {
 			delete(l.live, o.Req)
@@ -679,7 +690,15 @@ func (l *vlevel) complete(x *vreq, end time.Duration, complete bool, err string)
 	started := x.first >= 0
 	sv := x.adm.Served(x.req, started, complete)
 	chunks := x.chunks
-	if sv.Lead > 0 && started {
+	if sv.Lead == 1 && started && x.front != nil {
+		// The slot before the chunks: the same slice as below, without
+		// a copy.
+		chunks = x.front[:1+len(chunks)]
+		chunks[0] = x.first
+		if len(chunks) > maxVirtualChunks {
+			chunks = chunks[:maxVirtualChunks]
+		}
+	} else if sv.Lead > 0 && started {
 		lead := slices.Repeat([]time.Duration{x.first}, sv.Lead)
 		chunks = append(lead, chunks...)
 		if len(chunks) > maxVirtualChunks {

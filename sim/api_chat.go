@@ -1,5 +1,7 @@
 package sim
 
+import "strconv"
+
 // chatEncoder renders OpenAI Chat Completions responses.
 type chatEncoder struct {
 	o            *genOutput
@@ -78,7 +80,7 @@ func appendOpenAIEnd(b []byte, head, choice, finish string, includeUsage bool, c
 	if includeUsage {
 		b = append(b, head...)
 		b = append(b, `],"usage":`...)
-		b = appendJSON(b, chatUsage(c))
+		b = appendChatUsage(b, c)
 		b = append(b, "}\n\n"...)
 	}
 	return append(b, "data: [DONE]\n\n"...)
@@ -102,6 +104,20 @@ type chatUsageJSON struct {
 	CompletionTokensDetails struct {
 		ReasoningTokens int `json:"reasoning_tokens"`
 	} `json:"completion_tokens_details"`
+}
+
+// appendChatUsage appends chatUsage(c) as encoding/json writes it, without
+// encoding/json (a stream's last event carries it).
+func appendChatUsage(b []byte, c completion) []byte {
+	b = append(b, `{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(c.prompt), 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, int64(c.output), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(c.prompt+c.output), 10)
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, int64(c.cached), 10)
+	return append(b, `},"completion_tokens_details":{"reasoning_tokens":0}}`...)
 }
 
 func chatUsage(c completion) chatUsageJSON {

@@ -38,6 +38,10 @@ type Request struct {
 	// sink is the server's per-stream state (nil in engine tests).
 	sink *stream
 	seq  *seq
+	// vlive is set while a Virtual streams the request, and vsent is the
+	// tokens it delivered so far.
+	vlive bool
+	vsent int
 }
 
 // Output reports that Req produced Tokens new tokens at simulated time At

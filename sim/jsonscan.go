@@ -219,6 +219,23 @@ var errNotObject = errors.New("the request body must be a JSON object")
 // objectMembers validates b as one JSON object and calls fn for each
 // member with the raw key (without quotes, still escaped) and raw value.
 func objectMembers(b []byte, fn func(key, val []byte) error) error {
+	return objectMembersLazy(b, "", nil, fn)
+}
+
+// errLazy is a lazy parse's refusal (objectMembersLazy, splitLazy,
+// prompt.addLazy): the body may still be valid or invalid, and the parse
+// is redone validating all of it, which gives its answer.
+var errLazy = errors.New("sim: a lazily delimited value did not check out")
+
+// objectMembersLazy is objectMembers with the value of member lazy (its
+// raw key), when it is an array, delimited by split (splitLazy, which
+// splits it into its elements without validating them) instead of
+// validated: the caller must have each element validated
+// (prompt.addLazy) before it accepts the body. split returns the index
+// past the array, with ok false when it is not one. A body with the
+// member twice returns errLazy.
+func objectMembersLazy(b []byte, lazy string, split func(b []byte, i int) (end int, ok bool), fn func(key, val []byte) error) error {
+	seen := false
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		if i >= len(b) {
@@ -249,7 +266,16 @@ func objectMembers(b []byte, fn func(key, val []byte) error) error {
 			return &scanError{i, "expected ':'"}
 		}
 		vs := skipSpace(b, i+1)
-		if i, err = skipValueDepth(b, vs, 1); err != nil {
+		if lazy != "" && vs < len(b) && b[vs] == '[' && string(key) == lazy {
+			if seen {
+				return errLazy
+			}
+			seen = true
+			var ok bool
+			if i, ok = split(b, vs); !ok {
+				return errLazy
+			}
+		} else if i, err = skipValueDepth(b, vs, 1); err != nil {
 			return err
 		}
 		if err := fn(key, b[vs:i]); err != nil {
@@ -357,4 +383,50 @@ func arrayElements(v []byte) (elems [][]byte, ok bool) {
 		break
 	}
 	return elems, true
+}
+
+// splitLazy appends to elems the elements of the array at b[i] (a '['),
+// each delimited with skipValid, and returns the index just past the
+// array, checking the brackets, commas and spaces between the elements;
+// ok is false when they are not those of an array. The elements
+// themselves are not validated: b[i:end] is a valid array exactly when ok
+// is set and each element is one valid JSON value (at depth 2).
+func splitLazy(b []byte, i int, elems [][]byte) (_ [][]byte, end int, ok bool) {
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return elems, i + 1, true
+	}
+	return splitLazyElems(b, i, elems)
+}
+
+// splitLazyAfter is splitLazy from b[i], just past an element of the array.
+func splitLazyAfter(b []byte, i int, elems [][]byte) (_ [][]byte, end int, ok bool) {
+	i = skipSpace(b, i)
+	switch {
+	case i < len(b) && b[i] == ',':
+		return splitLazyElems(b, skipSpace(b, i+1), elems)
+	case i < len(b) && b[i] == ']':
+		return elems, i + 1, true
+	}
+	return elems, i, false
+}
+
+// splitLazyElems is splitLazy from b[i], the start of an element.
+func splitLazyElems(b []byte, i int, elems [][]byte) (_ [][]byte, end int, ok bool) {
+	for {
+		e := skipValid(b, i)
+		if e <= i {
+			return elems, i, false
+		}
+		elems = append(elems, b[i:e])
+		i = skipSpace(b, e)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == ']':
+			return elems, i + 1, true
+		default:
+			return elems, i, false
+		}
+	}
 }

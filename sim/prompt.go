@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -63,6 +64,9 @@ type countCache struct {
 	misses atomic.Int64
 	// tokenized is the bytes run through the tokenizer (misses).
 	tokenized atomic.Int64
+	// histories, when set (a Virtual's cache, used by one goroutine),
+	// keeps the messages of editable chat parses (history.go).
+	histories *histories
 }
 
 type countShard struct {
@@ -138,9 +142,30 @@ type parsedSeg struct {
 // seen before (to validate it); its error rejects the request. overhead is
 // added to the segment's count (chat-template tokens).
 func (p *prompt) add(c *countCache, kind byte, raw []byte, overhead int, fresh func([]byte) error) error {
+	return p.addChecked(c, kind, raw, overhead, fresh, true)
+}
+
+// addLazy is add for raw not known to be valid JSON: an element of an
+// array splitLazy split. New content is validated as an array element
+// (depth 2) first, and refused with errLazy when invalid. Content the
+// count cache holds was valid: the cache holds only segments added after
+// they were validated, each either an array element (depth 2) or a string
+// (whose validity does not depend on its depth).
+func (p *prompt) addLazy(c *countCache, kind byte, raw []byte, overhead int, fresh func([]byte) error) error {
+	return p.addChecked(c, kind, raw, overhead, fresh, false)
+}
+
+// addChecked is add, for raw validated as JSON when valid is set, and
+// addLazy otherwise.
+func (p *prompt) addChecked(c *countCache, kind byte, raw []byte, overhead int, fresh func([]byte) error, valid bool) error {
 	h := hashBytes(kind, raw)
 	n, ok := c.get(h)
 	if !ok {
+		if !valid {
+			if end, err := skipValueDepth(raw, 0, 2); err != nil || end != len(raw) {
+				return errLazy
+			}
+		}
 		if fresh != nil {
 			if err := fresh(raw); err != nil {
 				return err
@@ -156,6 +181,22 @@ func (p *prompt) add(c *countCache, kind byte, raw []byte, overhead int, fresh f
 	}
 	p.addHashed(h, n)
 	return nil
+}
+
+// addParsed adds a segment as an earlier parse added it (a history's).
+func (p *prompt) addParsed(s parsedSeg) {
+	if p.keep {
+		p.parsed = append(p.parsed, s)
+	}
+	p.addHashed(s.hash, int(s.tokens))
+}
+
+// grow makes room for n more segments.
+func (p *prompt) grow(n int) {
+	p.segs = slices.Grow(p.segs, n)
+	if p.keep {
+		p.parsed = slices.Grow(p.parsed, n)
+	}
 }
 
 // addIDs adds a segment of n token ids whose bytes hash to h.

@@ -1,9 +1,11 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // apiKind names the wire API of a request.
@@ -119,7 +121,13 @@ func decodeString(name string, raw []byte, dst *string) *apiError {
 // parseBody walks the top level of body, collecting members into fields
 // (by name); unknown members are validated and ignored.
 func parseBody(body []byte, fields map[string]*[]byte) *apiError {
-	err := objectMembers(body, func(key, val []byte) error {
+	return parseBodyLazy(body, "", nil, fields)
+}
+
+// parseBodyLazy is parseBody with member lazy, when it is an array,
+// delimited by split without validating it (objectMembersLazy).
+func parseBodyLazy(body []byte, lazy string, split func([]byte, int) (int, bool), fields map[string]*[]byte) *apiError {
+	err := objectMembersLazy(body, lazy, split, func(key, val []byte) error {
 		if p, ok := fields[string(key)]; ok {
 			*p = val
 		}
@@ -140,9 +148,63 @@ type roleItem struct {
 }
 
 func decodeItem(raw []byte) (roleItem, error) {
+	if it, ok := decodeItemPlain(raw); ok {
+		return it, nil
+	}
 	var it roleItem
 	err := json.Unmarshal(raw, &it)
 	return it, err
+}
+
+// decodeItemPlain is decodeItem for a plain item, without encoding/json:
+// a valid JSON object whose keys are ASCII without escapes, whose role,
+// type and name members (matched as encoding/json matches them, ignoring
+// case) are strings without escapes or non-ASCII bytes, or null, and which
+// has no function member other than null. ok is false for any other
+// value, which decodeItem leaves to encoding/json.
+func decodeItemPlain(raw []byte) (it roleItem, ok bool) {
+	plain := true
+	err := objectMembers(raw, func(key, val []byte) error {
+		for _, c := range key {
+			if c == '\\' || c >= 0x80 {
+				plain = false
+				return errNotObject
+			}
+		}
+		var dst *string
+		switch {
+		case bytes.EqualFold(key, []byte("role")):
+			dst = &it.Role
+		case bytes.EqualFold(key, []byte("type")):
+			dst = &it.Type
+		case bytes.EqualFold(key, []byte("name")):
+			dst = &it.Name
+		case bytes.EqualFold(key, []byte("function")):
+			if !isNull(val) {
+				plain = false
+				return errNotObject
+			}
+			return nil
+		default:
+			return nil
+		}
+		if isNull(val) {
+			return nil
+		}
+		if val[0] != '"' {
+			plain = false
+			return errNotObject
+		}
+		for _, c := range val[1 : len(val)-1] {
+			if c == '\\' || c >= 0x80 {
+				plain = false
+				return errNotObject
+			}
+		}
+		*dst = string(val[1 : len(val)-1])
+		return nil
+	})
+	return it, plain && err == nil
 }
 
 // commonExtensions reads the vLLM/SGLang output-length extensions and the
@@ -195,10 +257,54 @@ func (g *genRequest) decodeOpenAIStream(model, stream, streamOpts []byte) *apiEr
 	return nil
 }
 
-// parseChat decodes an OpenAI Chat Completions request.
+// parseChat decodes an OpenAI Chat Completions request. It first parses
+// the body lazily, validating only the messages the count cache does not
+// hold (a conversation resends its history with every turn), and parses
+// it again validating all of it when the lazy parse refuses it, so the
+// body's answer (its request or its refusal, with the refusal's message)
+// is always that of the full parse.
 func parseChat(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) {
+	if g, err := parseChatLazy(body, cc, keep, true); err == nil {
+		return g, nil
+	}
+	return parseChatLazy(body, cc, keep, false)
+}
+
+// parseChatLazy is parseChat's parse, lazy when lazy is set: the messages
+// array is delimited without validating it, and each message is validated
+// only when it is counted (prompt.addLazy); any refusal then only says
+// the full parse must answer.
+func parseChatLazy(body []byte, cc *countCache, keep, lazy bool) (*genRequest, *apiError) {
 	var model, messages, tools, stream, streamOpts, maxTok, maxCompl, ignoreEOS, minTok, toolChoice, n, salt []byte
-	if err := parseBody(body, map[string]*[]byte{
+	lazyKey := ""
+	var elems [][]byte
+	// The messages' history (an editable parse on a Virtual): the one
+	// their bytes start with (reused), and the key to keep them by.
+	var reused *history
+	var histKey uint64
+	keepHistory := false
+	arrayAt := 0
+	split := func(b []byte, i int) (end int, ok bool) {
+		arrayAt = i
+		if hs := cc.histories; hs != nil && keep {
+			reused, histKey, keepHistory = hs.match(b, i)
+			if reused != nil {
+				elems = slices.Grow(elems, len(reused.starts)+8)
+				for k := range reused.starts {
+					elems = append(elems, b[i+int(reused.starts[k]):i+int(reused.ends[k])])
+				}
+				elems, end, ok = splitLazyAfter(b, i+len(reused.msgs), elems)
+				return end, ok
+			}
+		}
+		elems, end, ok = splitLazy(b, i, elems)
+		return end, ok
+	}
+	if lazy {
+		lazyKey = "messages"
+		elems = make([][]byte, 0, 64)
+	}
+	if err := parseBodyLazy(body, lazyKey, split, map[string]*[]byte{
 		"model": &model, "messages": &messages, "tools": &tools, "stream": &stream,
 		"stream_options": &streamOpts, "max_tokens": &maxTok, "max_completion_tokens": &maxCompl,
 		"ignore_eos": &ignoreEOS, "min_tokens": &minTok, "tool_choice": &toolChoice, "n": &n, "cache_salt": &salt,
@@ -246,17 +352,32 @@ func parseChat(body []byte, cc *countCache, keep bool) (*genRequest, *apiError) 
 	if messages == nil {
 		return nil, badRequest("messages", "messages: field required")
 	}
-	elems, ok := arrayElements(messages)
+	add := g.prompt.add
+	ok := true
+	if lazy && len(messages) > 0 && messages[0] == '[' {
+		add = g.prompt.addLazy // elems holds the messages
+	} else {
+		elems, ok = arrayElements(messages)
+	}
 	if !ok {
 		return nil, badRequest("messages", "messages: expected an array")
 	}
 	if len(elems) == 0 {
 		return nil, badRequest("messages", "messages: must contain at least one message")
 	}
+	g.prompt.grow(len(elems) + 1) // and the reply priming
+	first := len(g.prompt.parsed)
 	for i, m := range elems {
-		if err := g.prompt.add(cc, segMessage, m, TokensPerMessage, freshChatMessage); err != nil {
+		if reused != nil && i < len(reused.segs) {
+			g.prompt.addParsed(reused.segs[i])
+			continue
+		}
+		if err := add(cc, segMessage, m, TokensPerMessage, freshChatMessage); err != nil {
 			return nil, badRequest(fmt.Sprintf("messages[%d]", i), "messages[%d]: %v", i, err)
 		}
+	}
+	if keepHistory {
+		cc.histories.add(histKey, body, arrayAt, elems, g.prompt.parsed[first:], reused)
 	}
 	return g, nil
 }

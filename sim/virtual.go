@@ -23,15 +23,15 @@ type Virtual struct {
 	plan   *Plan
 	eng    *Engine
 	counts *countCache
-	// sent is, per request in flight, the tokens delivered so far.
-	sent map[*Request]int
-	outs []Output
+	outs   []Output
 }
 
 // NewVirtual returns an idle virtual-time server for plan, at simulated
 // time 0.
 func NewVirtual(plan *Plan) *Virtual {
-	return &Virtual{plan: plan, eng: NewEngine(plan), counts: newCountCache(), sent: map[*Request]int{}}
+	counts := newCountCache()
+	counts.histories = newHistories()
+	return &Virtual{plan: plan, eng: NewEngine(plan), counts: counts}
 }
 
 // Plan returns the deployment v simulates.
@@ -263,7 +263,7 @@ func (v *Virtual) SubmitAdmission(a *Admission, at float64) *Request {
 	r := &Request{}
 	a.a.fill(r, v.plan)
 	v.eng.RunUntil(at)
-	v.sent[r] = 0
+	r.vlive, r.vsent = true, 0
 	v.eng.Submit(r, at)
 	return r
 }
@@ -284,7 +284,7 @@ func (v *Virtual) Submit(api string, body []byte, at float64) (*Request, error) 
 // Cancel removes r from the engine (its client went away).
 func (v *Virtual) Cancel(r *Request) {
 	v.eng.Cancel(r)
-	delete(v.sent, r)
+	r.vlive = false
 }
 
 // Next returns the simulated time of the engine's next event; ok is false
@@ -303,8 +303,8 @@ func (v *Virtual) RunUntil(t float64) []Output {
 	interval := max(v.plan.cfg.StreamInterval, 1)
 	v.outs = v.outs[:0]
 	for _, o := range v.eng.RunUntil(t) {
-		sent, live := v.sent[o.Req]
-		if !live {
+		sent := o.Req.vsent
+		if !o.Req.vlive {
 			continue
 		}
 		if sent > 0 && o.Generated-sent < interval && !o.Done {
@@ -314,9 +314,9 @@ func (v *Virtual) RunUntil(t float64) []Output {
 		o.First = sent == 0
 		v.outs = append(v.outs, o)
 		if o.Done {
-			delete(v.sent, o.Req)
+			o.Req.vlive = false
 		} else {
-			v.sent[o.Req] = o.Generated
+			o.Req.vsent = o.Generated
 		}
 	}
 	return v.outs

@@ -6,9 +6,11 @@ import (
 	"sync"
 )
 
-// Count splits text at positions where the o200k_base pre-tokenizer always
-// starts a new piece, counts each piece once with the codec and remembers
-// the count in a bounded, sharded cache. Agent traffic repeats its pieces
+// Count splits ASCII text into its o200k_base pre-tokens (pretoken.go) and
+// other text at positions where the o200k_base pre-tokenizer always starts
+// a new piece, counts each pre-token or piece once (an ASCII piece by its
+// pre-tokens, another with the codec) and remembers the count in a
+// bounded, sharded cache. Agent traffic repeats its pieces
 // (words, identifiers, code fragments, whole lines), so most are cache hits
 // and counting runs at memory speed instead of the codec's few MB/s.
 //
@@ -48,6 +50,9 @@ func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 // Count returns the number of o200k_base tokens in s. Invalid UTF-8 is
 // tokenized byte-wise, as tiktoken does. Safe for concurrent use.
 func Count(s string) int {
+	if isASCII(s) {
+		return countASCII(s)
+	}
 	n, start := 0, 0
 	for p := 1; p < len(s)-1; p++ {
 		cut := false
@@ -68,7 +73,7 @@ func Count(s string) int {
 
 func countPiece(s string) int {
 	if len(s) > maxCachedPiece {
-		return CountExact(s)
+		return countUncached(s)
 	}
 	if s == "" {
 		return 0
@@ -80,7 +85,7 @@ func countPiece(s string) int {
 	if ok {
 		return int(n)
 	}
-	c := CountExact(s)
+	c := countUncached(s)
 	sh.mu.Lock()
 	if sh.m == nil || len(sh.m) >= shardLimit {
 		sh.m = make(map[string]int32, 256)
@@ -88,6 +93,15 @@ func countPiece(s string) int {
 	sh.m[strings.Clone(s)] = int32(c)
 	sh.mu.Unlock()
 	return c
+}
+
+// countUncached counts a piece the piece cache does not hold: by its
+// pre-tokens when it is ASCII, with the codec otherwise.
+func countUncached(s string) int {
+	if isASCII(s) {
+		return countASCII(s)
+	}
+	return CountExact(s)
 }
 
 // CountExact returns the o200k_base token count of s, tokenizing it whole

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/tiktoken-go/tokenizer"
 )
@@ -105,7 +106,28 @@ func sortStrings(s []string) {
 }
 
 // CountJSON returns the tokens of the model-visible text of an API JSON value.
-func CountJSON(body []byte) int { return Count(VisibleText(body)) }
+func CountJSON(body []byte) int {
+	bp := visiblePool.Get().(*[]byte)
+	text, ok := appendVisible((*bp)[:0], body)
+	var n int
+	if ok {
+		// Count keeps no reference to the text (its caches keep copies).
+		n = Count(unsafe.String(unsafe.SliceData(text), len(text)))
+	} else {
+		n = Count(VisibleText(body))
+	}
+	if cap(text) <= maxPooledText {
+		*bp = text[:0]
+		visiblePool.Put(bp)
+	}
+	return n
+}
+
+// visiblePool holds CountJSON's text buffers.
+var visiblePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledText is the largest text buffer, bytes, CountJSON keeps.
+const maxPooledText = 1 << 20
 
 // Segment is one piece of a prompt: a content-addressed blob and its token
 // count.
