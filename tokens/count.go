@@ -40,9 +40,37 @@ type pieceShard struct {
 	m  map[string]int32
 }
 
+// countCache holds token counts by text, in shards each bounded by
+// shardLimit; texts longer than maxCachedPiece are not kept.
+type countCache [cacheShards]pieceShard
+
+// count returns s's count from the cache, or counts it with uncached and
+// keeps it.
+func (cc *countCache) count(s string, uncached func(string) int) int {
+	if len(s) > maxCachedPiece {
+		return uncached(s)
+	}
+	sh := &cc[maphash.String(pieceSeed, s)%cacheShards]
+	sh.mu.Lock()
+	n, ok := sh.m[s]
+	sh.mu.Unlock()
+	if ok {
+		return int(n)
+	}
+	c := uncached(s)
+	sh.mu.Lock()
+	if sh.m == nil || len(sh.m) >= shardLimit {
+		sh.m = make(map[string]int32, 256)
+	}
+	sh.m[strings.Clone(s)] = int32(c)
+	sh.mu.Unlock()
+	return c
+}
+
 var (
-	pieceSeed  = maphash.MakeSeed()
-	pieceCache [cacheShards]pieceShard
+	pieceSeed = maphash.MakeSeed()
+	// pieceCache holds the counts of the pieces Count cuts text into.
+	pieceCache countCache
 )
 
 func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
@@ -72,27 +100,10 @@ func Count(s string) int {
 }
 
 func countPiece(s string) int {
-	if len(s) > maxCachedPiece {
-		return countUncached(s)
-	}
 	if s == "" {
 		return 0
 	}
-	sh := &pieceCache[maphash.String(pieceSeed, s)%cacheShards]
-	sh.mu.Lock()
-	n, ok := sh.m[s]
-	sh.mu.Unlock()
-	if ok {
-		return int(n)
-	}
-	c := countUncached(s)
-	sh.mu.Lock()
-	if sh.m == nil || len(sh.m) >= shardLimit {
-		sh.m = make(map[string]int32, 256)
-	}
-	sh.m[strings.Clone(s)] = int32(c)
-	sh.mu.Unlock()
-	return c
+	return pieceCache.count(s, countUncached)
 }
 
 // countUncached counts a piece the piece cache does not hold: by its

@@ -1,10 +1,5 @@
 package tokens
 
-import (
-	"hash/maphash"
-	"strings"
-)
-
 // ASCII text is split into o200k_base's pre-tokens here, without the
 // codec's regular expression, and each pre-token's byte-pair count is
 // looked up in a cache: byte-pair merges never cross pre-token boundaries,
@@ -176,26 +171,7 @@ func countASCII(s string) int {
 
 // preTokenCache holds the byte-pair count of each pre-token seen, bounded
 // as the piece cache is.
-var preTokenCache [cacheShards]pieceShard
+var preTokenCache countCache
 
 // countPreToken returns the token count of one pre-token.
-func countPreToken(s string) int {
-	if len(s) > maxCachedPiece {
-		return CountExact(s)
-	}
-	sh := &preTokenCache[maphash.String(pieceSeed, s)%cacheShards]
-	sh.mu.Lock()
-	n, ok := sh.m[s]
-	sh.mu.Unlock()
-	if ok {
-		return int(n)
-	}
-	c := CountExact(s)
-	sh.mu.Lock()
-	if sh.m == nil || len(sh.m) >= shardLimit {
-		sh.m = make(map[string]int32, 256)
-	}
-	sh.m[strings.Clone(s)] = int32(c)
-	sh.mu.Unlock()
-	return c
-}
+func countPreToken(s string) int { return preTokenCache.count(s, CountExact) }
