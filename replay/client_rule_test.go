@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentperf/agentperf/analyze"
+	"github.com/agentperf/agentperf/capacity"
 	"github.com/agentperf/agentperf/replay/internal/fake"
 	"github.com/agentperf/agentperf/schemas"
 )
@@ -259,5 +260,25 @@ func TestSearchBisectsBelowSaturation(t *testing.T) {
 	s := rep.Search
 	if !s.ClientSaturated || s.MaxUsers != 7 || !strings.Contains(s.Stopped, "saturated at 8 users") || !slices.Contains(users, 6) {
 		t.Errorf("levels %v: max %d, saturated %v, stopped %q", users, s.MaxUsers, s.ClientSaturated, s.Stopped)
+	}
+}
+
+// TestSearchRemeasureKeepsBudget: a level whose client fell behind is not
+// measured again when another window would overrun the search's budget;
+// the search ends for the budget with that window's verdict, flagged.
+func TestSearchRemeasureKeepsBudget(t *testing.T) {
+	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 100 * time.Millisecond})
+	cfg := searchConfig(t, dir, 4, time.Second)
+	cfg.Search.Budget = 1500 * time.Millisecond // one window fits, two do not
+	cfg.Clock = &lateClock{delay: 5 * time.Millisecond, late: func(int64) bool { return true }} // behind (> 2 % of the load), not saturated (< 10 %)
+	rep, _ := runSearchFile(t, cfg)
+	for _, l := range rep.Levels {
+		t.Logf("level %d (%d users, attempt %d): valid %v wall %s %v", l.Index, l.Users, l.Attempt, l.Valid, l.Wall, l.Invalid)
+	}
+	if len(rep.Levels) != 1 || rep.Levels[0].Valid {
+		t.Fatalf("%d levels, want the one invalid window, not measured again", len(rep.Levels))
+	}
+	if s := rep.Search; s == nil || s.Ended != capacity.StopBudget {
+		t.Errorf("search %+v, want it ended by the budget", s)
 	}
 }

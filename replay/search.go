@@ -303,6 +303,13 @@ func (s *searchRun) measure(ctx context.Context, users int, action capacity.Acti
 		if lr.Valid || lr.Client.CPUBound || lr.Interrupted || ctx.Err() != nil || attempt >= sc.Remeasure {
 			return w, nil
 		}
+		if mean := s.spent / time.Duration(s.runs); sc.Budget > 0 && s.spent+mean > sc.Budget {
+			// Another window would overrun the budget: this one's
+			// verdict counts, flagged, and the search ends.
+			r.warn("level %d (%d users): the client fell behind (%s); not measured again: %s spent of the search's %s budget, and a window takes about %s",
+				lr.Index, users, strings.Join(lr.Invalid, "; "), s.spent.Round(time.Second), sc.Budget, mean.Round(time.Second))
+			return w, nil
+		}
 		l.Remeasured = true
 		r.warn("level %d (%d users): the client fell behind (%s); measuring %d users again (%d of %d)",
 			lr.Index, users, strings.Join(lr.Invalid, "; "), users, attempt+1, sc.Remeasure)
