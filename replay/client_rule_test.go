@@ -269,7 +269,7 @@ func TestSearchBisectsBelowSaturation(t *testing.T) {
 func TestSearchRemeasureKeepsBudget(t *testing.T) {
 	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 100 * time.Millisecond})
 	cfg := searchConfig(t, dir, 4, time.Second)
-	cfg.Search.Budget = 1500 * time.Millisecond // one window fits, two do not
+	cfg.Search.Budget = 1500 * time.Millisecond                                                 // one window fits, two do not
 	cfg.Clock = &lateClock{delay: 5 * time.Millisecond, late: func(int64) bool { return true }} // behind (> 2 % of the load), not saturated (< 10 %)
 	rep, _ := runSearchFile(t, cfg)
 	for _, l := range rep.Levels {
