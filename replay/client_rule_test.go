@@ -269,8 +269,11 @@ func TestSearchBisectsBelowSaturation(t *testing.T) {
 func TestSearchRemeasureKeepsBudget(t *testing.T) {
 	dir := writeTraces(t, traceSpec{sessions: 8, turns: 4, out: 20, think: 100 * time.Millisecond})
 	cfg := searchConfig(t, dir, 4, time.Second)
-	cfg.Search.Budget = 1500 * time.Millisecond                                                 // one window fits, two do not
-	cfg.Clock = &lateClock{delay: 5 * time.Millisecond, late: func(int64) bool { return true }} // behind (> 2 % of the load), not saturated (< 10 %)
+	// One window fits in the budget, two do not; every send 5 ms late
+	// leaves about 5 % of the load undelivered: behind (> 2 %), not
+	// saturated (< 10 %).
+	cfg.Search.Budget = 1500 * time.Millisecond
+	cfg.Clock = &lateClock{delay: 5 * time.Millisecond, late: func(int64) bool { return true }}
 	rep, _ := runSearchFile(t, cfg)
 	for _, l := range rep.Levels {
 		t.Logf("level %d (%d users, attempt %d): valid %v wall %s %v", l.Index, l.Users, l.Attempt, l.Valid, l.Wall, l.Invalid)
