@@ -8,7 +8,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 )
 
 // Replay's memory: GOGC 400 (see replayAction) lets the heap grow to five
@@ -56,8 +56,11 @@ func parseByteSize(s string) (int64, error) {
 // memoryTuner raises the soft memory limit to twice the live heap plus the
 // runtime's own memory after every collection, never below floor.
 type memoryTuner struct {
-	floor   int64
-	stopped atomic.Bool
+	floor int64
+	// mu orders stop against a collection's adjustment: once stop has
+	// returned, no adjustment sets the limit again.
+	mu      sync.Mutex
+	stopped bool
 	samples []metrics.Sample
 }
 
@@ -71,7 +74,11 @@ func startMemoryLimit(floor int64, getenv func(string) string) (stop func()) {
 	t := newMemoryTuner(floor)
 	t.adjust()
 	t.arm()
-	return func() { t.stopped.Store(true) }
+	return func() {
+		t.mu.Lock()
+		t.stopped = true
+		t.mu.Unlock()
+	}
 }
 
 func newMemoryTuner(floor int64) *memoryTuner {
@@ -89,7 +96,9 @@ func newMemoryTuner(floor int64) *memoryTuner {
 // nothing refers to runs once the collection has found it unreachable.
 func (t *memoryTuner) arm() {
 	runtime.AddCleanup(new([64]byte), func(t *memoryTuner) {
-		if !t.stopped.Load() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if !t.stopped {
 			t.adjust()
 			t.arm()
 		}
