@@ -205,17 +205,25 @@ func (s *searchRun) run(ctx context.Context) error {
 // overBudget ends the search when a window as long as the mean so far
 // would overrun the budget.
 func (s *searchRun) overBudget(next string) bool {
-	if s.sc.Budget <= 0 || s.runs == 0 {
-		return false
-	}
-	mean := s.spent / time.Duration(s.runs)
-	if s.spent+mean <= s.sc.Budget {
+	mean, over := s.windowOverruns()
+	if !over {
 		return false
 	}
 	s.out.Ended = capacity.StopBudget
 	s.out.EndReason = fmt.Sprintf("budget exhausted: %s spent of %s, and a window takes about %s (next would have been: %s)",
 		s.spent.Round(time.Second), s.sc.Budget, mean.Round(time.Second), next)
 	return true
+}
+
+// windowOverruns reports whether one more window, as long as the mean so
+// far, would overrun the budget (never without a budget or before the
+// first window).
+func (s *searchRun) windowOverruns() (mean time.Duration, over bool) {
+	if s.sc.Budget <= 0 || s.runs == 0 {
+		return 0, false
+	}
+	mean = s.spent / time.Duration(s.runs)
+	return mean, s.spent+mean > s.sc.Budget
 }
 
 // stopped takes a measured window into the bracket (MaxUsers, FirstFail,
@@ -303,7 +311,7 @@ func (s *searchRun) measure(ctx context.Context, users int, action capacity.Acti
 		if lr.Valid || lr.Client.CPUBound || lr.Interrupted || ctx.Err() != nil || attempt >= sc.Remeasure {
 			return w, nil
 		}
-		if mean := s.spent / time.Duration(s.runs); sc.Budget > 0 && s.spent+mean > sc.Budget {
+		if mean, over := s.windowOverruns(); over {
 			// Another window would overrun the budget: this one's
 			// verdict counts, flagged, and the search ends.
 			r.warn("level %d (%d users): the client fell behind (%s); not measured again: %s spent of the search's %s budget, and a window takes about %s",
