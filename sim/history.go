@@ -3,6 +3,8 @@ package sim
 import (
 	"bytes"
 	"math"
+
+	"github.com/agentperf/agentperf/internal/jsonlex"
 )
 
 // A conversation resends its history with every turn: a chat body's
@@ -44,7 +46,7 @@ func newHistories() *histories { return &histories{m: map[uint64]*history{}} }
 // of its bytes up to the end of its second message, and that length; ok
 // is false when the array has fewer than two messages or does not split.
 func historyKey(b []byte, i int) (key uint64, n int, ok bool) {
-	j := skipSpace(b, i+1)
+	j := jsonlex.SkipSpace(b, i+1)
 	for k := 0; k < 2; k++ {
 		e := skipValid(b, j)
 		if e <= j {
@@ -53,11 +55,11 @@ func historyKey(b []byte, i int) (key uint64, n int, ok bool) {
 		if k == 1 {
 			return hashBytes(0, b[i:e]), e - i, true
 		}
-		j = skipSpace(b, e)
+		j = jsonlex.SkipSpace(b, e)
 		if j >= len(b) || b[j] != ',' {
 			return 0, 0, false
 		}
-		j = skipSpace(b, j+1)
+		j = jsonlex.SkipSpace(b, j+1)
 	}
 	return 0, 0, false
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/agentperf/agentperf/internal/jsonlex"
 	"github.com/agentperf/agentperf/schemas"
 	"github.com/agentperf/agentperf/tokens"
 	"github.com/agentperf/agentperf/wire"
@@ -244,7 +245,7 @@ func (a *Admission) segmentOf(b []byte) int {
 // system prompt is no segment), and a JSON string when str is set (the
 // parser decoded the place as a string before counting it).
 func replacement(raw []byte, str bool) bool {
-	if len(raw) == 0 || isSpace(raw[0]) || isNull(raw) || str && raw[0] != '"' {
+	if len(raw) == 0 || jsonlex.IsSpace(raw[0]) || isNull(raw) || str && raw[0] != '"' {
 		return false
 	}
 	end, err := skipValueDepth(raw, 0, 2)

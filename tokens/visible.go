@@ -3,6 +3,8 @@ package tokens
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"github.com/agentperf/agentperf/internal/jsonlex"
 )
 
 // appendVisible is VisibleText without encoding/json, for the JSON values
@@ -14,8 +16,8 @@ import (
 // arguments given as an object (which VisibleText re-encodes).
 func appendVisible(dst []byte, body []byte) ([]byte, bool) {
 	v := visibleScanner{b: body, out: dst, base: len(dst)}
-	i, ok := v.value(skipWS(body, 0), 0)
-	if !ok || skipWS(body, i) != len(body) {
+	i, ok := v.value(jsonlex.SkipSpace(body, 0), 0)
+	if !ok || jsonlex.SkipSpace(body, i) != len(body) {
 		return dst, false
 	}
 	return v.out, true
@@ -30,13 +32,6 @@ type visibleScanner struct {
 	base int
 	// mute counts the enclosing values whose text is not visible.
 	mute int
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // maxVisibleDepth bounds the nesting the scanner follows; deeper values
@@ -62,7 +57,7 @@ func (v *visibleScanner) value(i, depth int) (int, bool) {
 		v.out, i, ok = appendString(v.out, b, i, true)
 		return i, ok
 	case c == '[':
-		i = skipWS(b, i+1)
+		i = jsonlex.SkipSpace(b, i+1)
 		if i < len(b) && b[i] == ']' {
 			return i + 1, true
 		}
@@ -71,9 +66,9 @@ func (v *visibleScanner) value(i, depth int) (int, bool) {
 			if i, ok = v.value(i, depth+1); !ok {
 				return i, false
 			}
-			i = skipWS(b, i)
+			i = jsonlex.SkipSpace(b, i)
 			if i < len(b) && b[i] == ',' {
-				i = skipWS(b, i+1)
+				i = jsonlex.SkipSpace(b, i+1)
 				continue
 			}
 			if i < len(b) && b[i] == ']' {
@@ -84,13 +79,13 @@ func (v *visibleScanner) value(i, depth int) (int, bool) {
 	case c == '{':
 		return v.object(i, depth)
 	case c == 't':
-		return literal(b, i, "true")
+		return jsonlex.Literal(b, i, "true")
 	case c == 'f':
-		return literal(b, i, "false")
+		return jsonlex.Literal(b, i, "false")
 	case c == 'n':
-		return literal(b, i, "null")
+		return jsonlex.Literal(b, i, "null")
 	case c == '-' || c >= '0' && c <= '9':
-		return number(b, i)
+		return jsonlex.Number(b, i)
 	}
 	return i, false
 }
@@ -101,7 +96,7 @@ func (v *visibleScanner) value(i, depth int) (int, bool) {
 // also rules out a repeated key, and leaves others to VisibleText.
 func (v *visibleScanner) object(i, depth int) (int, bool) {
 	b := v.b
-	i = skipWS(b, i+1)
+	i = jsonlex.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, true
 	}
@@ -125,11 +120,11 @@ func (v *visibleScanner) object(i, depth int) (int, bool) {
 			return i, false
 		}
 		prev = key
-		i = skipWS(b, j+1)
+		i = jsonlex.SkipSpace(b, j+1)
 		if i >= len(b) || b[i] != ':' {
 			return i, false
 		}
-		i = skipWS(b, i+1)
+		i = jsonlex.SkipSpace(b, i+1)
 		if i >= len(b) {
 			return i, false
 		}
@@ -151,9 +146,9 @@ func (v *visibleScanner) object(i, depth int) (int, bool) {
 		if !ok {
 			return i, false
 		}
-		i = skipWS(b, i)
+		i = jsonlex.SkipSpace(b, i)
 		if i < len(b) && b[i] == ',' {
-			i = skipWS(b, i+1)
+			i = jsonlex.SkipSpace(b, i+1)
 			continue
 		}
 		if i < len(b) && b[i] == '}' {
@@ -161,49 +156,6 @@ func (v *visibleScanner) object(i, depth int) (int, bool) {
 		}
 		return i, false
 	}
-}
-
-func literal(b []byte, i int, lit string) (int, bool) {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
-func number(b []byte, i int) (int, bool) {
-	start := i
-	if b[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
-	if i < len(b) && b[i] == '0' {
-		i++
-	} else if digits() == 0 {
-		return start, false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if digits() == 0 {
-			return start, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return start, false
-		}
-	}
-	return i, true
 }
 
 // appendString appends the decoded JSON string at b[i] ('"') to dst, when
